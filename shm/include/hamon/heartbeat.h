@@ -1,0 +1,322 @@
+/* hamon/heartbeat.h — the hamon client for C (and the engine under the C++ client).
+ *
+ * A process started by hamon proves it is alive by calling hamon_beat() at least once per
+ * configured interval (HAMON_INTERVAL_NS in its environment). A beat is two stores into the
+ * process's own slot of its tenant's heartbeat segment: no system call, no lock, no allocation,
+ * wait-free. hamon-monitor declares the process hung when it stops beating for its timeout.
+ *
+ *   hamon_client c;
+ *   if (hamon_attach(&c) != 0) { fprintf(stderr, "%s\n", hamon_error_message(&c)); exit(1); }
+ *   hamon_ready(&c);                   // when the configured ready mode is "explicit"
+ *   for (;;) { do_work(); hamon_beat(&c); }
+ *
+ * Errors are values: functions return 0 or a negative enum hamon_error, and the client keeps a
+ * message that says where and why. A process started outside hamon gets HAMON_E_NOT_MANAGED
+ * from hamon_attach(), never a crash.
+ *
+ * Thread-safety: hamon_beat() and hamon_get_role() may be called from any thread concurrently.
+ * hamon_attach*() and hamon_detach() must not race with any other call on the same client.
+ *
+ * Memory ordering: everything a process wrote before hamon_ready() is published with it (release).
+ * A role read by hamon_get_role() is acquire-loaded.
+ *
+ * Header-only; needs only POSIX shared memory (link -lrt on very old glibc).
+ */
+#ifndef HAMON_HEARTBEAT_H
+#define HAMON_HEARTBEAT_H
+
+#include <hamon/heartbeat_abi.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __cplusplus
+#define HAMON_CAST_(T, v) (reinterpret_cast<T>(v))
+#define HAMON_NUM_(T, v) (static_cast<T>(v))
+#define HAMON_NULL_ nullptr
+#define HAMON_NOEXCEPT_ noexcept
+extern "C" {
+#else
+#define HAMON_CAST_(T, v) ((T)(v))
+#define HAMON_NUM_(T, v) ((T)(v))
+#define HAMON_NULL_ NULL
+#define HAMON_NOEXCEPT_
+#endif
+
+/* A client's handle on its slot. Zero-initialise it or let hamon_attach() fill it. */
+typedef struct hamon_client {
+  unsigned char* base;    /* the mapped segment, or NULL when not attached */
+  size_t size;            /* bytes mapped */
+  unsigned char* slot;    /* this process's slot inside base */
+  uint32_t slot_index;
+  uint64_t incarnation;
+  uint64_t interval_ns;   /* how often hamon expects a beat; 0 when unknown */
+  char error[192];        /* the latest error, NUL-terminated */
+} hamon_client;
+
+static inline uint64_t* hamon_u64_(unsigned char* p, size_t off) HAMON_NOEXCEPT_ {
+  return HAMON_CAST_(uint64_t*, p + off);
+}
+static inline uint32_t* hamon_u32_(unsigned char* p, size_t off) HAMON_NOEXCEPT_ {
+  return HAMON_CAST_(uint32_t*, p + off);
+}
+
+static inline int hamon_fail_(hamon_client* c, enum hamon_error e, const char* fmt, const char* a,
+                              const char* b) HAMON_NOEXCEPT_ {
+  snprintf(c->error, sizeof c->error, fmt, a, b);
+  return -HAMON_NUM_(int, e);
+}
+
+/* Detaches (unmaps); safe to call on a client that is not attached. */
+static inline void hamon_detach(hamon_client* c) HAMON_NOEXCEPT_ {
+  if (c->base != HAMON_NULL_) munmap(c->base, c->size);
+  c->base = HAMON_NULL_;
+  c->slot = HAMON_NULL_;
+  c->size = 0;
+}
+
+/* Attaches to `slot` of the heartbeat segment `segment` (a shm name such as "/hamon.x.hb.acme")
+ * on behalf of `incarnation`. Returns 0 or a negative enum hamon_error; see hamon_error_message.
+ */
+static inline int hamon_attach_to(hamon_client* c, const char* segment, uint32_t slot,
+                                  uint64_t incarnation) HAMON_NOEXCEPT_ {
+  struct stat st;
+  unsigned char* base;
+  uint32_t version, header_size, slot_size, slot_count;
+  uint64_t total;
+  int fd;
+  char num[32];
+
+  c->base = HAMON_NULL_;
+  c->slot = HAMON_NULL_;
+  c->size = 0;
+  c->error[0] = '\0';
+  fd = shm_open(segment, O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT)
+      return hamon_fail_(c, HAMON_E_NO_SEGMENT, "hamon: heartbeat segment %s does not exist%s",
+                         segment, " (is the node up?)");
+    if (err == EACCES || err == EPERM)
+      return hamon_fail_(c, HAMON_E_PERMISSION, "hamon: unable to open heartbeat segment %s: %s",
+                         segment, strerror(err));
+    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to open heartbeat segment %s: %s",
+                       segment, strerror(err));
+  }
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to stat heartbeat segment %s: %s",
+                       segment, strerror(err));
+  }
+  if (HAMON_NUM_(uint64_t, st.st_size) < HAMON_HB_HEADER_SIZE) {
+    close(fd);
+    return hamon_fail_(c, HAMON_E_TOO_SMALL, "hamon: heartbeat segment %s is too small%s", segment,
+                       " to hold a header");
+  }
+  base = HAMON_CAST_(unsigned char*, mmap(HAMON_NULL_, HAMON_NUM_(size_t, st.st_size),
+                                          PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  close(fd);
+  if (HAMON_CAST_(void*, base) == MAP_FAILED) {
+    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to map heartbeat segment %s: %s",
+                       segment, strerror(errno));
+  }
+  c->base = base;
+  c->size = HAMON_NUM_(size_t, st.st_size);
+
+  if (__atomic_load_n(hamon_u64_(base, HAMON_HB_OFF_MAGIC), __ATOMIC_RELAXED) != HAMON_HB_MAGIC) {
+    hamon_detach(c);
+    return hamon_fail_(c, HAMON_E_BAD_MAGIC, "hamon: %s is not a hamon heartbeat segment%s",
+                       segment, " (wrong magic)");
+  }
+  version = __atomic_load_n(hamon_u32_(base, HAMON_HB_OFF_VERSION), __ATOMIC_ACQUIRE);
+  if (version != HAMON_HB_LAYOUT_VERSION) {
+    hamon_detach(c);
+    snprintf(c->error, sizeof c->error,
+             "hamon: heartbeat segment %s has layout version %u; this client knows version %u "
+             "only%s",
+             segment, version, HAMON_HB_LAYOUT_VERSION,
+             version == 0 ? " (the segment is not initialised yet)" : "");
+    return -HAMON_E_BAD_VERSION;
+  }
+  header_size = *hamon_u32_(base, HAMON_HB_OFF_HEADER_SIZE);
+  slot_size = *hamon_u32_(base, HAMON_HB_OFF_SLOT_SIZE);
+  slot_count = *hamon_u32_(base, HAMON_HB_OFF_SLOT_COUNT);
+  total = *hamon_u64_(base, HAMON_HB_OFF_TOTAL_SIZE);
+  if (header_size != HAMON_HB_HEADER_SIZE || slot_size != HAMON_HB_SLOT_SIZE ||
+      slot_count > HAMON_HB_MAX_SLOTS ||
+      total < HAMON_NUM_(uint64_t, header_size) + HAMON_NUM_(uint64_t, slot_count) * slot_size ||
+      total > c->size) {
+    hamon_detach(c);
+    return hamon_fail_(c, HAMON_E_TOO_SMALL,
+                       "hamon: heartbeat segment %s is smaller than its header declares%s", segment,
+                       " (truncated or corrupt)");
+  }
+  if (slot >= slot_count) {
+    snprintf(num, sizeof num, "%u", slot);
+    hamon_detach(c);
+    return hamon_fail_(c, HAMON_E_BAD_SLOT, "hamon: slot %s is out of range in heartbeat segment %s",
+                       num, segment);
+  }
+  c->slot_index = slot;
+  c->incarnation = incarnation;
+  c->slot = base + header_size + HAMON_NUM_(size_t, slot) * slot_size;
+  /* The previous incarnation's ready flag must not count for this one: clear it before the
+   * incarnation is published, so a reader that sees this incarnation never sees a stale ready. */
+  __atomic_store_n(hamon_u32_(c->slot, HAMON_HB_SLOT_READY), 0u, __ATOMIC_RELAXED);
+  __atomic_store_n(hamon_u32_(c->slot, HAMON_HB_SLOT_PID), HAMON_NUM_(uint32_t, getpid()),
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(hamon_u64_(c->slot, HAMON_HB_SLOT_INCARNATION), incarnation, __ATOMIC_RELEASE);
+  return 0;
+}
+
+static inline int hamon_env_u64_(hamon_client* c, const char* var, int required,
+                                 uint64_t* out) HAMON_NOEXCEPT_ {
+  const char* s = getenv(var);
+  char* end = HAMON_NULL_;
+  unsigned long long v;
+  if (s == HAMON_NULL_ || *s == '\0') {
+    if (!required) return 0;
+    return hamon_fail_(c, HAMON_E_NOT_MANAGED,
+                       "hamon: %s is not set: this process was not started by hamon%s", var, "");
+  }
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || *s == '-')
+    return hamon_fail_(c, HAMON_E_BAD_ENV, "hamon: %s='%s' is not a non-negative decimal number",
+                       var, s);
+  *out = HAMON_NUM_(uint64_t, v);
+  return 0;
+}
+
+/* Attaches using the environment hamon-spawner sets (HAMON_HEARTBEAT_SEGMENT, HAMON_SLOT,
+ * HAMON_INCARNATION, HAMON_INTERVAL_NS). Returns 0 or a negative enum hamon_error. */
+static inline int hamon_attach(hamon_client* c) HAMON_NOEXCEPT_ {
+  const char* segment = getenv(HAMON_ENV_SEGMENT);
+  uint64_t slot = 0, incarnation = 0, interval = 0;
+  int rc;
+  c->base = HAMON_NULL_;
+  c->slot = HAMON_NULL_;
+  c->size = 0;
+  if (segment == HAMON_NULL_ || *segment == '\0')
+    return hamon_fail_(c, HAMON_E_NOT_MANAGED,
+                       "hamon: %s is not set: this process was not started by hamon%s",
+                       HAMON_ENV_SEGMENT, "");
+  if ((rc = hamon_env_u64_(c, HAMON_ENV_SLOT, 1, &slot)) != 0) return rc;
+  if ((rc = hamon_env_u64_(c, HAMON_ENV_INCARNATION, 1, &incarnation)) != 0) return rc;
+  if ((rc = hamon_env_u64_(c, HAMON_ENV_INTERVAL_NS, 0, &interval)) != 0) return rc;
+  if (slot >= HAMON_HB_MAX_SLOTS)
+    return hamon_fail_(c, HAMON_E_BAD_SLOT, "hamon: %s='%s' is out of range", HAMON_ENV_SLOT,
+                       getenv(HAMON_ENV_SLOT));
+  rc = hamon_attach_to(c, segment, HAMON_NUM_(uint32_t, slot), incarnation);
+  c->interval_ns = interval;
+  return rc;
+}
+
+/* Proves this process alive. Two stores to this process's own cache line: wait-free, no system
+ * call. A no-op when not attached. */
+static inline void hamon_beat(hamon_client* c) HAMON_NOEXCEPT_ {
+  unsigned char* slot = c->slot;
+  uint64_t* count;
+  if (slot == HAMON_NULL_) return;
+  count = hamon_u64_(slot, HAMON_HB_SLOT_BEAT_COUNT);
+  /* The stamp is the monitor's clock, read from the segment: a clock_gettime here would cost
+   * more than the rest of the beat and falls back to a system call on some virtual machines. */
+  __atomic_store_n(hamon_u64_(slot, HAMON_HB_SLOT_BEAT_STAMP),
+                   __atomic_load_n(hamon_u64_(c->base, HAMON_HB_OFF_CLOCK), __ATOMIC_RELAXED),
+                   __ATOMIC_RELAXED);
+  /* Single writer: a plain load-add-store, released so the stamp is visible with the count. */
+  __atomic_store_n(count, __atomic_load_n(count, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+
+/* Tells hamon this process is ready to serve (ready = "explicit"); also beats. Returns 0, or
+ * -HAMON_E_NOT_ATTACHED. */
+static inline int hamon_ready(hamon_client* c) HAMON_NOEXCEPT_ {
+  if (c->slot == HAMON_NULL_) return -HAMON_E_NOT_ATTACHED;
+  __atomic_store_n(hamon_u32_(c->slot, HAMON_HB_SLOT_READY), 1u, __ATOMIC_RELEASE);
+  hamon_beat(c);
+  return 0;
+}
+
+/* The tenant's current duplex role (HAMON_ROLE_NONE when not attached or for system
+ * processes). No system call. */
+static inline enum hamon_role hamon_get_role(const hamon_client* c) HAMON_NOEXCEPT_ {
+  uint32_t r;
+  if (c->base == HAMON_NULL_) return HAMON_ROLE_NONE;
+  r = __atomic_load_n(hamon_u32_(c->base, HAMON_HB_OFF_ROLE), __ATOMIC_ACQUIRE);
+  return r <= HAMON_NUM_(uint32_t, HAMON_ROLE_STEPPING_DOWN) ? HAMON_NUM_(enum hamon_role, r)
+                                                             : HAMON_ROLE_NONE;
+}
+
+/* Blocks until the role differs from `seen` or `timeout_ns` passes (a negative timeout waits
+ * forever). Stores the role in *now (if not NULL). Returns 0, -HAMON_E_TIMEOUT,
+ * -HAMON_E_NOT_ATTACHED or -HAMON_E_SYSTEM. Sleeps on a futex in the segment: costs no CPU while
+ * waiting; hamon-server wakes every waiter when it changes the role. */
+static inline int hamon_wait_role_change(hamon_client* c, enum hamon_role seen, int64_t timeout_ns,
+                                         enum hamon_role* now) HAMON_NOEXCEPT_ {
+  uint32_t* seq;
+  struct timespec deadline, left, t;
+  if (c->base == HAMON_NULL_) return -HAMON_E_NOT_ATTACHED;
+  seq = hamon_u32_(c->base, HAMON_HB_OFF_ROLE_SEQ);
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  if (timeout_ns >= 0) {
+    deadline.tv_sec += HAMON_NUM_(time_t, timeout_ns / 1000000000);
+    deadline.tv_nsec += HAMON_NUM_(long, timeout_ns % 1000000000);
+    if (deadline.tv_nsec >= 1000000000) {
+      deadline.tv_sec += 1;
+      deadline.tv_nsec -= 1000000000;
+    }
+  }
+  for (;;) {
+    uint32_t s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+    enum hamon_role r = hamon_get_role(c);
+    long rc;
+    if (r != seen) {
+      if (now != HAMON_NULL_) *now = r;
+      return 0;
+    }
+    if (timeout_ns >= 0) {
+      clock_gettime(CLOCK_MONOTONIC, &t);
+      left.tv_sec = deadline.tv_sec - t.tv_sec;
+      left.tv_nsec = deadline.tv_nsec - t.tv_nsec;
+      if (left.tv_nsec < 0) {
+        left.tv_sec -= 1;
+        left.tv_nsec += 1000000000;
+      }
+      if (left.tv_sec < 0) {
+        if (now != HAMON_NULL_) *now = r;
+        return -HAMON_E_TIMEOUT;
+      }
+    }
+    /* A shared (not private) futex: the waker is another process. */
+    rc = syscall(SYS_futex, seq, FUTEX_WAIT, s, timeout_ns >= 0 ? &left : HAMON_NULL_,
+                 HAMON_NULL_, 0);
+    if (rc != 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+      snprintf(c->error, sizeof c->error, "hamon: futex wait on the role failed: %s",
+               strerror(errno));
+      return -HAMON_E_SYSTEM;
+    }
+  }
+}
+
+/* The message of the latest error, or "" when there was none. */
+static inline const char* hamon_error_message(const hamon_client* c) HAMON_NOEXCEPT_ {
+  return c->error;
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* HAMON_HEARTBEAT_H */

@@ -1,0 +1,108 @@
+// EventRing: the node's ring of recent events (spawned, ready, exited, hung, role changes, ...).
+//
+// Any daemon may post; any number of readers (hamon events, hamon top) follow it without the
+// writers ever waiting for them. A writer claims a position with one fetch_add on `head`, then
+// publishes the entry under that entry's own sequence word (odd while writing, 2*pos+2 when
+// done). A reader that falls N entries behind is lapped and told how many it lost; a writer that
+// dies between claim and publish leaves a hole that readers skip once later entries exist.
+#ifndef HAMON_SHM_EVENT_RING_HPP
+#define HAMON_SHM_EVENT_RING_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace hamon::shm {
+
+enum class EventKind : std::uint16_t {
+  none = 0,
+  spawned,       // a process was started (pid, incarnation)
+  ready,         // it became ready
+  exited,        // it exited; value = wait status
+  hung,          // it stopped beating for its timeout; value = silence in ns
+  restarting,    // a restart was scheduled; value = delay in ns
+  failed,        // restart budget exhausted, it stays down
+  stopped,       // stopped on request
+  role_changed,  // a tenant's role; value = new role
+  peer_up,
+  peer_down,
+  daemon_started,
+  daemon_exited,
+  config_loaded,
+  note,          // free text in detail
+};
+
+const char* to_string(EventKind k) noexcept;
+
+// One event as posted and as read. Flat, so it can be stored word by word.
+struct Event {
+  std::uint64_t t_ns = 0;         // CLOCK_MONOTONIC
+  std::uint64_t incarnation = 0;
+  std::int64_t value = 0;         // kind-specific (see EventKind)
+  std::int32_t pid = 0;
+  EventKind kind = EventKind::none;
+  std::uint16_t source = 0;       // DaemonId of the poster
+  std::uint32_t slot = UINT32_MAX;  // process slot, or UINT32_MAX
+  char group[24] = {};            // tenant or "system"
+  char name[24] = {};             // process or daemon name
+  char detail[32] = {};           // short text, NUL-terminated
+
+  void set_group(std::string_view s) noexcept;
+  void set_name(std::string_view s) noexcept;
+  void set_detail(std::string_view s) noexcept;
+};
+static_assert(sizeof(Event) == 120);
+
+class EventRing {
+ public:
+  static constexpr std::size_t kEntryWords = (sizeof(Event) + 7) / 8;
+
+  struct alignas(128) Entry {
+    std::atomic<std::uint64_t> seq;  // 2*pos+1 while written, 2*pos+2 once published
+    std::atomic<std::uint64_t> words[kEntryWords];
+  };
+  static_assert(sizeof(Entry) == 128);
+
+  // Bytes needed for a ring of `capacity` entries (a power of two).
+  static constexpr std::size_t bytes_for(std::size_t capacity) {
+    return sizeof(Head) + capacity * sizeof(Entry);
+  }
+
+  // REQUIRES: memory of bytes_for(capacity) zeroed bytes, 128-byte aligned; capacity a power of 2.
+  static EventRing* init(void* memory, std::uint32_t capacity) noexcept;
+  static EventRing* at(void* memory) noexcept { return static_cast<EventRing*>(memory); }
+
+  // Any process, any thread. Wait-free. Returns the position.
+  std::uint64_t post(const Event& e) noexcept;
+
+  // The position the next post() will take.
+  [[nodiscard]] std::uint64_t head() const noexcept {
+    return head_.next.load(std::memory_order_acquire);
+  }
+  // The oldest position still held.
+  [[nodiscard]] std::uint64_t oldest() const noexcept;
+  [[nodiscard]] std::uint32_t capacity() const noexcept { return head_.capacity; }
+
+  enum class Read { ok, empty, pending, lapped };
+  // Reads position `pos`. ok: `out` holds it. empty: not posted yet. pending: claimed but not
+  // published yet (or its writer died: the caller may skip it after a while). lapped: overwritten;
+  // resume from oldest().
+  Read read(std::uint64_t pos, Event& out) const noexcept;
+
+ private:
+  struct alignas(128) Head {
+    std::atomic<std::uint64_t> next;  // written by every poster (fetch_add)
+    std::uint32_t capacity;           // written once at init
+    std::uint32_t mask;
+  };
+  Entry* entries() noexcept { return reinterpret_cast<Entry*>(this + 1); }
+  const Entry* entries() const noexcept { return reinterpret_cast<const Entry*>(this + 1); }
+
+  Head head_;
+};
+static_assert(sizeof(EventRing) == 128);
+
+}  // namespace hamon::shm
+
+#endif  // HAMON_SHM_EVENT_RING_HPP

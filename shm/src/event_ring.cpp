@@ -1,0 +1,90 @@
+#include "hamon/shm/event_ring.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace hamon::shm {
+
+namespace {
+template <std::size_t N>
+void copy_text(char (&dst)[N], std::string_view s) noexcept {
+  const std::size_t n = std::min(s.size(), N - 1);
+  std::memcpy(dst, s.data(), n);
+  std::memset(dst + n, 0, N - n);
+}
+}  // namespace
+
+void Event::set_group(std::string_view s) noexcept { copy_text(group, s); }
+void Event::set_name(std::string_view s) noexcept { copy_text(name, s); }
+void Event::set_detail(std::string_view s) noexcept { copy_text(detail, s); }
+
+const char* to_string(EventKind k) noexcept {
+  switch (k) {
+    case EventKind::none: return "none";
+    case EventKind::spawned: return "spawned";
+    case EventKind::ready: return "ready";
+    case EventKind::exited: return "exited";
+    case EventKind::hung: return "hung";
+    case EventKind::restarting: return "restarting";
+    case EventKind::failed: return "failed";
+    case EventKind::stopped: return "stopped";
+    case EventKind::role_changed: return "role-changed";
+    case EventKind::peer_up: return "peer-up";
+    case EventKind::peer_down: return "peer-down";
+    case EventKind::daemon_started: return "daemon-started";
+    case EventKind::daemon_exited: return "daemon-exited";
+    case EventKind::config_loaded: return "config-loaded";
+    case EventKind::note: return "note";
+  }
+  return "unknown";
+}
+
+EventRing* EventRing::init(void* memory, std::uint32_t capacity) noexcept {
+  auto* ring = new (memory) EventRing;
+  ring->head_.next.store(0, std::memory_order_relaxed);
+  ring->head_.capacity = capacity;
+  ring->head_.mask = capacity - 1;
+  Entry* e = ring->entries();
+  for (std::uint32_t i = 0; i < capacity; ++i) {
+    new (&e[i]) Entry;
+    e[i].seq.store(0, std::memory_order_relaxed);
+    for (auto& w : e[i].words) w.store(0, std::memory_order_relaxed);
+  }
+  return ring;
+}
+
+std::uint64_t EventRing::post(const Event& ev) noexcept {
+  std::uint64_t buf[kEntryWords] = {};
+  std::memcpy(buf, &ev, sizeof(Event));
+  const std::uint64_t pos = head_.next.fetch_add(1, std::memory_order_acq_rel);
+  Entry& e = entries()[pos & head_.mask];
+  e.seq.store(2 * pos + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (std::size_t i = 0; i < kEntryWords; ++i) e.words[i].store(buf[i], std::memory_order_relaxed);
+  e.seq.store(2 * pos + 2, std::memory_order_release);
+  return pos;
+}
+
+std::uint64_t EventRing::oldest() const noexcept {
+  const std::uint64_t h = head();
+  return h > head_.capacity ? h - head_.capacity : 0;
+}
+
+EventRing::Read EventRing::read(std::uint64_t pos, Event& out) const noexcept {
+  if (pos >= head()) return Read::empty;
+  if (pos + head_.capacity < head()) return Read::lapped;
+  const Entry& e = entries()[pos & head_.mask];
+  std::uint64_t buf[kEntryWords];
+  const std::uint64_t s0 = e.seq.load(std::memory_order_acquire);
+  if (s0 > 2 * pos + 2) return Read::lapped;
+  if (s0 != 2 * pos + 2) return Read::pending;
+  for (std::size_t i = 0; i < kEntryWords; ++i) buf[i] = e.words[i].load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const std::uint64_t s1 = e.seq.load(std::memory_order_relaxed);
+  if (s1 != s0) return s1 > s0 ? Read::lapped : Read::pending;
+  std::memcpy(&out, buf, sizeof(Event));
+  return Read::ok;
+}
+
+}  // namespace hamon::shm
