@@ -41,6 +41,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* syscall() is declared only with _DEFAULT_SOURCE or _GNU_SOURCE; a strict POSIX C program
+ * must still be able to include this header. The declaration matches glibc's. */
+#if !defined(__cplusplus) && defined(__GLIBC__) && !defined(__USE_MISC)
+extern long int syscall(long int sysno, ...);
+#endif
+
 #ifdef __cplusplus
 #define HAMON_CAST_(T, v) (reinterpret_cast<T>(v))
 #define HAMON_NUM_(T, v) (static_cast<T>(v))
