@@ -1,0 +1,142 @@
+// The configuration of a hamon cluster: plain data, produced (and validated) by parse_config()
+// in parse_config.hpp, read by the daemons and the CLI. Every key is described in
+// docs/configuration.md.
+//
+// Thread-safety: plain values; concurrent reads of a Config are safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hamon/engine/address.hpp"
+#include "hamon/engine/config_error.hpp"
+
+namespace hamon::engine {
+
+enum class Side : std::uint8_t { primary, secondary };
+
+// What happens when a process exits or hangs.
+enum class RestartPolicy : std::uint8_t {
+  always,      // restart it whatever its exit status
+  on_failure,  // restart it unless it exited with status 0
+  never,       // leave it down
+};
+
+// When a started process counts as ready, which is what its dependents wait for.
+enum class Readiness : std::uint8_t {
+  on_spawn,       // "spawn": as soon as it is running
+  on_heartbeat,   // "heartbeat": at its first heartbeat
+  on_ready_call,  // "explicit": when it calls ready() from the client header
+};
+
+// How a tenant's processes run on the side where the tenant is standby.
+enum class Standby : std::uint8_t {
+  hot,   // running, told they are standby
+  cold,  // not started until the tenant becomes active here
+};
+
+[[nodiscard]] std::string_view to_string(Side side) noexcept;
+[[nodiscard]] std::string_view to_string(RestartPolicy policy) noexcept;
+[[nodiscard]] std::string_view to_string(Readiness readiness) noexcept;
+[[nodiscard]] std::string_view to_string(Standby standby) noexcept;
+
+struct NodeConfig {
+  std::string id;
+  Side side = Side::primary;
+  HostPort address;  // where its peer link listens
+  SourcePos where;   // its [[cluster.node]] header
+};
+
+struct ClusterConfig {
+  std::string name;
+  std::chrono::nanoseconds peer_interval = std::chrono::milliseconds{2};
+  // Must outlast a TCP retransmission (Linux's minimum RTO is 200 ms): >= 3 x interval + 200 ms.
+  std::chrono::nanoseconds peer_timeout = std::chrono::milliseconds{250};
+  std::optional<std::string> auth_key_file;
+  std::vector<NodeConfig> nodes;  // in file order
+};
+
+// Resource limits (setrlimit) applied to a process before exec; absent = inherited from the
+// spawner.
+struct Limits {
+  static constexpr std::uint64_t unlimited = std::numeric_limits<std::uint64_t>::max();
+
+  std::optional<std::uint64_t> nofile;   // RLIMIT_NOFILE: open file descriptors
+  std::optional<std::uint64_t> nproc;    // RLIMIT_NPROC: processes of the user
+  std::optional<std::uint64_t> core;     // RLIMIT_CORE: core file size, bytes
+  std::optional<std::uint64_t> memlock;  // RLIMIT_MEMLOCK: locked memory, bytes
+
+  friend bool operator==(const Limits&, const Limits&) = default;
+};
+
+// Every per-process key that [defaults] may also set. A process starts from [defaults], which
+// starts from the values below.
+struct ProcessSettings {
+  std::chrono::nanoseconds interval = std::chrono::milliseconds{100};  // how often it must beat
+  std::chrono::nanoseconds timeout = std::chrono::milliseconds{300};   // silence = hung
+  RestartPolicy restart = RestartPolicy::always;
+  Readiness ready = Readiness::on_heartbeat;
+  int priority = 50;  // 0-100, higher starts first among those that may start
+  bool critical = false;
+  // Restart back-off: restart_delay, doubling per restart up to restart_delay_max.
+  std::chrono::nanoseconds restart_delay = std::chrono::milliseconds{1};
+  std::chrono::nanoseconds restart_delay_max = std::chrono::seconds{5};
+  // More than restart_budget restarts within restart_window: hamon gives up on the process.
+  std::uint32_t restart_budget = 5;
+  std::chrono::nanoseconds restart_window = std::chrono::seconds{60};
+  std::chrono::nanoseconds stop_timeout = std::chrono::seconds{2};  // SIGTERM, then SIGKILL
+  // Restart it, once the dependency is ready again, after a process it depends on restarts.
+  bool restart_with_dependencies = true;
+  std::map<std::string, std::string> env;
+  std::optional<std::string> working_dir;  // absolute
+  std::optional<std::string> user;
+  std::optional<std::string> unix_group;  // key "group"
+  Limits limits;
+};
+
+struct ProcessConfig : ProcessSettings {
+  std::string group;  // system_group or the tenant's name
+  std::string name;
+  std::vector<std::string> command;     // program (a path, or a name looked up on PATH), args
+  std::vector<std::string> depends_on;  // qualified names, in the order written
+  SourcePos where;                      // its [[system.process]] / [[tenant.process]] header
+
+  // "group/name": unique in a Config, the name the CLI and the logs use.
+  [[nodiscard]] std::string qualified() const { return group + "/" + name; }
+  [[nodiscard]] bool is_system() const noexcept;
+};
+
+struct TenantConfig {
+  std::string name;
+  std::optional<std::string> user;  // runs its processes and owns its heartbeat segment
+  Standby standby = Standby::hot;
+  SourcePos where;  // its [[tenant]] header
+};
+
+struct Config {
+  ClusterConfig cluster;
+  ProcessSettings defaults;
+  // System processes first, then each tenant's in tenant order, each in file order. A
+  // process's index here is its stable id in plans.
+  std::vector<ProcessConfig> processes;
+  std::vector<TenantConfig> tenants;  // in file order
+  std::string source;                 // the file name given to parse_config()
+
+  // nullptr / std::nullopt when there is no such process ("group/name"), tenant or node.
+  [[nodiscard]] const ProcessConfig* find_process(std::string_view qualified) const;
+  [[nodiscard]] std::optional<std::size_t> process_index(std::string_view qualified) const;
+  [[nodiscard]] const TenantConfig* find_tenant(std::string_view name) const;
+  [[nodiscard]] const NodeConfig* find_node(std::string_view id) const;
+
+  // The groups that have processes: system first, then tenants in order.
+  [[nodiscard]] std::vector<std::string> groups() const;
+};
+
+}  // namespace hamon::engine

@@ -1,0 +1,79 @@
+// Liveness: the monitor's verdict on one incarnation of one process, from what its heartbeat
+// slot shows over time. Pure logic: the caller reads the slot and the clock and passes both in.
+//
+// The slot is written by the process and is never trusted: a garbage count can only make that
+// process look alive, a garbage stamp or incarnation only makes it look silent. No input can make
+// observe() fail or affect another process.
+//
+// Timing model. A beat copies the monitor's clock word (updated every `tick`), so a beat stamped
+// S happened in [S, S + tick]. The verdict always takes the *latest* time a beat could have
+// happened: a process is never declared hung before its full timeout has passed, and at most one
+// tick (plus the monitor's wake-up latency) after.
+#ifndef HAMON_ENGINE_LIVENESS_HPP
+#define HAMON_ENGINE_LIVENESS_HPP
+
+#include <cstdint>
+
+#include "hamon/engine/config.hpp"
+
+namespace hamon::engine {
+
+enum class LiveState : std::uint8_t {
+  starting,  // spawned, not ready by its ready mode yet
+  ready,     // just became ready
+  running,   // ready and beating
+  hung,      // silent for its timeout (or never ready within its start timeout); final
+};
+
+const char* to_string(LiveState s) noexcept;
+
+// What the monitor read from a heartbeat slot; untrusted.
+struct BeatReading {
+  std::uint64_t count = 0;
+  std::uint64_t stamp_ns = 0;
+  std::uint64_t incarnation = 0;
+  std::uint32_t ready = 0;
+};
+
+struct LivenessParams {
+  std::uint64_t timeout_ns = 0;        // silence after which a ready process is hung
+  std::uint64_t start_timeout_ns = 0;  // time to become ready after spawn
+  std::uint64_t tick_ns = 0;           // the monitor's clock granularity
+  Readiness ready_mode = Readiness::on_heartbeat;
+};
+
+class Liveness {
+ public:
+  // `baseline` is the slot as read at spawn time: beats already counted there are not this
+  // incarnation's.
+  Liveness(std::uint64_t incarnation, std::uint64_t spawned_ns, const LivenessParams& params,
+           const BeatReading& baseline) noexcept;
+
+  struct Verdict {
+    LiveState state;
+    bool changed;                // state differs from the previous verdict
+    std::uint64_t next_check_ns; // when to look again (absent new information)
+  };
+
+  // REQUIRES: now_ns never decreases between calls.
+  Verdict observe(const BeatReading& reading, std::uint64_t now_ns) noexcept;
+
+  [[nodiscard]] LiveState state() const noexcept { return state_; }
+  // The latest time the process is known to have been alive.
+  [[nodiscard]] std::uint64_t alive_at_ns() const noexcept { return alive_at_; }
+  [[nodiscard]] std::uint64_t beats() const noexcept { return beats_; }
+
+ private:
+  std::uint64_t incarnation_;
+  LivenessParams p_;
+  LiveState state_ = LiveState::starting;
+  std::uint64_t spawned_;
+  std::uint64_t last_count_;
+  std::uint64_t last_check_;
+  std::uint64_t alive_at_;
+  std::uint64_t beats_ = 0;
+};
+
+}  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_LIVENESS_HPP

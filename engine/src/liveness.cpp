@@ -1,0 +1,84 @@
+#include "hamon/engine/liveness.hpp"
+
+#include <algorithm>
+
+namespace hamon::engine {
+
+const char* to_string(LiveState s) noexcept {
+  switch (s) {
+    case LiveState::starting: return "starting";
+    case LiveState::ready: return "ready";
+    case LiveState::running: return "running";
+    case LiveState::hung: return "hung";
+  }
+  return "unknown";
+}
+
+Liveness::Liveness(std::uint64_t incarnation, std::uint64_t spawned_ns,
+                   const LivenessParams& params, const BeatReading& baseline) noexcept
+    : incarnation_(incarnation),
+      p_(params),
+      spawned_(spawned_ns),
+      last_count_(baseline.count),
+      last_check_(spawned_ns),
+      alive_at_(spawned_ns) {
+  if (p_.ready_mode == Readiness::on_spawn) state_ = LiveState::ready;
+}
+
+Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noexcept {
+  const LiveState before = state_;
+  if (state_ == LiveState::hung) return {state_, false, UINT64_MAX};
+
+  // Beats count only once the process has attached as this incarnation.
+  const bool mine = r.incarnation == incarnation_;
+  if (mine && r.count != last_count_) {
+    ++beats_;
+    // A plausible stamp bounds the beat to [stamp, stamp + tick]; anything else (a stamp in the
+    // future, or older than our last look) says only that it beat since the last look.
+    const bool plausible = r.stamp_ns <= now && r.stamp_ns + p_.tick_ns >= last_check_;
+    const std::uint64_t beat_at = plausible ? std::min(now, r.stamp_ns + p_.tick_ns) : now;
+    alive_at_ = std::max(alive_at_, beat_at);
+  }
+  if (mine) last_count_ = r.count;
+  last_check_ = now;
+
+  // Silence counts only for a process that has beaten: one that never attaches (ready = "spawn",
+  // a program that does not use the client) is watched for exit alone.
+  const bool silent = beats_ > 0 && now >= alive_at_ + p_.timeout_ns;
+  switch (state_) {
+    case LiveState::starting: {
+      const bool ready_now =
+          mine && ((p_.ready_mode == Readiness::on_heartbeat && beats_ > 0) ||
+                   (p_.ready_mode == Readiness::on_ready_call && r.ready == 1));
+      if (silent || (!ready_now && now >= spawned_ + p_.start_timeout_ns)) {
+        state_ = LiveState::hung;
+      } else if (ready_now) {
+        state_ = LiveState::ready;
+      }
+      break;
+    }
+    case LiveState::ready:
+    case LiveState::running:
+      // `ready` is the moment of becoming ready; the next look makes it `running`.
+      state_ = silent ? LiveState::hung : LiveState::running;
+      break;
+    case LiveState::hung: break;
+  }
+
+  const std::uint64_t silence_at = beats_ > 0 ? alive_at_ + p_.timeout_ns : UINT64_MAX;
+  std::uint64_t next = UINT64_MAX;
+  switch (state_) {
+    case LiveState::starting:
+      // Readiness is what dependents wait for: look every tick until it comes.
+      next = std::min({now + p_.tick_ns, spawned_ + p_.start_timeout_ns, silence_at});
+      break;
+    case LiveState::ready: next = std::min(now + p_.tick_ns, silence_at); break;
+    case LiveState::running:
+      next = beats_ > 0 ? silence_at : now + std::max(p_.tick_ns, p_.timeout_ns);
+      break;
+    case LiveState::hung: break;
+  }
+  return {state_, state_ != before, next};
+}
+
+}  // namespace hamon::engine
