@@ -1,0 +1,233 @@
+// Commands that change a running node: up, down, start/stop/restart NAME, tenant ..., reload.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "commands.hpp"
+#include "hamon/engine/duration.hpp"
+#include "hamon/shm/control_segment.hpp"
+#include "node.hpp"
+#include "node_target.hpp"
+#include "node_view.hpp"
+#include "proc.hpp"
+
+namespace hamon::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool master_alive(const shm::ControlSegment& ctl) {
+  const shm::DaemonSlot& m = ctl.daemon(shm::DaemonId::master);
+  const auto pid = static_cast<pid_t>(m.pid.load());
+  if (pid <= 0 || m.state.load() == static_cast<std::uint32_t>(shm::DaemonState::exited)) return false;
+  const int fd = daemons::pidfd_open_checked(pid, m.start_ticks.load());
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+void print_log_tail(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(l);
+  const std::size_t from = lines.size() > 10 ? lines.size() - 10 : 0;
+  for (std::size_t i = from; i < lines.size(); ++i) std::cerr << "  " << lines[i] << '\n';
+}
+
+// Starts hamon-master detached from this terminal: its own session, stdio to its log.
+bool launch_master(const daemons::Node& node) {
+  const std::string bin_dir = daemons::self_dir();
+  const std::string log = node.log_dir() + "/hamon-master.log";
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    // Bare program names in the configuration find hamon's own programs first.
+    const char* path = std::getenv("PATH");
+    ::setenv("PATH", (bin_dir + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
+    const std::string master = bin_dir + "/hamon-master";
+    ::execl(master.c_str(), master.c_str(), "--config", node.config_path.c_str(), "--node",
+            node.id.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return true;
+}
+
+struct UpOptions {
+  std::string config, node, timeout = "60s";
+};
+
+int up(const UpOptions& o) {
+  auto loaded = daemons::load_node(o.config, o.node);
+  if (auto* err = std::get_if<std::string>(&loaded)) {
+    std::cerr << "hamon: " << *err << '\n';
+    return exit_config_invalid;
+  }
+  const daemons::Node node = std::get<daemons::Node>(std::move(loaded));
+  const auto limit = engine::parse_duration(o.timeout);
+  if (!limit.ok()) {
+    std::cerr << "hamon: --timeout " << o.timeout << ": " << limit.error << '\n';
+    return exit_usage;
+  }
+  if (auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_only);
+      ctl && master_alive(*ctl)) {
+    std::cerr << "hamon: node " << node.id << " of cluster " << node.cluster()
+              << " is already running (hamon-master pid "
+              << ctl->daemon(shm::DaemonId::master).pid.load() << ")\n";
+    return exit_not_running;
+  }
+  if (const int e = daemons::make_dirs(node.log_dir(), 0750); e != 0) {
+    std::cerr << "hamon: unable to create " << node.log_dir() << ": " << std::strerror(e) << '\n';
+    return exit_io;
+  }
+  if (!launch_master(node)) {
+    std::cerr << "hamon: unable to start hamon-master: " << std::strerror(errno) << '\n';
+    return exit_io;
+  }
+  const auto deadline = Clock::now() + limit.value;
+  const std::string master_log = node.log_dir() + "/hamon-master.log";
+  while (Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_only);
+    if (!ctl) continue;
+    if (ctl->daemon(shm::DaemonId::master).pid.load() != 0 && !master_alive(*ctl)) {
+      std::cerr << "hamon: hamon-master stopped while the node was starting; its log ("
+                << master_log << ") ends with:\n";
+      print_log_tail(master_log);
+      return exit_not_running;
+    }
+    if (ctl->daemon(shm::DaemonId::server).state.load() !=
+        static_cast<std::uint32_t>(shm::DaemonState::running)) {
+      continue;
+    }
+    const NodeView v = read_view(*ctl);
+    bool all_up = true;
+    for (const auto& p : v.processes) {
+      if (p.state == "failed") {
+        std::cerr << "hamon: " << p.tenant << "/" << p.name
+                  << " failed to start; see `hamon events` and " << node.log_dir() << "/"
+                  << p.tenant << "." << p.name << ".log\n";
+        return exit_process_failed;
+      }
+      if (p.wanted && p.state != "ready" && p.state != "running") all_up = false;
+    }
+    if (all_up) {
+      std::cout << render_table(v);
+      return exit_ok;
+    }
+  }
+  std::cerr << "hamon: the node did not come up within " << o.timeout
+            << "; see `hamon status` and `hamon events`\n";
+  return exit_timeout;
+}
+
+struct DownOptions {
+  NodeOptions node;
+  std::string timeout = "60s";
+};
+
+int down(const DownOptions& o) {
+  int code = exit_ok;
+  const auto target = find_node(o.node, code);
+  if (!target) return code;
+  const auto limit = engine::parse_duration(o.timeout);
+  if (!limit.ok()) {
+    std::cerr << "hamon: --timeout " << o.timeout << ": " << limit.error << '\n';
+    return exit_usage;
+  }
+  const auto deadline = Clock::now() + limit.value;
+  auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
+  if (!ctl) return exit_not_running;
+  // Processes first, in reverse dependency order (the server's stop plan)...
+  if (ctl->daemon(shm::DaemonId::server).state.load() ==
+      static_cast<std::uint32_t>(shm::DaemonState::running)) {
+    if (const int rc = server_request(*target, "down"); rc != exit_ok) return rc;
+    for (;;) {
+      bool any = false;
+      for (const auto& p : read_view(*ctl).processes) any |= p.pid != 0;
+      if (!any) break;
+      if (Clock::now() >= deadline) {
+        std::cerr << "hamon: processes still run after " << o.timeout << "; see `hamon status`\n";
+        return exit_timeout;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  // ...then the daemons, and the segments with them.
+  const auto master = static_cast<pid_t>(ctl->daemon(shm::DaemonId::master).pid.load());
+  if (master > 0 && master_alive(*ctl)) ::kill(master, SIGTERM);
+  while (shm::ControlSegment::attach(target->control_segment, shm::Access::read_only)) {
+    if (Clock::now() >= deadline) {
+      std::cerr << "hamon: hamon-master did not stop within " << o.timeout << '\n';
+      return exit_timeout;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::cout << "node " << target->node << " of cluster " << target->cluster << " is down\n";
+  return exit_ok;
+}
+
+struct ActionOptions {
+  NodeOptions node;
+  std::string name;
+};
+
+void add_action(CLI::App& parent, const char* verb, const char* request, const char* what,
+                const char* help, int& exit_code) {
+  CLI::App* c = parent.add_subcommand(verb, help);
+  auto o = std::make_shared<ActionOptions>();
+  c->add_option(what, o->name, std::string(what) == "TENANT" ? "A tenant" : "A process: group/name, or a unique name")
+      ->required();
+  add_node_options(*c, o->node);
+  c->callback([o, request, &exit_code] {
+    const auto target = find_node(o->node, exit_code);
+    if (target) exit_code = server_request(*target, std::string(request) + " " + o->name);
+  });
+}
+
+}  // namespace
+
+void add_node_commands(CLI::App& app, int& exit_code) {
+  {
+    CLI::App* c = app.add_subcommand("up", "Start the node in the background; return once every process is ready");
+    auto o = std::make_shared<UpOptions>();
+    c->add_option("--config", o->config, "Configuration file (TOML)")->required();
+    c->add_option("--node", o->node, "This node's id (default: the only node in the file)");
+    c->add_option("--timeout", o->timeout, "Give up waiting after this long (default 60s)");
+    c->callback([o, &exit_code] { exit_code = up(*o); });
+  }
+  {
+    CLI::App* c = app.add_subcommand("down", "Stop the node's processes in reverse dependency order, then its daemons");
+    auto o = std::make_shared<DownOptions>();
+    add_node_options(*c, o->node);
+    c->add_option("--timeout", o->timeout, "Give up waiting after this long (default 60s)");
+    c->callback([o, &exit_code] { exit_code = down(*o); });
+  }
+  add_action(app, "start", "start", "NAME", "Start a process (and what it depends on)", exit_code);
+  add_action(app, "stop", "stop", "NAME", "Stop a process (and what depends on it)", exit_code);
+  add_action(app, "restart", "restart", "NAME", "Restart a process (and its dependents)", exit_code);
+  CLI::App* tenant = app.add_subcommand("tenant", "Act on all processes of a tenant");
+  tenant->require_subcommand(1);
+  add_action(*tenant, "start", "tenant-start", "TENANT", "Start a tenant's processes", exit_code);
+  add_action(*tenant, "stop", "tenant-stop", "TENANT", "Stop a tenant's processes", exit_code);
+  add_action(*tenant, "restart", "tenant-restart", "TENANT", "Restart a tenant's processes", exit_code);
+}
+
+}  // namespace hamon::cli

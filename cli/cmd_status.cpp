@@ -1,0 +1,98 @@
+// hamon status [--json] and hamon top: the node as its segments show it, read-only.
+#include <poll.h>
+#include <signal.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "node_target.hpp"
+#include "node_view.hpp"
+
+namespace hamon::cli {
+namespace {
+
+struct StatusOptions {
+  NodeOptions node;
+  bool json = false;
+  double interval_s = 0.5;
+  long iterations = -1;
+};
+
+int status(const StatusOptions& o) {
+  int code = exit_ok;
+  const auto target = find_node(o.node, code);
+  if (!target) return code;
+  auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
+  if (!ctl) {
+    std::cerr << "hamon: " << ctl.error().message << '\n';
+    return exit_not_running;
+  }
+  const NodeView v = read_view(*ctl);
+  std::cout << (o.json ? render_json(v) : render_table(v));
+  return exit_ok;
+}
+
+volatile sig_atomic_t g_quit = 0;
+void on_quit(int) { g_quit = 1; }
+
+// Redraws in place with plain ANSI (home, clear to end): works in any terminal and in tmux.
+int top(const StatusOptions& o) {
+  int code = exit_ok;
+  const auto target = find_node(o.node, code);
+  if (!target) return code;
+  auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
+  if (!ctl) return exit_not_running;
+  signal(SIGINT, on_quit);
+  signal(SIGTERM, on_quit);
+  termios saved{};
+  const bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (tty) {
+    termios raw = saved;
+    raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO));
+    tcsetattr(0, TCSANOW, &raw);
+  }
+  std::cout << "\x1b[?25l\x1b[2J";
+  for (long i = 0; !g_quit && (o.iterations < 0 || i < o.iterations); ++i) {
+    if (!shm::ControlSegment::attach(target->control_segment, shm::Access::read_only)) {
+      std::cout << "\x1b[H\x1b[Jthe node stopped\n";
+      break;
+    }
+    std::cout << "\x1b[H" << render_table(read_view(*ctl))
+              << "\npress q to quit\x1b[J" << std::flush;
+    pollfd p{0, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(o.interval_s * 1000)) > 0) {
+      char c = 0;
+      if (read(0, &c, 1) <= 0 || c == 'q' || c == 'Q') break;
+    }
+  }
+  std::cout << "\x1b[?25h\n" << std::flush;
+  if (tty) tcsetattr(0, TCSANOW, &saved);
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_status(CLI::App& app, int& exit_code) {
+  {
+    CLI::App* c = app.add_subcommand("status", "Daemons and processes of the node, read from shared memory");
+    auto o = std::make_shared<StatusOptions>();
+    add_node_options(*c, o->node);
+    c->add_flag("--json", o->json, "One JSON object: {daemons: [...], processes: [...]}");
+    c->callback([o, &exit_code] { exit_code = status(*o); });
+  }
+  {
+    CLI::App* c = app.add_subcommand("top", "hamon status, live, refreshed in place (q quits)");
+    auto o = std::make_shared<StatusOptions>();
+    add_node_options(*c, o->node);
+    c->add_option("--interval", o->interval_s, "Seconds between refreshes (default 0.5)")
+        ->check(CLI::Range(0.05, 60.0));
+    c->add_option("--iterations", o->iterations, "Stop after this many refreshes");
+    c->callback([o, &exit_code] { exit_code = top(*o); });
+  }
+}
+
+}  // namespace hamon::cli

@@ -1,0 +1,83 @@
+#include "node_target.hpp"
+
+#include <dirent.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <vector>
+
+#include "commands.hpp"
+#include "control_socket.hpp"
+#include "hamon/shm/control_segment.hpp"
+#include "node.hpp"
+
+namespace hamon::cli {
+
+void add_node_options(CLI::App& command, NodeOptions& options) {
+  command.add_option("--config", options.config, "The node's configuration file");
+  command.add_option("--node", options.node, "The node's id (default: the only node)");
+}
+
+std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) {
+  std::string segment;
+  if (!options.config.empty()) {
+    auto loaded = daemons::load_node(options.config, options.node);
+    if (auto* err = std::get_if<std::string>(&loaded)) {
+      std::cerr << "hamon: " << *err << '\n';
+      exit_code = exit_config_invalid;
+      return std::nullopt;
+    }
+    segment = std::get<daemons::Node>(loaded).control_segment();
+  } else {
+    // The control segments on this machine: "hamon.<cluster>.<node>.ctl".
+    std::vector<std::string> found;
+    if (DIR* d = ::opendir("/dev/shm")) {
+      while (dirent* e = ::readdir(d)) {
+        const std::string n = e->d_name;
+        if (n.rfind("hamon.", 0) == 0 && n.size() > 4 && n.compare(n.size() - 4, 4, ".ctl") == 0 &&
+            (options.node.empty() || n.find("." + options.node + ".ctl") != std::string::npos)) {
+          found.push_back(n);
+        }
+      }
+      ::closedir(d);
+    }
+    if (found.empty()) {
+      std::cerr << "hamon: no hamon node is running on this machine\n";
+      exit_code = exit_not_running;
+      return std::nullopt;
+    }
+    if (found.size() > 1) {
+      std::cerr << "hamon: " << found.size() << " nodes run on this machine; name one with --config F --node ID:\n";
+      for (const auto& f : found) std::cerr << "  " << f << '\n';
+      exit_code = exit_usage;
+      return std::nullopt;
+    }
+    segment = found.front();
+  }
+  auto ctl = shm::ControlSegment::attach(segment, shm::Access::read_only);
+  if (!ctl) {
+    std::cerr << "hamon: the node is not running ("
+              << ctl.error().message << ")\n";
+    exit_code = exit_not_running;
+    return std::nullopt;
+  }
+  NodeTarget t;
+  t.cluster = ctl->header().cluster;
+  t.node = ctl->header().node;
+  t.control_segment = segment;
+  daemons::Node names;
+  names.config.cluster.name = t.cluster;
+  names.id = t.node;
+  t.runtime_dir = names.runtime_dir();
+  t.socket = names.server_socket();
+  return t;
+}
+
+int server_request(const NodeTarget& node, const std::string& line) {
+  const std::string reply = server::control_request(node.socket, line, 10000);
+  if (reply == "ok") return exit_ok;
+  std::cerr << "hamon: " << (reply.rfind("error ", 0) == 0 ? reply.substr(6) : reply) << '\n';
+  return reply.find("unable to reach") != std::string::npos ? exit_not_running : exit_refused;
+}
+
+}  // namespace hamon::cli

@@ -1,0 +1,38 @@
+// Which running node a command is about: --config F [--node ID], or, without them, the only
+// node running on this machine.
+#ifndef HAMON_CLI_NODE_TARGET_HPP
+#define HAMON_CLI_NODE_TARGET_HPP
+
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace hamon::cli {
+
+struct NodeOptions {
+  std::string config;
+  std::string node;
+};
+
+void add_node_options(CLI::App& command, NodeOptions& options);
+
+struct NodeTarget {
+  std::string cluster;
+  std::string node;
+  std::string control_segment;
+  std::string runtime_dir;
+  std::string socket;
+};
+
+// On failure prints why and sets `exit_code`.
+std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code);
+
+// Sends one request to the node's server; prints an error reply and returns its exit code.
+int server_request(const NodeTarget& node, const std::string& line);
+
+}  // namespace hamon::cli
+
+#endif  // HAMON_CLI_NODE_TARGET_HPP

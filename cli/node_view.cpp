@@ -1,0 +1,195 @@
+#include "node_view.hpp"
+
+#include <hamon/heartbeat.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "clock.hpp"
+#include "hamon/engine/supervisor.hpp"
+#include "hamon/shm/heartbeat_table.hpp"
+
+namespace hamon::cli {
+namespace {
+
+std::string text(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
+
+std::string daemon_state(std::uint32_t s) {
+  switch (static_cast<shm::DaemonState>(s)) {
+    case shm::DaemonState::absent: return "absent";
+    case shm::DaemonState::starting: return "starting";
+    case shm::DaemonState::running: return "running";
+    case shm::DaemonState::stopping: return "stopping";
+    case shm::DaemonState::exited: return "exited";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+NodeView read_view(const shm::ControlSegment& ctl) {
+  NodeView v;
+  v.cluster = text(ctl.header().cluster, sizeof ctl.header().cluster);
+  v.node = text(ctl.header().node, sizeof ctl.header().node);
+  const std::uint64_t now = daemons::now_ns();
+  for (std::size_t i = 0; i < static_cast<std::size_t>(shm::DaemonId::count); ++i) {
+    const auto id = static_cast<shm::DaemonId>(i);
+    const shm::DaemonSlot& d = ctl.daemon(id);
+    DaemonRow r;
+    r.name = shm::to_string(id);
+    r.pid = static_cast<std::int32_t>(d.pid.load());
+    r.state = daemon_state(d.state.load());
+    r.restarts = d.restarts.load();
+    const std::uint64_t hb = d.heartbeat_ns.load();
+    if (r.pid > 0 && hb != 0 && hb <= now) r.heartbeat_age_us = (now - hb) / 1000;
+    v.daemons.push_back(r);
+  }
+  // Groups and their heartbeat segments (read-only).
+  std::map<std::uint32_t, shm::GroupInfo> groups;
+  std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables;
+  for (std::uint32_t g = 0; g < ctl.max_groups(); ++g) {
+    shm::GroupInfo info{};
+    if (!ctl.group(g).info.read(info) || info.kind == shm::GroupKind::unused) continue;
+    groups[g] = info;
+    auto t = shm::HeartbeatTable::attach(text(info.heartbeat_segment, sizeof info.heartbeat_segment),
+                                         shm::Access::read_only);
+    if (t) tables[g] = std::make_unique<shm::HeartbeatTable>(std::move(t).value());
+  }
+  for (std::uint32_t s = 0; s < ctl.max_processes(); ++s) {
+    shm::ProcessIdentity id{};
+    if (!ctl.process(s).identity.read(id) || id.name[0] == '\0') continue;
+    shm::SpawnRecord sp{};
+    shm::WatchRecord w{};
+    shm::SuperviseRecord su{};
+    (void)ctl.process(s).spawn.read(sp);
+    (void)ctl.process(s).watch.read(w);
+    (void)ctl.process(s).supervise.read(su);
+    ProcessRow r;
+    auto g = groups.find(id.group);
+    r.tenant = g != groups.end() ? text(g->second.name, sizeof g->second.name) : "?";
+    r.name = text(id.name, sizeof id.name);
+    r.incarnation = su.incarnation;
+    r.restarts = su.restarts;
+    r.wanted = su.desired != 0;
+    const bool current_spawn = sp.incarnation == su.incarnation && sp.pid > 0;
+    const bool alive = current_spawn && sp.exited_ns == 0;
+    r.pid = alive ? sp.pid : 0;
+    if (g != groups.end() && g->second.kind == shm::GroupKind::tenant) {
+      auto t = tables.find(id.group);
+      r.role = hamon::to_string(static_cast<hamon::Role>(t != tables.end() ? t->second->role() : 0));
+    } else {
+      r.role = "-";
+    }
+    switch (static_cast<engine::Phase>(su.phase)) {
+      case engine::Phase::down: r.state = current_spawn && sp.exited_ns != 0 ? "exited" : "down"; break;
+      case engine::Phase::waiting: r.state = "waiting"; break;
+      case engine::Phase::backoff: r.state = "restarting"; break;
+      case engine::Phase::failed: r.state = "failed"; break;
+      case engine::Phase::stopping: r.state = "stopping"; break;
+      case engine::Phase::starting:
+      case engine::Phase::up:
+        if (w.incarnation == su.incarnation && w.state != shm::ProcessState::unused) {
+          r.state = shm::to_string(w.state);
+        } else {
+          r.state = "starting";
+        }
+        break;
+    }
+    auto t = tables.find(id.group);
+    if (alive && t != tables.end() && id.hb_slot < t->second->slot_count()) {
+      const shm::BeatSnapshot b = t->second->snapshot(id.hb_slot);
+      if (b.incarnation == su.incarnation && b.beat_count > 0 && b.beat_stamp <= now) {
+        r.heartbeat_age_us = (now - b.beat_stamp) / 1000;
+      }
+    }
+    v.processes.push_back(r);
+  }
+  return v;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+namespace {
+std::string age(const std::optional<std::uint64_t>& us) {
+  if (!us) return "-";
+  if (*us < 10'000) return std::to_string(*us) + "us";
+  if (*us < 10'000'000) return std::to_string(*us / 1000) + "ms";
+  return std::to_string(*us / 1'000'000) + "s";
+}
+std::string json_age(const std::optional<std::uint64_t>& us) {
+  return us ? std::to_string(*us) : "null";
+}
+}  // namespace
+
+std::string render_table(const NodeView& v) {
+  std::ostringstream o;
+  char line[256];
+  o << "node " << v.node << " of cluster " << v.cluster << "\n\n";
+  std::snprintf(line, sizeof line, "%-16s %8s  %-10s %8s  %9s\n", "DAEMON", "PID", "STATE",
+                "RESTARTS", "HEARTBEAT");
+  o << line;
+  for (const auto& d : v.daemons) {
+    std::snprintf(line, sizeof line, "%-16s %8d  %-10s %8u  %9s\n", d.name.c_str(), d.pid,
+                  d.state.c_str(), d.restarts, age(d.heartbeat_age_us).c_str());
+    o << line;
+  }
+  o << '\n';
+  std::snprintf(line, sizeof line, "%-12s %-16s %8s  %-10s %-13s %9s  %8s  %11s\n", "TENANT",
+                "PROCESS", "PID", "STATE", "ROLE", "HEARTBEAT", "RESTARTS", "INCARNATION");
+  o << line;
+  for (const auto& p : v.processes) {
+    std::snprintf(line, sizeof line, "%-12s %-16s %8d  %-10s %-13s %9s  %8u  %11llu\n",
+                  p.tenant.c_str(), p.name.c_str(), p.pid, p.state.c_str(), p.role.c_str(),
+                  age(p.heartbeat_age_us).c_str(), p.restarts,
+                  static_cast<unsigned long long>(p.incarnation));
+    o << line;
+  }
+  return o.str();
+}
+
+std::string render_json(const NodeView& v) {
+  std::ostringstream o;
+  o << "{\"cluster\":" << json_string(v.cluster) << ",\"node\":" << json_string(v.node)
+    << ",\"daemons\":[";
+  for (std::size_t i = 0; i < v.daemons.size(); ++i) {
+    const auto& d = v.daemons[i];
+    o << (i ? "," : "") << "{\"name\":" << json_string(d.name) << ",\"pid\":" << d.pid
+      << ",\"state\":" << json_string(d.state) << ",\"restarts\":" << d.restarts
+      << ",\"heartbeat_age_us\":" << json_age(d.heartbeat_age_us) << "}";
+  }
+  o << "],\"processes\":[";
+  for (std::size_t i = 0; i < v.processes.size(); ++i) {
+    const auto& p = v.processes[i];
+    o << (i ? "," : "") << "{\"tenant\":" << json_string(p.tenant)
+      << ",\"name\":" << json_string(p.name) << ",\"pid\":" << p.pid
+      << ",\"state\":" << json_string(p.state) << ",\"role\":" << json_string(p.role)
+      << ",\"incarnation\":" << p.incarnation << ",\"restarts\":" << p.restarts
+      << ",\"heartbeat_age_us\":" << json_age(p.heartbeat_age_us) << "}";
+  }
+  o << "]}\n";
+  return o.str();
+}
+
+}  // namespace hamon::cli

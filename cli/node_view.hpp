@@ -1,0 +1,53 @@
+// NodeView: one consistent-enough snapshot of a running node, read straight from its segments
+// (read-only: looking costs the node nothing). `hamon status`, `hamon top`, and the waits of
+// `hamon up` and `hamon down` are all built on it.
+#ifndef HAMON_CLI_NODE_VIEW_HPP
+#define HAMON_CLI_NODE_VIEW_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hamon/shm/control_segment.hpp"
+
+namespace hamon::cli {
+
+struct DaemonRow {
+  std::string name;
+  std::int32_t pid = 0;
+  std::string state;
+  std::uint32_t restarts = 0;
+  std::optional<std::uint64_t> heartbeat_age_us;
+};
+
+struct ProcessRow {
+  std::string tenant;  // the group: "system" or the tenant
+  std::string name;
+  std::int32_t pid = 0;
+  std::string state;   // waiting, starting, ready, running, hung, exited, restarting, stopping,
+                       // down, failed
+  std::string role;
+  std::uint64_t incarnation = 0;
+  std::uint32_t restarts = 0;
+  std::optional<std::uint64_t> heartbeat_age_us;
+  bool wanted = false;
+};
+
+struct NodeView {
+  std::string cluster, node;
+  std::vector<DaemonRow> daemons;
+  std::vector<ProcessRow> processes;
+};
+
+NodeView read_view(const shm::ControlSegment& ctl);
+
+std::string render_table(const NodeView& v);
+std::string render_json(const NodeView& v);
+
+// JSON string literal with escapes.
+std::string json_string(const std::string& s);
+
+}  // namespace hamon::cli
+
+#endif  // HAMON_CLI_NODE_VIEW_HPP
