@@ -78,6 +78,27 @@ void BM_Beat_WithMonitorReading(benchmark::State& state) {
 }
 BENCHMARK(BM_Beat_WithMonitorReading)->UseRealTime();
 
+// The worst case: a reader on the other core keeps pulling the slot's line and rewriting the
+// clock line, so every beat starts with two cache misses. A real beat every millisecond pays
+// about this, since the monitor reads the slot between beats.
+void BM_Beat_ColdLine(benchmark::State& state) {
+  auto hb = hamon::Heartbeat::attach(segment().table.client_name().c_str(), 11, 1);
+  if (!hb) state.SkipWithError(hb.error_message());
+  std::atomic<bool> stop{false};
+  std::thread monitor([&] {
+    std::uint64_t sum = 0, t = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      segment().table.tick(++t);
+      sum += segment().table.snapshot(11).beat_count;
+    }
+    benchmark::DoNotOptimize(sum);
+  });
+  for (auto _ : state) hb.beat();
+  stop = true;
+  monitor.join();
+}
+BENCHMARK(BM_Beat_ColdLine)->UseRealTime();
+
 // The alternative design: stamp each beat with the process's own clock.
 void BM_Beat_ClockGettimeAndStore(benchmark::State& state) {
   auto& slot = segment().table.slot(20);
@@ -178,7 +199,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\n");
     if (beat <= 0) return;
     for (const char* other : {"BM_Notify_SdNotify/real_time", "BM_Notify_ConnectedDatagram/real_time",
-                              "BM_Beat_ClockGettimeAndStore", "BM_Beat_WithMonitorReading/real_time"}) {
+                              "BM_Beat_ClockGettimeAndStore", "BM_Beat_WithMonitorReading/real_time",
+                              "BM_Beat_ColdLine/real_time"}) {
       const double v = find(other);
       if (v > 0) std::printf("ratio %s / BM_Beat: %.0fx\n", other, v / beat);
     }

@@ -16,7 +16,7 @@ namespace {
 struct RingMemory {
   explicit RingMemory(std::uint32_t capacity)
       : bytes(EventRing::bytes_for(capacity)),
-        mem(static_cast<std::byte*>(std::aligned_alloc(128, bytes))),
+        mem(static_cast<std::byte*>(std::aligned_alloc(256, bytes))),
         ring(EventRing::init(mem, capacity)) {}
   ~RingMemory() { std::free(mem); }
   std::size_t bytes;
@@ -55,7 +55,7 @@ TEST(EventRing, ReadsBackWhatWasPostedInOrder) {
 
 TEST(EventRing, LongTextIsTruncatedAndTerminated) {
   Event e;
-  e.set_detail(std::string(100, 'x'));
+  e.set_detail(std::string(300, 'x'));
   EXPECT_EQ(std::string(e.detail), std::string(sizeof(e.detail) - 1, 'x'));
 }
 

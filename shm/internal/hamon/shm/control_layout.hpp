@@ -11,7 +11,7 @@
 //                     | DaemonSlot[kMaxDaemons]      128 B each   |  the daemon itself /
 //                     |                                           |  its watcher (restarts)
 //   off_groups        +-------------------------------------------+
-//                     | GroupSlot[max_groups]        128 B each   |  hamon-server
+//                     | GroupSlot[max_groups]        256 B each   |  hamon-server
 //   off_processes     +-------------------------------------------+
 //                     | ProcessSlot[max_processes]   512 B each   |  one 128 B line per writer:
 //                     |   identity   (seqlocked)                  |    hamon-server
@@ -24,7 +24,8 @@
 //                     | EventRing: head line + Entry[capacity]    |  any daemon (claims a slot)
 //   total_size        +-------------------------------------------+
 //
-// Every region starts on a 128-byte boundary. A layout change bumps kControlLayoutVersion.
+// Every region starts on a 128-byte boundary (the event ring on a 256-byte one). A layout change
+// bumps kControlLayoutVersion.
 #ifndef HAMON_SHM_CONTROL_LAYOUT_HPP
 #define HAMON_SHM_CONTROL_LAYOUT_HPP
 
@@ -67,6 +68,21 @@ enum class ChannelId : std::uint16_t {
   count
 };
 inline constexpr std::size_t kChannelCount = static_cast<std::size_t>(ChannelId::count);
+
+// Who reads each channel: posting to a channel rings that daemon's inbox doorbell.
+constexpr DaemonId consumer_of(ChannelId c) noexcept {
+  switch (c) {
+    case ChannelId::server_to_spawner:
+    case ChannelId::monitor_to_spawner:
+    case ChannelId::master_to_spawner: return DaemonId::spawner;
+    case ChannelId::spawner_to_server:
+    case ChannelId::monitor_to_server: return DaemonId::server;
+    case ChannelId::spawner_to_monitor:
+    case ChannelId::server_to_monitor: return DaemonId::monitor;
+    case ChannelId::count: break;
+  }
+  return DaemonId::count;
+}
 
 using MessageChannel = Channel<Message, kChannelCapacity>;
 
@@ -111,27 +127,30 @@ struct alignas(kLine) DaemonSlot {
   std::atomic<std::uint64_t> started_ns;    // the daemon
   std::uint8_t pad0[64 - 32];
   std::atomic<std::uint32_t> restarts;      // its watcher
-  std::uint8_t pad1[64 - 4];
+  std::uint32_t pad1;
+  Doorbell inbox;                           // rung by whoever posts to one of its channels
+  std::uint8_t pad2[64 - 16];
 };
 static_assert(sizeof(DaemonSlot) == kLine);
 static_assert(offsetof(DaemonSlot, restarts) == 64);
+static_assert(offsetof(DaemonSlot, inbox) == 72);
 
 enum class GroupKind : std::uint32_t { unused = 0, system, tenant };
 
 struct GroupInfo {
   char name[kNameMax];
-  char heartbeat_segment[64];  // shm name, no leading slash
+  char heartbeat_segment[128]; // shm name, no leading slash
   GroupKind kind;
   std::uint32_t slot_count;     // slots in its heartbeat segment
   std::uint32_t role;           // enum hamon_role, mirrored from the heartbeat segment
   std::uint32_t reserved;
 };
-static_assert(sizeof(GroupInfo) <= kLine - 8);
+static_assert(sizeof(GroupInfo) <= 2 * kLine - 8);
 
 struct alignas(kLine) GroupSlot {
   Seqlocked<GroupInfo> info;  // hamon-server
 };
-static_assert(sizeof(GroupSlot) == kLine);
+static_assert(sizeof(GroupSlot) == 2 * kLine);
 
 // The lifecycle of a process slot, as the monitor sees it (and the server, for `failed`).
 enum class ProcessState : std::uint32_t {
@@ -188,7 +207,8 @@ struct SuperviseRecord {  // hamon-server
   std::uint32_t restarts;          // total since the node came up
   std::uint32_t window_restarts;
   std::uint32_t desired;           // 0 down, 1 up
-  ProcessState verdict;            // `failed` when the budget ran out
+  std::uint32_t phase;             // the supervisor's phase (engine::Phase): down, waiting,
+                                   // starting, up, stopping, backoff, failed
 };
 static_assert(sizeof(SuperviseRecord) <= kLine - 8);
 
@@ -226,7 +246,7 @@ struct ControlGeometry {
     return off_processes() + std::size_t{max_processes} * sizeof(ProcessSlot);
   }
   [[nodiscard]] std::size_t off_events() const {
-    return round_up(off_channels() + kChannelCount * sizeof(MessageChannel), kLine);
+    return round_up(off_channels() + kChannelCount * sizeof(MessageChannel), 2 * kLine);
   }
   [[nodiscard]] std::size_t total_size() const {
     return off_events() + EventRing::bytes_for(kEventCapacity);

@@ -41,6 +41,13 @@ class ControlSegment {
   }
   EventRing& events() const noexcept { return *at<EventRing>(header().off_events); }
 
+  // Posts to a channel and rings its consumer's inbox. False when the channel is full.
+  [[nodiscard]] bool send(ChannelId id, const Message& m) const noexcept {
+    if (!channel(id).queue.push(m)) return false;
+    daemon(consumer_of(id)).inbox.ring();
+    return true;
+  }
+
   [[nodiscard]] const std::string& name() const noexcept { return seg_.name(); }
   [[nodiscard]] std::size_t size() const noexcept { return seg_.size(); }
 

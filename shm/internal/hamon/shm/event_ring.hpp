@@ -44,32 +44,32 @@ struct Event {
   EventKind kind = EventKind::none;
   std::uint16_t source = 0;       // DaemonId of the poster
   std::uint32_t slot = UINT32_MAX;  // process slot, or UINT32_MAX
-  char group[24] = {};            // tenant or "system"
-  char name[24] = {};             // process or daemon name
-  char detail[32] = {};           // short text, NUL-terminated
+  char group[32] = {};            // tenant or "system"
+  char name[32] = {};             // process or daemon name
+  char detail[144] = {};          // short text, NUL-terminated
 
   void set_group(std::string_view s) noexcept;
   void set_name(std::string_view s) noexcept;
   void set_detail(std::string_view s) noexcept;
 };
-static_assert(sizeof(Event) == 120);
+static_assert(sizeof(Event) == 248);
 
 class EventRing {
  public:
   static constexpr std::size_t kEntryWords = (sizeof(Event) + 7) / 8;
 
-  struct alignas(128) Entry {
+  struct alignas(256) Entry {
     std::atomic<std::uint64_t> seq;  // 2*pos+1 while written, 2*pos+2 once published
     std::atomic<std::uint64_t> words[kEntryWords];
   };
-  static_assert(sizeof(Entry) == 128);
+  static_assert(sizeof(Entry) == 256);
 
   // Bytes needed for a ring of `capacity` entries (a power of two).
   static constexpr std::size_t bytes_for(std::size_t capacity) {
     return sizeof(Head) + capacity * sizeof(Entry);
   }
 
-  // REQUIRES: memory of bytes_for(capacity) zeroed bytes, 128-byte aligned; capacity a power of 2.
+  // REQUIRES: memory of bytes_for(capacity) zeroed bytes, 256-byte aligned; capacity a power of 2.
   static EventRing* init(void* memory, std::uint32_t capacity) noexcept;
   static EventRing* at(void* memory) noexcept { return static_cast<EventRing*>(memory); }
 
@@ -91,7 +91,7 @@ class EventRing {
   Read read(std::uint64_t pos, Event& out) const noexcept;
 
  private:
-  struct alignas(128) Head {
+  struct alignas(256) Head {
     std::atomic<std::uint64_t> next;  // written by every poster (fetch_add)
     std::uint32_t capacity;           // written once at init
     std::uint32_t mask;
@@ -101,7 +101,7 @@ class EventRing {
 
   Head head_;
 };
-static_assert(sizeof(EventRing) == 128);
+static_assert(sizeof(EventRing) == 256);
 
 }  // namespace hamon::shm
 

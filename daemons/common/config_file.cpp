@@ -1,0 +1,47 @@
+#include "config_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hamon::daemons {
+
+int read_whole_file(const std::string& path, std::string& out) {
+  // open(2) and read(2) say why, where an ifstream would not (a directory opens fine, then
+  // fails on read with EISDIR).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char buffer[64 * 1024];
+  int error = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      out.append(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      error = errno;
+      break;
+    }
+  }
+  ::close(fd);
+  return error;
+}
+
+LoadResult load_config_file(const std::string& path) {
+  LoadResult r;
+  std::string text;
+  if (const int e = read_whole_file(path, text); e != 0) {
+    r.read_errno = e;
+    r.errors.push_back("unable to read " + path + ": " + std::strerror(e));
+    return r;
+  }
+  engine::ParseResult parsed = engine::parse_config(text, path);
+  for (const auto& e : parsed.errors) r.errors.push_back(e.to_string());
+  r.config = std::move(parsed.config);
+  return r;
+}
+
+}  // namespace hamon::daemons

@@ -1,0 +1,27 @@
+// Reading a configuration file: the I/O around engine::parse_config, shared by the CLI and the
+// daemons so they report a file the same way.
+#ifndef HAMON_DAEMONS_CONFIG_FILE_HPP
+#define HAMON_DAEMONS_CONFIG_FILE_HPP
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hamon/engine/parse_config.hpp"
+
+namespace hamon::daemons {
+
+struct LoadResult {
+  std::optional<engine::Config> config;
+  int read_errno = 0;               // non-zero: the file could not be read
+  std::vector<std::string> errors;  // "file:line:column: error: ..." or "unable to read ..."
+};
+
+LoadResult load_config_file(const std::string& path);
+
+// 0 or errno.
+int read_whole_file(const std::string& path, std::string& out);
+
+}  // namespace hamon::daemons
+
+#endif  // HAMON_DAEMONS_CONFIG_FILE_HPP

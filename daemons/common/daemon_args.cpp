@@ -1,0 +1,28 @@
+#include "daemon_args.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace hamon::daemons {
+
+Node daemon_startup(const char* prog, int argc, char** argv) {
+  CLI::App app{std::string(prog) + ": a hamon daemon, started by hamon-master"};
+  std::string config, node;
+  app.add_option("--config", config, "the node's configuration file")->required();
+  app.add_option("--node", node, "this node's id in the configuration");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e) == 0 ? 0 : kExitUsage);
+  }
+  auto loaded = load_node(config, node);
+  if (auto* err = std::get_if<std::string>(&loaded)) {
+    std::fprintf(stderr, "%s: %s\n", prog, err->c_str());
+    std::exit(kExitSystem);
+  }
+  return std::get<Node>(std::move(loaded));
+}
+
+}  // namespace hamon::daemons

@@ -1,0 +1,82 @@
+#include "node.hpp"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "config_file.hpp"
+#include "hamon/shm/control_segment.hpp"
+
+namespace hamon::daemons {
+
+std::string Node::control_segment() const { return shm::control_segment_name(cluster(), id); }
+
+std::string Node::heartbeat_segment(const std::string& group) const {
+  return shm::heartbeat_segment_name(cluster(), id, group);
+}
+
+std::string Node::runtime_dir() const {
+  std::string base;
+  if (const char* env = std::getenv("HAMON_RUNTIME_DIR"); env != nullptr && *env != '\0') {
+    base = env;
+  } else if (geteuid() == 0) {
+    base = "/run/hamon";
+  } else {
+    base = "/tmp/hamon-" + std::to_string(geteuid());
+  }
+  return base + "/" + cluster() + "." + id;
+}
+
+std::variant<Node, std::string> load_node(const std::string& config_path,
+                                          const std::string& node_id) {
+  LoadResult r = load_config_file(config_path);
+  if (!r.config) {
+    std::string all;
+    for (const auto& e : r.errors) all += (all.empty() ? "" : "\n") + e;
+    return all;
+  }
+  Node n;
+  n.config = std::move(*r.config);
+  char abs[PATH_MAX];
+  n.config_path = ::realpath(config_path.c_str(), abs) != nullptr ? abs : config_path;
+  if (node_id.empty()) {
+    if (n.config.cluster.nodes.size() != 1) {
+      std::string ids;
+      for (const auto& nc : n.config.cluster.nodes) ids += (ids.empty() ? "" : ", ") + nc.id;
+      return config_path + " names " + std::to_string(n.config.cluster.nodes.size()) +
+             " nodes (" + ids + "): choose one with --node";
+    }
+    n.id = n.config.cluster.nodes.front().id;
+  } else if (n.config.find_node(node_id) == nullptr) {
+    return config_path + " has no node '" + node_id + "'";
+  } else {
+    n.id = node_id;
+  }
+  return n;
+}
+
+int make_dirs(const std::string& path, unsigned mode) {
+  std::string partial;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) return errno;
+  }
+  return 0;
+}
+
+std::string self_dir() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<std::size_t>(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+}  // namespace hamon::daemons

@@ -1,0 +1,63 @@
+#include "proc.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace hamon::daemons {
+
+std::optional<std::uint64_t> start_ticks(pid_t pid) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  // The command name (field 2) may contain spaces and parentheses: fields restart after the last ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return std::nullopt;
+  ++p;
+  // Field 3 follows; field 22 is 19 fields further.
+  for (int field = 2; field < 22 && *p != '\0'; ++p) {
+    if (*p == ' ') ++field;
+  }
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(p, &end, 10);
+  if (end == p) return std::nullopt;
+  return static_cast<std::uint64_t>(v);
+}
+
+int pidfd_open(pid_t pid) noexcept {
+  const long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  return fd >= 0 ? static_cast<int>(fd) : -errno;
+}
+
+int pidfd_signal(int pidfd, int sig) noexcept {
+  const long rc = ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+  return rc == 0 ? 0 : -errno;
+}
+
+int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept {
+  const int fd = pidfd_open(pid);
+  if (fd < 0) return fd;
+  // Opened first, checked second: if the start time matches now, the pidfd cannot name a later
+  // reuse of the pid. A pidfd already readable means the process is gone (a zombie matches).
+  const auto t = start_ticks(pid);
+  pollfd pfd{fd, POLLIN, 0};
+  if (!t || *t != ticks || ::poll(&pfd, 1, 0) != 0) {
+    ::close(fd);
+    return -ESRCH;
+  }
+  return fd;
+}
+
+}  // namespace hamon::daemons

@@ -1,0 +1,29 @@
+// Thin, honest wrappers over the process system calls the daemons need. Each returns -errno on
+// failure.
+#ifndef HAMON_DAEMONS_PROC_HPP
+#define HAMON_DAEMONS_PROC_HPP
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace hamon::daemons {
+
+// /proc/<pid>/stat field 22: when the process started, in clock ticks since boot. Together with
+// the pid it names one process for the life of the machine: a reused pid has another start time.
+std::optional<std::uint64_t> start_ticks(pid_t pid) noexcept;
+
+// pidfd_open(2): an fd that becomes readable when `pid` ends. Works for any visible process.
+int pidfd_open(pid_t pid) noexcept;
+
+// pidfd_send_signal(2): signals exactly the process the pidfd names, never a reuse of its pid.
+int pidfd_signal(int pidfd, int sig) noexcept;
+
+// Opens a pidfd for `pid` only if it is still the process that started at `ticks`. -ESRCH
+// otherwise (gone, or the pid now names another process).
+int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept;
+
+}  // namespace hamon::daemons
+
+#endif  // HAMON_DAEMONS_PROC_HPP

@@ -1,0 +1,27 @@
+// Signals in a daemon only set state and ring the daemon's inbox doorbell, so the one place the
+// loop waits (the doorbell) wakes at once; no work is done in a handler.
+#ifndef HAMON_DAEMONS_SIGNALS_HPP
+#define HAMON_DAEMONS_SIGNALS_HPP
+
+#include <signal.h>
+
+#include <atomic>
+#include <initializer_list>
+
+#include "hamon/shm/doorbell.hpp"
+
+namespace hamon::daemons {
+
+struct SignalState {
+  std::atomic<bool> stop{false};     // SIGTERM, SIGINT
+  std::atomic<bool> child{false};    // SIGCHLD
+  std::atomic<bool> reload{false};   // SIGHUP
+};
+
+// Installs handlers for SIGTERM, SIGINT, SIGHUP, SIGCHLD that record into `state` and ring
+// `bell` (may be null). SIGPIPE is ignored.
+void install_signal_handlers(SignalState& state, shm::Doorbell* bell);
+
+}  // namespace hamon::daemons
+
+#endif  // HAMON_DAEMONS_SIGNALS_HPP

@@ -1,0 +1,62 @@
+// hamon-master: creates the node's segments and keeps its daemons running. See master.hpp.
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <cstdio>
+
+#include "daemon_args.hpp"
+#include "daemon_slot.hpp"
+#include "master.hpp"
+
+using namespace hamon;
+
+namespace {
+volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_child = 0;
+void on_signal(int sig) {
+  if (sig == SIGCHLD) g_child = 1;
+  else g_stop = 1;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const daemons::Node node = daemons::daemon_startup("hamon-master", argc, argv);
+  daemons::make_dirs(node.log_dir(), 0750);
+  // Processes orphaned by a dying spawner come to us, so none is left a zombie.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  // Signals are blocked except inside ppoll: none is lost between a check and the wait.
+  sigset_t block, none;
+  sigemptyset(&block);
+  sigemptyset(&none);
+  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&block, s);
+  sigprocmask(SIG_BLOCK, &block, nullptr);
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaction(s, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  master::Master agent(node);
+  std::string error;
+  if (!agent.create_segment(error)) {
+    std::fprintf(stderr, "hamon-master: %s\n", error.c_str());
+    return daemons::kExitSystem;
+  }
+  agent.start_missing(daemons::now_ns());
+  while (!g_stop) {
+    const std::uint64_t now = daemons::now_ns();
+    daemons::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
+    g_child = 0;
+    agent.reap(now, true);
+    pollfd fds[3];
+    int n = 0;
+    for (int fd : agent.pidfds()) {
+      if (fd >= 0) fds[n++] = pollfd{fd, POLLIN, 0};
+    }
+    const timespec ts{0, 10'000'000};
+    ppoll(fds, static_cast<nfds_t>(n), &ts, &none);
+  }
+  agent.shutdown(3000);
+  return 0;
+}

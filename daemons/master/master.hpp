@@ -1,0 +1,58 @@
+// Master: the agent of hamon-master. Creates the node's control segment (it is the only process
+// that does), then starts hamon-spawner, hamon-monitor and hamon-server and restarts any of them
+// the moment it exits. On SIGTERM it stops them and removes the node's segments. The processes
+// the daemons look after are never touched by a daemon's restart.
+#ifndef HAMON_MASTER_MASTER_HPP
+#define HAMON_MASTER_MASTER_HPP
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "hamon/shm/control_segment.hpp"
+#include "node.hpp"
+
+namespace hamon::master {
+
+class Master {
+ public:
+  explicit Master(const daemons::Node& node) : node_(node) {}
+
+  // Creates the control segment, replacing a stale one (whose master is dead). Returns false
+  // with `error` set when the node already runs or the segment cannot be made.
+  bool create_segment(std::string& error);
+  [[nodiscard]] const shm::ControlSegment& control() const { return *ctl_; }
+
+  // Starts every daemon that is not running.
+  void start_missing(std::uint64_t now);
+  // Reaps exited children; restarts daemons that ended. Returns how many ended.
+  int reap(std::uint64_t now, bool restart);
+  // The pidfds to wait on (-1 where no daemon runs).
+  [[nodiscard]] std::array<int, 3> pidfds() const;
+  // Stops the daemons (SIGTERM, then SIGKILL after `grace_ms`) and removes the segments.
+  void shutdown(int grace_ms);
+
+ private:
+  struct Managed {
+    shm::DaemonId id;
+    const char* binary;
+    pid_t pid = 0;
+    int pidfd = -1;
+    std::uint64_t started_ns = 0;
+  };
+  pid_t spawn(Managed& d);
+  void remove_segments();
+
+  const daemons::Node& node_;
+  std::optional<shm::ControlSegment> ctl_;
+  std::array<Managed, 3> daemons_{{{shm::DaemonId::spawner, "hamon-spawner"},
+                                   {shm::DaemonId::monitor, "hamon-monitor"},
+                                   {shm::DaemonId::server, "hamon-server"}}};
+};
+
+}  // namespace hamon::master
+
+#endif  // HAMON_MASTER_MASTER_HPP

@@ -1,0 +1,226 @@
+#include "monitor.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "clock.hpp"
+#include "daemon_slot.hpp"
+#include "proc.hpp"
+
+namespace hamon::monitor {
+
+using shm::ChannelId;
+using shm::Message;
+using shm::MessageKind;
+using shm::ProcessState;
+
+namespace {
+
+// The clock granularity: a quarter of the shortest interval, within [50 us, 10 ms]. A beat is
+// placed within one tick, so hangs are seen within about a tick past the timeout.
+std::uint64_t choose_tick(const engine::Config& c) {
+  std::uint64_t shortest = 10'000'000;
+  for (const auto& p : c.processes) {
+    shortest = std::min<std::uint64_t>(shortest, static_cast<std::uint64_t>(p.interval.count()));
+  }
+  return std::clamp<std::uint64_t>(shortest / 4, 50'000, 10'000'000);
+}
+
+ProcessState to_process_state(engine::LiveState s) {
+  switch (s) {
+    case engine::LiveState::starting: return ProcessState::starting;
+    case engine::LiveState::ready: return ProcessState::ready;
+    case engine::LiveState::running: return ProcessState::running;
+    case engine::LiveState::hung: return ProcessState::hung;
+  }
+  return ProcessState::starting;
+}
+
+}  // namespace
+
+Monitor::Monitor(const daemons::Node& node, const shm::ControlSegment& control)
+    : node_(node), ctl_(control), tick_(choose_tick(node.config)) {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+}
+
+Monitor::~Monitor() {
+  for (auto& [slot, w] : watches_) {
+    if (w.pidfd >= 0) ::close(w.pidfd);
+  }
+  if (epfd_ >= 0) ::close(epfd_);
+}
+
+shm::HeartbeatTable* Monitor::table(std::uint32_t group) {
+  auto it = tables_.find(group);
+  if (it != tables_.end()) return it->second.get();
+  shm::GroupInfo g{};
+  if (group >= ctl_.max_groups() || !ctl_.group(group).info.read(g)) return nullptr;
+  const std::string name(g.heartbeat_segment, strnlen(g.heartbeat_segment, sizeof g.heartbeat_segment));
+  auto t = shm::HeartbeatTable::attach(name, shm::Access::read_write);
+  if (!t) return nullptr;
+  t->tick(daemons::now_ns());
+  return tables_.emplace(group, std::make_unique<shm::HeartbeatTable>(std::move(t).value()))
+      .first->second.get();
+}
+
+shm::BeatSnapshot Monitor::read(const Watch& w) {
+  shm::HeartbeatTable* t = table(w.group);
+  if (t == nullptr || w.hb_slot >= t->slot_count()) return {};
+  return t->snapshot(w.hb_slot);
+}
+
+void Monitor::adopt(std::uint64_t now) {
+  for (std::uint32_t s = 0; s < ctl_.max_processes(); ++s) {
+    shm::SpawnRecord r{};
+    if (!ctl_.process(s).spawn.read(r) || r.pid <= 0 || r.exited_ns != 0) continue;
+    watch(s, r.incarnation, r.pid, r.start_ticks, now, true);
+  }
+}
+
+void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std::uint64_t ticks,
+                    std::uint64_t now, bool adopted) {
+  if (slot >= ctl_.max_processes()) return;
+  auto old = watches_.find(slot);
+  if (old != watches_.end()) {
+    if (old->second.incarnation >= inc) return;  // duplicate or stale news
+    if (old->second.pidfd >= 0) ::close(old->second.pidfd);
+    watches_.erase(old);
+  }
+  shm::ProcessIdentity id{};
+  if (!ctl_.process(slot).identity.read(id)) return;
+  shm::GroupInfo g{};
+  if (id.group >= ctl_.max_groups() || !ctl_.group(id.group).info.read(g)) return;
+  const std::string group_name(g.name, strnlen(g.name, sizeof g.name));
+  const std::string name(id.name, strnlen(id.name, sizeof id.name));
+  const engine::ProcessConfig* pc = node_.config.find_process(group_name + "/" + name);
+  engine::LivenessParams lp;
+  lp.timeout_ns = id.timeout_ns;
+  lp.tick_ns = tick_;
+  lp.start_timeout_ns = std::max<std::uint64_t>(id.timeout_ns, 10'000'000'000ULL);
+  lp.ready_mode = pc ? pc->ready : engine::Readiness::on_heartbeat;
+
+  Watch w{inc, pid, -1, id.group, id.hb_slot,
+          engine::Liveness(inc, now, lp, engine::BeatReading{}), group_name, name};
+  const shm::BeatSnapshot base = read(w);
+  engine::BeatReading baseline{base.beat_count, base.beat_stamp, base.incarnation, base.ready};
+  if (adopted) {
+    // It ran before this monitor did: its beats so far are not news, and it had been ready if
+    // the previous monitor said so.
+    shm::WatchRecord prev{};
+    (void)ctl_.process(slot).watch.read(prev);
+    if (prev.incarnation == inc && (prev.state == ProcessState::ready || prev.state == ProcessState::running)) {
+      lp.ready_mode = engine::Readiness::on_spawn;
+    }
+  }
+  w.live = engine::Liveness(inc, now, lp, baseline);
+  w.pidfd = daemons::pidfd_open_checked(pid, ticks);
+  if (w.pidfd < 0) {  // already gone
+    watches_.emplace(slot, std::move(w));
+    exited(slot, now);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = slot;
+  ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.pidfd, &ev);
+  const bool spawn_ready = w.live.state() == engine::LiveState::ready;
+  auto& stored = watches_.emplace(slot, std::move(w)).first->second;
+  publish(slot, stored, spawn_ready ? ProcessState::ready : ProcessState::starting, now);
+  if (spawn_ready && !adopted) {
+    Message m;
+    m.kind = MessageKind::state;
+    m.slot = slot;
+    m.incarnation = inc;
+    m.arg = static_cast<std::uint64_t>(ProcessState::ready);
+    m.t_ns = now;
+    (void)ctl_.send(ChannelId::monitor_to_server, m);
+    daemons::post_event(ctl_, shm::DaemonId::monitor, shm::EventKind::ready, stored.group_name,
+                        stored.name, slot, inc, pid, 0, "ready at spawn");
+  }
+  due_.push({now, slot, inc});
+}
+
+void Monitor::publish(std::uint32_t slot, const Watch& w, ProcessState state, std::uint64_t now) {
+  ctl_.process(slot).watch.write(
+      {w.incarnation, now, w.live.alive_at_ns(), w.live.beats(), state, 0});
+}
+
+void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
+  auto it = watches_.find(slot);
+  if (it == watches_.end() || it->second.incarnation != inc) return;
+  Watch& w = it->second;
+  const shm::BeatSnapshot s = read(w);
+  const auto v = w.live.observe({s.beat_count, s.beat_stamp, s.incarnation, s.ready}, now);
+  if (v.changed) {
+    publish(slot, w, to_process_state(v.state), now);
+    if (v.state == engine::LiveState::ready || v.state == engine::LiveState::hung) {
+      Message m;
+      m.kind = MessageKind::state;
+      m.slot = slot;
+      m.incarnation = inc;
+      m.pid = w.pid;
+      m.arg = static_cast<std::uint64_t>(to_process_state(v.state));
+      m.t_ns = now;
+      (void)ctl_.send(ChannelId::monitor_to_server, m);
+      const bool hung = v.state == engine::LiveState::hung;
+      const std::uint64_t silence = now - w.live.alive_at_ns();
+      daemons::post_event(ctl_, shm::DaemonId::monitor,
+                          hung ? shm::EventKind::hung : shm::EventKind::ready, w.group_name,
+                          w.name, slot, inc, w.pid, hung ? static_cast<std::int64_t>(silence) : 0,
+                          hung ? (w.live.beats() == 0 ? "never ready"
+                                                      : "silent " + std::to_string(silence / 1000) + "us")
+                               : "");
+    }
+  }
+  if (v.next_check_ns != UINT64_MAX) due_.push({v.next_check_ns, slot, inc});
+}
+
+void Monitor::exited(std::uint32_t slot, std::uint64_t now) {
+  auto it = watches_.find(slot);
+  if (it == watches_.end()) return;
+  Watch& w = it->second;
+  publish(slot, w, ProcessState::exited, now);
+  if (w.pidfd >= 0) {
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
+    ::close(w.pidfd);
+  }
+  watches_.erase(it);
+}
+
+void Monitor::handle_messages(std::uint64_t now) {
+  Message m;
+  while (ctl_.channel(ChannelId::spawner_to_monitor).pop(m)) {
+    if (m.kind == MessageKind::started) watch(m.slot, m.incarnation, m.pid, m.arg, now, false);
+  }
+  while (ctl_.channel(ChannelId::server_to_monitor).pop(m)) {
+  }
+}
+
+void Monitor::run_once() {
+  std::uint64_t now = daemons::now_ns();
+  if (now >= next_tick_) {
+    for (auto& [g, t] : tables_) t->tick(now);
+    daemons::daemon_heartbeat(ctl_, shm::DaemonId::monitor, now);
+    next_tick_ = now + tick_;
+  }
+  handle_messages(now);
+  while (!due_.empty() && due_.top().at <= now) {
+    const Due d = due_.top();
+    due_.pop();
+    check(d.slot, d.incarnation, now);
+  }
+  const std::uint64_t wake = std::min(next_tick_, due_.empty() ? next_tick_ : due_.top().at);
+  timespec ts{};
+  const std::uint64_t wait = wake > now ? wake - now : 0;
+  ts.tv_sec = static_cast<time_t>(wait / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(wait % 1'000'000'000);
+  epoll_event evs[64];
+  const int n = ::epoll_pwait2(epfd_, evs, 64, &ts, nullptr);
+  now = daemons::now_ns();
+  for (int i = 0; i < n; ++i) exited(static_cast<std::uint32_t>(evs[i].data.u64), now);
+}
+
+}  // namespace hamon::monitor

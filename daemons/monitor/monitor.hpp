@@ -1,0 +1,74 @@
+// Monitor: the agent of hamon-monitor. Watches every process at that process's own pace: its exit
+// through a pidfd (epoll wakes at once), its hang through heartbeat deadlines checked against the
+// clock the monitor itself publishes in each heartbeat segment every tick.
+//
+// It never trusts a heartbeat slot: what it reads there goes through engine::Liveness, which can
+// only conclude things about that one process.
+#ifndef HAMON_MONITOR_MONITOR_HPP
+#define HAMON_MONITOR_MONITOR_HPP
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "hamon/engine/liveness.hpp"
+#include "hamon/shm/control_segment.hpp"
+#include "hamon/shm/heartbeat_table.hpp"
+#include "node.hpp"
+
+namespace hamon::monitor {
+
+class Monitor {
+ public:
+  Monitor(const daemons::Node& node, const shm::ControlSegment& control);
+  ~Monitor();
+
+  // Takes over the processes that are running (after a monitor restart).
+  void adopt(std::uint64_t now);
+  // One turn: publish the clock, read messages, run due checks, collect exits. Waits at most
+  // until the next tick in epoll (so an exit wakes it at once).
+  void run_once();
+
+  [[nodiscard]] std::uint64_t tick_ns() const noexcept { return tick_; }
+
+ private:
+  struct Watch {
+    std::uint64_t incarnation = 0;
+    std::int32_t pid = 0;
+    int pidfd = -1;
+    std::uint32_t group = 0;
+    std::uint32_t hb_slot = 0;
+    engine::Liveness live;
+    std::string group_name, name;
+  };
+  struct Due {
+    std::uint64_t at;
+    std::uint32_t slot;
+    std::uint64_t incarnation;
+    bool operator>(const Due& o) const { return at > o.at; }
+  };
+
+  void handle_messages(std::uint64_t now);
+  void watch(std::uint32_t slot, std::uint64_t incarnation, std::int32_t pid,
+             std::uint64_t ticks, std::uint64_t now, bool adopted);
+  void check(std::uint32_t slot, std::uint64_t incarnation, std::uint64_t now);
+  void exited(std::uint32_t slot, std::uint64_t now);
+  void publish(std::uint32_t slot, const Watch& w, shm::ProcessState state, std::uint64_t now);
+  shm::HeartbeatTable* table(std::uint32_t group);
+  shm::BeatSnapshot read(const Watch& w);
+
+  const daemons::Node& node_;
+  const shm::ControlSegment& ctl_;
+  std::uint64_t tick_;
+  std::uint64_t next_tick_ = 0;
+  int epfd_ = -1;
+  std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables_;  // by group index
+  std::map<std::uint32_t, Watch> watches_;                                // by process slot
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+};
+
+}  // namespace hamon::monitor
+
+#endif  // HAMON_MONITOR_MONITOR_HPP

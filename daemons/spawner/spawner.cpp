@@ -1,0 +1,245 @@
+#include "spawner.hpp"
+
+#include <hamon/heartbeat_abi.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon_slot.hpp"
+#include "launch.hpp"
+#include "proc.hpp"
+
+namespace hamon::spawner {
+
+using shm::ChannelId;
+using shm::Message;
+using shm::MessageKind;
+
+Spawner::Spawner(const daemons::Node& node, const shm::ControlSegment& control)
+    : node_(node), ctl_(control) {}
+
+void Spawner::adopt() {
+  for (std::uint32_t s = 0; s < ctl_.max_processes(); ++s) {
+    shm::SpawnRecord r{};
+    if (!ctl_.process(s).spawn.read(r) || r.pid <= 0 || r.exited_ns != 0) continue;
+    Child c;
+    c.pid = r.pid;
+    c.incarnation = r.incarnation;
+    // Still our child if the pid names the same process: a pidfd checked against its start time.
+    c.pidfd = daemons::pidfd_open_checked(r.pid, r.start_ticks);
+    if (c.pidfd < 0) {  // ended while no spawner ran: its status went to whoever reaped it
+      report_exit(s, c, -1, daemons::now_ns());
+      continue;
+    }
+    // Not our child any more (the previous spawner was its parent): its pidfd says when it ends.
+    c.adopted = true;
+    by_pid_[c.pid] = s;
+    children_[s] = c;
+  }
+}
+
+bool Spawner::has_messages() const {
+  return ctl_.channel(ChannelId::server_to_spawner).size() > 0 ||
+         ctl_.channel(ChannelId::monitor_to_spawner).size() > 0 ||
+         ctl_.channel(ChannelId::master_to_spawner).size() > 0;
+}
+
+int Spawner::do_work(std::uint64_t now) {
+  int work = 0;
+  Message m;
+  for (ChannelId id : {ChannelId::master_to_spawner, ChannelId::server_to_spawner,
+                       ChannelId::monitor_to_spawner}) {
+    while (ctl_.channel(id).pop(m)) {
+      handle(m, now);
+      ++work;
+    }
+  }
+  if (sigchld_) {
+    sigchld_ = false;
+    work += reap(now);
+  }
+  for (auto& [slot, c] : children_) {
+    if (c.kill_at != 0 && now >= c.kill_at) {
+      c.kill_at = 0;
+      signal_child(slot, c, SIGKILL);
+      ++work;
+    }
+    if (c.adopted && c.pidfd >= 0) {
+      pollfd p{c.pidfd, POLLIN, 0};
+      if (::poll(&p, 1, 0) > 0) sigchld_ = true;  // picked up by reap() next turn
+    }
+  }
+  return work;
+}
+
+std::uint64_t Spawner::next_deadline() const {
+  std::uint64_t t = UINT64_MAX;
+  for (const auto& [slot, c] : children_) {
+    if (c.kill_at != 0) t = std::min(t, c.kill_at);
+  }
+  return t;
+}
+
+void Spawner::handle(const Message& m, std::uint64_t now) {
+  if (m.slot >= ctl_.max_processes()) return;  // never trust an index
+  auto it = children_.find(m.slot);
+  switch (m.kind) {
+    case MessageKind::start: start(m.slot, m.incarnation, now); break;
+    case MessageKind::stop:
+      if (it != children_.end() && it->second.incarnation == m.incarnation) {
+        signal_child(m.slot, it->second, SIGTERM);
+        if (it->second.kill_at == 0) it->second.kill_at = now + m.arg;
+      }
+      break;
+    case MessageKind::kill:
+      if (it != children_.end() && it->second.incarnation == m.incarnation) {
+        signal_child(m.slot, it->second, SIGKILL);
+      }
+      break;
+    default: break;
+  }
+}
+
+const engine::ProcessConfig* Spawner::process_for(std::uint32_t slot, std::string& group,
+                                                  std::string& name, std::string& segment,
+                                                  std::uint32_t& hb_slot) const {
+  shm::ProcessIdentity id{};
+  if (!ctl_.process(slot).identity.read(id) || id.group >= ctl_.max_groups()) return nullptr;
+  shm::GroupInfo g{};
+  if (!ctl_.group(id.group).info.read(g)) return nullptr;
+  group.assign(g.name, strnlen(g.name, sizeof g.name));
+  name.assign(id.name, strnlen(id.name, sizeof id.name));
+  segment.assign(g.heartbeat_segment, strnlen(g.heartbeat_segment, sizeof g.heartbeat_segment));
+  hb_slot = id.hb_slot;
+  return node_.config.find_process(group + "/" + name);
+}
+
+void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
+  auto it = children_.find(slot);
+  if (it != children_.end()) {
+    if (it->second.incarnation >= inc) return;  // a duplicate or stale request
+    // An older incarnation still runs: it must never run beside its replacement.
+    signal_child(slot, it->second, SIGKILL);
+  }
+  std::string group, name, segment;
+  std::uint32_t hb_slot = 0;
+  const engine::ProcessConfig* pc = process_for(slot, group, name, segment, hb_slot);
+  Message out;
+  out.slot = slot;
+  out.incarnation = inc;
+  out.t_ns = now;
+  if (pc == nullptr) {
+    out.kind = MessageKind::start_failed;
+    out.status = ENOENT;
+    (void)ctl_.send(ChannelId::spawner_to_server, out);
+    return;
+  }
+  spawner::LaunchRequest req{pc,
+                             {{HAMON_ENV_SEGMENT, "/" + segment},
+                              {HAMON_ENV_SLOT, std::to_string(hb_slot)},
+                              {HAMON_ENV_INCARNATION, std::to_string(inc)},
+                              {HAMON_ENV_INTERVAL_NS, std::to_string(pc->interval.count())}},
+                             node_.log_dir() + "/" + group + "." + name + ".log"};
+  const pid_t pid = launch(req);
+  if (pid < 0) {
+    out.kind = MessageKind::start_failed;
+    out.status = -pid;
+    (void)ctl_.send(ChannelId::spawner_to_server, out);
+    daemons::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
+                        inc, 0, -pid, std::string("cannot start: ") + std::strerror(-pid));
+    return;
+  }
+  const std::uint64_t ticks = daemons::start_ticks(pid).value_or(0);
+  ctl_.process(slot).spawn.write({inc, ticks, now, 0, pid, 0});
+  children_[slot] = Child{pid, inc, 0, false, -1};
+  by_pid_[pid] = slot;
+  out.kind = MessageKind::started;
+  out.pid = pid;
+  out.arg = ticks;
+  (void)ctl_.send(ChannelId::spawner_to_monitor, out);
+  (void)ctl_.send(ChannelId::spawner_to_server, out);
+  daemons::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::spawned, group, name, slot,
+                      inc, pid, 0, "");
+}
+
+void Spawner::signal_child(std::uint32_t, Child& c, int sig) {
+  // The whole session: a process's own children go with it.
+  if (::kill(-c.pid, sig) != 0) ::kill(c.pid, sig);
+}
+
+int Spawner::reap(std::uint64_t now) {
+  int n = 0;
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    ++n;
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end()) continue;  // an orphan reparented to us: reaped, nothing to report
+    const std::uint32_t slot = it->second;
+    by_pid_.erase(it);
+    auto c = children_.find(slot);
+    if (c != children_.end() && c->second.pid == pid) {
+      report_exit(slot, c->second, status, now);
+      if (c->second.pidfd >= 0) ::close(c->second.pidfd);
+      children_.erase(c);
+    }
+  }
+  // Adopted processes that are not our children: their pidfds tell when they end.
+  for (auto it = children_.begin(); it != children_.end();) {
+    Child& c = it->second;
+    pollfd p{c.pidfd, POLLIN, 0};
+    if (c.adopted && c.pidfd >= 0 && ::poll(&p, 1, 0) > 0) {
+      report_exit(it->first, c, -1, now);
+      ::close(c.pidfd);
+      by_pid_.erase(c.pid);
+      it = children_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::uint64_t now) {
+  shm::SpawnRecord r{};
+  (void)ctl_.process(slot).spawn.read(r);
+  if (r.incarnation == c.incarnation) {
+    r.exited_ns = now;
+    r.wait_status = status;
+    ctl_.process(slot).spawn.write(r);
+  }
+  Message out;
+  out.kind = MessageKind::exited;
+  out.slot = slot;
+  out.incarnation = c.incarnation;
+  out.pid = c.pid;
+  out.status = status;
+  out.t_ns = now;
+  (void)ctl_.send(ChannelId::spawner_to_server, out);
+  std::string detail;
+  if (status == -1) {
+    detail = "exited (status unknown)";
+  } else if (WIFEXITED(status)) {
+    detail = "exited with status " + std::to_string(WEXITSTATUS(status));
+  } else if (WIFSIGNALED(status)) {
+    detail = std::string("killed by SIG") + (sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+  }
+  shm::ProcessIdentity id{};
+  shm::GroupInfo g{};
+  std::string group, name;
+  if (ctl_.process(slot).identity.read(id) && id.group < ctl_.max_groups() &&
+      ctl_.group(id.group).info.read(g)) {
+    group.assign(g.name, strnlen(g.name, sizeof g.name));
+    name.assign(id.name, strnlen(id.name, sizeof id.name));
+  }
+  daemons::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
+                      c.incarnation, c.pid, status, detail);
+}
+
+}  // namespace hamon::spawner
