@@ -101,9 +101,11 @@ bool Server::runs_here(std::size_t i) const {
 }
 
 void Server::boot(std::uint64_t now) {
+  std::vector<std::size_t> here;
   for (std::size_t i = 0; i < node_.config.processes.size(); ++i) {
-    if (runs_here(i)) sup_->start(i, now);
+    if (runs_here(i)) here.push_back(i);
   }
+  sup_->start(here, now);
   apply(now);
 }
 
@@ -243,8 +245,8 @@ std::string Server::command(const std::string& line, std::uint64_t now) {
   std::string error;
   const auto targets = resolve(arg, tenant, error);
   if (!error.empty()) return "error " + error;
+  if (action == "start") sup_->start(targets, now);
   for (std::size_t i : targets) {
-    if (action == "start") sup_->start(i, now);
     if (action == "stop") sup_->stop(i, now);
     if (action == "restart") sup_->restart(i, now);
   }

@@ -31,12 +31,9 @@ bool Supervisor::running(const Proc& p) const noexcept {
 }
 
 void Supervisor::start_all(std::uint64_t now) {
-  for (auto& p : procs_) {
-    p.want = true;
-    if (p.phase == Phase::failed) p.budget.reset();
-    if (p.phase == Phase::down || p.phase == Phase::failed) p.phase = Phase::waiting;
-  }
-  schedule(now);
+  std::vector<std::size_t> all(procs_.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  start(all, now);
 }
 
 void Supervisor::stop_all(std::uint64_t now) {
@@ -44,7 +41,14 @@ void Supervisor::stop_all(std::uint64_t now) {
   schedule(now);
 }
 
-void Supervisor::start(std::size_t i, std::uint64_t now) {
+void Supervisor::start(std::size_t i, std::uint64_t now) { start(std::vector<std::size_t>{i}, now); }
+
+void Supervisor::start(const std::vector<std::size_t>& processes, std::uint64_t now) {
+  for (std::size_t i : processes) mark_start(i);
+  schedule(now);
+}
+
+void Supervisor::mark_start(std::size_t i) {
   std::vector<std::size_t> todo{i};
   while (!todo.empty()) {
     const std::size_t k = todo.back();
@@ -56,7 +60,6 @@ void Supervisor::start(std::size_t i, std::uint64_t now) {
     if (p.phase == Phase::down || p.phase == Phase::failed) p.phase = Phase::waiting;
     for (std::size_t d : graph_.dependencies(k)) todo.push_back(d);
   }
-  schedule(now);
 }
 
 void Supervisor::stop(std::size_t i, std::uint64_t now) {

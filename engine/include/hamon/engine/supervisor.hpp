@@ -65,6 +65,8 @@ class Supervisor {
   void start_all(std::uint64_t now);
   void stop_all(std::uint64_t now);
   void start(std::size_t i, std::uint64_t now);    // also starts what it depends on
+  // Several at once: all are wanted before any starts, so priority orders them as a whole.
+  void start(const std::vector<std::size_t>& processes, std::uint64_t now);
   void stop(std::size_t i, std::uint64_t now);     // also stops what depends on it
   void restart(std::size_t i, std::uint64_t now);  // stop, then start again
 
@@ -111,6 +113,7 @@ class Supervisor {
   void end(std::size_t i, int wait_status, bool spawn_failed, std::uint64_t now);
   void restart_dependents(std::size_t i);
   void mark_stop(std::size_t i, bool then_start);
+  void mark_start(std::size_t i);
   [[nodiscard]] bool running(const Proc& p) const noexcept;
 
   const Config& config_;

@@ -1,0 +1,276 @@
+// Specification of single-node supervision, on real daemons and real processes: start order,
+// restarts, hangs, the restart budget, dependents, stop order, a hostile slot, and the CLI.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <set>
+
+#include "test_node.hpp"
+
+namespace hamon::test {
+namespace {
+
+using shm::EventKind;
+
+// Generous timings: these tests are about order and policy on a shared machine, not speed.
+const char* kDefaults = R"(
+[defaults]
+interval = "20ms"
+timeout = "400ms"
+restart_delay = "1ms"
+)";
+
+std::string proc(const std::string& section, const std::string& name, const std::string& extra,
+                 const std::string& args = "") {
+  return "\n[[" + section + "]]\nname = \"" + name + "\"\ncommand = [\"@APP@\"" + args + "]\n" +
+         extra + "\n";
+}
+
+std::string sys(const std::string& name, const std::string& extra = "", const std::string& args = "") {
+  return proc("system.process", name, extra, args);
+}
+
+bool running(const cli::ProcessRow& p) { return p.state == "running" || p.state == "ready"; }
+
+bool all_running(const cli::NodeView& v) {
+  if (v.processes.empty()) return false;
+  for (const auto& p : v.processes) {
+    if (!running(p)) return false;
+  }
+  return true;
+}
+
+// Each process is spawned only after everything it depends on was ready.
+void expect_started_after_ready(const std::vector<EventRow>& ev, const std::string& who,
+                                const std::vector<std::string>& deps) {
+  const int spawned = find_event(ev, EventKind::spawned, "system", who);
+  ASSERT_GE(spawned, 0) << who << " was never spawned";
+  for (const auto& d : deps) {
+    const int ready = find_event(ev, EventKind::ready, "system", d);
+    ASSERT_GE(ready, 0) << d << " never became ready";
+    EXPECT_LT(ready, spawned) << who << " was spawned before its dependency " << d << " was ready";
+  }
+}
+
+TEST(Supervision, StartsAChainInDependencyOrder) {
+  TestNode node(std::string(kDefaults) + sys("c", "depends_on = [\"b\"]\npriority = 90") +
+                sys("b", "depends_on = [\"a\"]\npriority = 80") + sys("a", "priority = 10"));
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  const auto ev = node.events();
+  expect_started_after_ready(ev, "b", {"a"});
+  expect_started_after_ready(ev, "c", {"b"});
+}
+
+TEST(Supervision, StartsADiamondInDependencyOrder) {
+  TestNode node(std::string(kDefaults) + sys("top", "depends_on = [\"left\", \"right\"]") +
+                sys("left", "depends_on = [\"base\"]", ", \"--ready-delay\", \"30ms\"") +
+                sys("right", "depends_on = [\"base\"]") + sys("base"));
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  const auto ev = node.events();
+  expect_started_after_ready(ev, "left", {"base"});
+  expect_started_after_ready(ev, "right", {"base"});
+  expect_started_after_ready(ev, "top", {"left", "right"});
+  // Independent siblings start together: right does not wait for left to be ready.
+  EXPECT_LT(find_event(ev, EventKind::spawned, "system", "right"),
+            find_event(ev, EventKind::ready, "system", "left"));
+}
+
+TEST(Supervision, StartsIndependentProcessesHighestPriorityFirst) {
+  TestNode node(std::string(kDefaults) + sys("low", "priority = 10") + sys("high", "priority = 90") +
+                sys("mid", "priority = 50"));
+  ASSERT_EQ(node.up().code, 0);
+  const auto ev = node.events();
+  const int high = find_event(ev, EventKind::spawned, "system", "high");
+  const int mid = find_event(ev, EventKind::spawned, "system", "mid");
+  const int low = find_event(ev, EventKind::spawned, "system", "low");
+  ASSERT_GE(high, 0);
+  EXPECT_LT(high, mid);
+  EXPECT_LT(mid, low);
+}
+
+TEST(Supervision, RestartsACrashedProcessWithANewPidAndIncarnation) {
+  TestNode node(std::string(kDefaults) + sys("victim"));
+  ASSERT_EQ(node.up().code, 0);
+  const auto before = node.process("system", "victim");
+  ASSERT_TRUE(before && before->pid > 0);
+  ASSERT_EQ(kill(before->pid, SIGKILL), 0);
+  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+    const auto p = node.process("system", "victim");
+    return p && running(*p) && p->pid != before->pid && p->incarnation > before->incarnation;
+  })) << "not restarted";
+  const auto after = node.process("system", "victim");
+  EXPECT_EQ(after->restarts, 1u);
+  const auto ev = node.events();
+  const int exited = find_event(ev, EventKind::exited, "system", "victim");
+  ASSERT_GE(exited, 0);
+  EXPECT_EQ(ev[static_cast<std::size_t>(exited)].detail, "killed by SIGKILL");
+  EXPECT_GT(find_event(ev, EventKind::spawned, "system", "victim", after->incarnation), exited);
+}
+
+TEST(Supervision, KillsAndRestartsAHungProcess) {
+  TestNode node(std::string(kDefaults) +
+                sys("sleeper", "timeout = \"100ms\"", ", \"--hang-after\", \"10\""));
+  ASSERT_EQ(node.up().code, 0);
+  const auto first = node.process("system", "sleeper");
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+    const auto p = node.process("system", "sleeper");
+    return p && p->incarnation > first->incarnation && p->pid != first->pid;
+  })) << "a hung process was not replaced";
+  const auto ev = node.events();
+  const int hung = find_event(ev, EventKind::hung, "system", "sleeper");
+  ASSERT_GE(hung, 0) << "no hung event";
+  EXPECT_EQ(ev[static_cast<std::size_t>(hung)].incarnation, first->incarnation);
+  const int killed = find_event(ev, EventKind::exited, "system", "sleeper");
+  EXPECT_GT(killed, hung);
+  EXPECT_EQ(ev[static_cast<std::size_t>(killed)].detail, "killed by SIGKILL");
+}
+
+TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
+  TestNode node(std::string(kDefaults) + sys("steady") +
+                sys("crasher", "restart_budget = 3\nrestart_window = \"60s\"",
+                    ", \"--crash-after\", \"3\""));
+  (void)node.up();  // may return before or after the crasher runs out of restarts
+  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+    const auto p = node.process("system", "crasher");
+    return p && p->state == "failed";
+  }));
+  auto count_spawns = [&] {
+    int n = 0;
+    for (const auto& e : node.events()) n += e.kind == EventKind::spawned && e.name == "crasher";
+    return n;
+  };
+  EXPECT_EQ(count_spawns(), 4) << "the first start and three restarts";
+  const auto ev = node.events();
+  const int failed = find_event(ev, EventKind::failed, "system", "crasher");
+  ASSERT_GE(failed, 0);
+  EXPECT_NE(ev[static_cast<std::size_t>(failed)].detail.find("restart_window"), std::string::npos);
+  // No more restarts: watch a while longer.
+  EXPECT_FALSE(node.wait([&](const cli::NodeView&) { return count_spawns() > 4; },
+                         std::chrono::milliseconds(500)));
+  const auto steady = node.process("system", "steady");
+  ASSERT_TRUE(steady);
+  EXPECT_TRUE(running(*steady)) << "a failed process does not take others down";
+  EXPECT_EQ(steady->restarts, 0u);
+}
+
+TEST(Supervision, RestartsDependentsAfterTheirDependency) {
+  TestNode node(std::string(kDefaults) + sys("base") + sys("user", "depends_on = [\"base\"]") +
+                sys("loner", "depends_on = [\"base\"]\nrestart_with_dependencies = false"));
+  ASSERT_EQ(node.up().code, 0);
+  const auto base = node.process("system", "base");
+  const auto user = node.process("system", "user");
+  const auto loner = node.process("system", "loner");
+  ASSERT_TRUE(base && user && loner);
+  ASSERT_EQ(kill(base->pid, SIGKILL), 0);
+  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+    const auto b = node.process("system", "base");
+    const auto u = node.process("system", "user");
+    return b && u && running(*b) && running(*u) && b->incarnation > base->incarnation &&
+           u->incarnation > user->incarnation;
+  }));
+  const auto ev = node.events();
+  const int base_ready = find_event(ev, EventKind::ready, "system", "base", base->incarnation + 1);
+  const int user_spawned = find_event(ev, EventKind::spawned, "system", "user", user->incarnation + 1);
+  ASSERT_GE(base_ready, 0);
+  EXPECT_GT(user_spawned, base_ready) << "the dependent starts again only after its dependency";
+  const auto l = node.process("system", "loner");
+  EXPECT_EQ(l->pid, loner->pid) << "restart_with_dependencies = false opts out";
+  EXPECT_EQ(l->incarnation, loner->incarnation);
+}
+
+TEST(Supervision, StopsInReverseDependencyOrder) {
+  TestNode node(std::string(kDefaults) + sys("a") + sys("b", "depends_on = [\"a\"]") +
+                sys("c", "depends_on = [\"b\"]") + sys("other"));
+  ASSERT_EQ(node.up().code, 0);
+  const auto other = node.process("system", "other");
+  const auto r = node.hamon({"stop", "system/a"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(node.wait([&](const cli::NodeView& v) {
+    for (const auto& p : v.processes) {
+      if (p.name != "other" && p.pid != 0) return false;
+    }
+    return true;
+  }));
+  const auto ev = node.events();
+  const int c = find_event(ev, EventKind::exited, "system", "c");
+  const int b = find_event(ev, EventKind::exited, "system", "b");
+  const int a = find_event(ev, EventKind::exited, "system", "a");
+  ASSERT_GE(c, 0);
+  EXPECT_LT(c, b);
+  EXPECT_LT(b, a);
+  EXPECT_EQ(ev[static_cast<std::size_t>(a)].detail, "killed by SIGTERM");
+  EXPECT_EQ(node.process("system", "other")->pid, other->pid) << "an unrelated process stays";
+  EXPECT_EQ(node.process("system", "a")->state, "exited");
+  // And back: starting c starts what it depends on.
+  ASSERT_EQ(node.hamon({"start", "c"}).code, 0);
+  EXPECT_TRUE(node.wait([&](const cli::NodeView& v) { return all_running(v); }));
+}
+
+TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
+  TestNode node(std::string(kDefaults) + sys("good1") + sys("good2") +
+                sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"5\""));
+  ASSERT_EQ(node.up().code, 0);
+  const auto g1 = node.process("system", "good1");
+  const auto g2 = node.process("system", "good2");
+  const auto vandal = node.process("system", "vandal");
+  ASSERT_TRUE(g1 && g2 && vandal);
+  // Garbage reads as silence (its incarnation is wrong), so the vandal is replaced.
+  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+    const auto v = node.process("system", "vandal");
+    return v && v->incarnation > vandal->incarnation;
+  }));
+  const auto a = node.process("system", "good1");
+  const auto b = node.process("system", "good2");
+  EXPECT_EQ(a->pid, g1->pid);
+  EXPECT_EQ(a->incarnation, g1->incarnation);
+  EXPECT_EQ(b->pid, g2->pid);
+  EXPECT_EQ(a->restarts + b->restarts, 0u);
+  EXPECT_TRUE(running(*a) && running(*b));
+  for (const auto& d : node.view().daemons) {
+    if (d.name != "hamon-watcher") {
+      EXPECT_EQ(d.restarts, 0u) << d.name << " must not crash";
+    }
+  }
+}
+
+TEST(Supervision, TenantCommandsActOnlyOnThatTenant) {
+  TestNode node(std::string(kDefaults) + sys("db") +
+                "\n[[tenant]]\nname = \"acme\"\n" +
+                proc("tenant.process", "acd", "depends_on = [\"system/db\"]") +
+                "\n[[tenant]]\nname = \"globex\"\n" + proc("tenant.process", "acd", ""));
+  ASSERT_EQ(node.up().code, 0);
+  const auto db = node.process("system", "db");
+  const auto globex = node.process("globex", "acd");
+  ASSERT_EQ(node.hamon({"tenant", "stop", "acme"}).code, 0);
+  ASSERT_TRUE(node.wait([&](const cli::NodeView&) { return node.process("acme", "acd")->pid == 0; }));
+  EXPECT_EQ(node.process("system", "db")->pid, db->pid);
+  EXPECT_EQ(node.process("globex", "acd")->pid, globex->pid);
+  EXPECT_EQ(node.process("acme", "acd")->role, "active");
+  ASSERT_EQ(node.hamon({"tenant", "start", "acme"}).code, 0);
+  EXPECT_TRUE(node.wait([&](const cli::NodeView& v) { return all_running(v); }));
+}
+
+TEST(Supervision, DownStopsEverythingAndRemovesTheSegments) {
+  TestNode node(std::string(kDefaults) + sys("a") + sys("b", "depends_on = [\"a\"]"));
+  ASSERT_EQ(node.up().code, 0);
+  std::vector<pid_t> pids;
+  for (const auto& p : node.view().processes) pids.push_back(p.pid);
+  for (const auto& d : node.view().daemons) if (d.pid > 0) pids.push_back(d.pid);
+  const auto r = node.down();
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(node.view().processes.empty()) << "the control segment is gone";
+  for (pid_t pid : pids) {
+    // hamon-master was detached: as the test is its subreaper, reaping it is the test's job.
+    EXPECT_TRUE(node.wait([&](const cli::NodeView&) {
+      reap_zombies();
+      return kill(pid, 0) != 0 && errno == ESRCH;
+    })) << "pid " << pid << " still exists after down";
+  }
+  EXPECT_EQ(node.hamon({"status"}).code, 4) << "status of a node that is down";
+}
+
+}  // namespace
+}  // namespace hamon::test

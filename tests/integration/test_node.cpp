@@ -1,0 +1,211 @@
+#include "test_node.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "hamon/shm/control_segment.hpp"
+
+extern char** environ;
+
+namespace hamon::test {
+
+namespace fs = std::filesystem;
+
+RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+  RunResult r;
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return r;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  close(err[1]);
+  if (rc != 0) {
+    close(out[0]);
+    close(err[0]);
+    r.err = std::string("spawn failed: ") + std::strerror(rc);
+    return r;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[4096];
+  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (poll(fds, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  if (open_fds > 0) kill(pid, SIGKILL);  // over its time: the pid is ours, we hold it
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+namespace {
+
+std::string bin(const char* name) { return std::string(HAMON_BIN_DIR) + "/" + name; }
+
+// Orphaned daemons (hamon up detaches hamon-master) come back to the test to be reaped.
+struct Subreaper {
+  Subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
+} subreaper;
+
+}  // namespace
+
+void reap_zombies() {
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+TestNode::TestNode(const std::string& processes) {
+  static std::atomic<int> counter{0};
+  cluster_ = "t" + std::to_string(getpid()) + "x" + std::to_string(counter++);
+  dir_ = (fs::temp_directory_path() / ("hamon-it." + cluster_)).string();
+  fs::create_directories(dir_);
+  setenv("HAMON_RUNTIME_DIR", (dir_ + "/run").c_str(), 1);
+  config_ = dir_ + "/node.toml";
+  const std::string body = std::regex_replace(processes, std::regex("@APP@"), bin("hamon-demo-app"));
+  std::ofstream(config_) << "[cluster]\nname = \"" << cluster_
+                         << "\"\n\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\n"
+                            "address = \"127.0.0.1:7401\"\n\n"
+                         << body;
+  // The groups, for cleaning their segments up whatever happens.
+  groups_.push_back("system");
+  std::regex tenant("\\[\\[tenant\\]\\]\\s*name\\s*=\\s*\"([^\"]+)\"");
+  for (std::sregex_iterator it(body.begin(), body.end(), tenant), end; it != end; ++it) {
+    groups_.push_back((*it)[1]);
+  }
+}
+
+TestNode::~TestNode() {
+  if (shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only)) {
+    down();
+  }
+  force_cleanup();
+  reap_zombies();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void TestNode::force_cleanup() {
+  // Whatever `hamon down` left (a failed test may leave anything): kill by the pids the node's
+  // own segment holds, then remove the segments.
+  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  if (ctl) {
+    for (std::size_t d = 0; d < static_cast<std::size_t>(shm::DaemonId::count); ++d) {
+      const auto pid = static_cast<pid_t>(ctl->daemon(static_cast<shm::DaemonId>(d)).pid.load());
+      if (pid > 0 && ctl->daemon(static_cast<shm::DaemonId>(d)).state.load() !=
+                         static_cast<std::uint32_t>(shm::DaemonState::exited)) {
+        kill(pid, SIGKILL);
+      }
+    }
+    for (std::uint32_t s = 0; s < ctl->max_processes(); ++s) {
+      shm::SpawnRecord r{};
+      if (ctl->process(s).spawn.read(r) && r.pid > 0 && r.exited_ns == 0) kill(-r.pid, SIGKILL);
+    }
+  }
+  shm::Segment::remove(shm::control_segment_name(cluster_, "a"));
+  for (const auto& g : groups_) shm::Segment::remove(shm::heartbeat_segment_name(cluster_, "a", g));
+}
+
+RunResult TestNode::up() {
+  return run({bin("hamon"), "up", "--config", config_, "--node", "a", "--timeout", "30s"});
+}
+
+RunResult TestNode::down() {
+  return run({bin("hamon"), "down", "--config", config_, "--node", "a", "--timeout", "30s"});
+}
+
+RunResult TestNode::hamon(std::vector<std::string> args, bool with_node) {
+  args.insert(args.begin(), bin("hamon"));
+  if (with_node) {
+    for (const char* a : {"--config", config_.c_str(), "--node", "a"}) args.emplace_back(a);
+  }
+  return run(args);
+}
+
+cli::NodeView TestNode::view() const {
+  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  if (!ctl) return {};
+  return cli::read_view(*ctl);
+}
+
+std::optional<cli::ProcessRow> TestNode::process(const std::string& group,
+                                                 const std::string& name) const {
+  for (const auto& p : view().processes) {
+    if (p.tenant == group && p.name == name) return p;
+  }
+  return std::nullopt;
+}
+
+std::vector<EventRow> TestNode::events() const {
+  std::vector<EventRow> out;
+  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  if (!ctl) return out;
+  const auto& ring = ctl->events();
+  for (std::uint64_t pos = ring.oldest(); pos < ring.head(); ++pos) {
+    shm::Event e;
+    if (ring.read(pos, e) != shm::EventRing::Read::ok) continue;
+    out.push_back({e.kind, std::string(e.group, strnlen(e.group, sizeof e.group)),
+                   std::string(e.name, strnlen(e.name, sizeof e.name)),
+                   std::string(e.detail, strnlen(e.detail, sizeof e.detail)), e.pid, e.incarnation,
+                   e.t_ns});
+  }
+  return out;
+}
+
+bool TestNode::wait(const std::function<bool(const cli::NodeView&)>& pred,
+                    std::chrono::milliseconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred(view())) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred(view());
+}
+
+int find_event(const std::vector<EventRow>& events, shm::EventKind kind, const std::string& group,
+               const std::string& name, std::uint64_t min_incarnation) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    if (e.kind == kind && e.group == group && e.name == name && e.incarnation >= min_incarnation) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+}  // namespace hamon::test

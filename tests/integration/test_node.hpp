@@ -1,0 +1,75 @@
+// TestNode: a real hamon node for one test — its own cluster name, runtime directory and
+// segments — brought up with the real `hamon up` and always taken down again, even when the test
+// fails. Processes are hamon-demo-app. Nothing here is mocked.
+#ifndef HAMON_TESTS_TEST_NODE_HPP
+#define HAMON_TESTS_TEST_NODE_HPP
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hamon/shm/event_ring.hpp"
+#include "node_view.hpp"
+
+namespace hamon::test {
+
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+
+// Runs a program to completion (killed after `limit`), capturing its output.
+RunResult run(const std::vector<std::string>& argv,
+              std::chrono::milliseconds limit = std::chrono::seconds(60));
+
+struct EventRow {
+  shm::EventKind kind;
+  std::string group, name, detail;
+  std::int32_t pid;
+  std::uint64_t incarnation;
+  std::uint64_t t_ns;
+};
+
+class TestNode {
+ public:
+  // `processes`: TOML for [defaults], [[system.process]] and [[tenant]] sections. "@APP@" is
+  // replaced by the path of hamon-demo-app.
+  explicit TestNode(const std::string& processes);
+  ~TestNode();
+  TestNode(const TestNode&) = delete;
+  TestNode& operator=(const TestNode&) = delete;
+
+  RunResult up();
+  RunResult down();
+  // Runs `hamon ARGS... --config F --node a`.
+  RunResult hamon(std::vector<std::string> args, bool with_node = true);
+
+  [[nodiscard]] cli::NodeView view() const;
+  [[nodiscard]] std::optional<cli::ProcessRow> process(const std::string& group,
+                                                       const std::string& name) const;
+  [[nodiscard]] std::vector<EventRow> events() const;
+  // Polls `pred` on fresh views until it holds or `limit` passes.
+  bool wait(const std::function<bool(const cli::NodeView&)>& pred,
+            std::chrono::milliseconds limit = std::chrono::seconds(20)) const;
+
+  [[nodiscard]] const std::string& config_path() const { return config_; }
+  [[nodiscard]] const std::string& cluster() const { return cluster_; }
+
+ private:
+  void force_cleanup();
+  std::string dir_, config_, cluster_;
+  std::vector<std::string> groups_;
+};
+
+// Reaps any exited child or orphan (the test process is a subreaper).
+void reap_zombies();
+
+// The index in `events` of the first event matching, or -1.
+int find_event(const std::vector<EventRow>& events, shm::EventKind kind, const std::string& group,
+               const std::string& name, std::uint64_t min_incarnation = 0);
+
+}  // namespace hamon::test
+
+#endif  // HAMON_TESTS_TEST_NODE_HPP
