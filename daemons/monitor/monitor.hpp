@@ -7,16 +7,18 @@
 #ifndef HAMON_MONITOR_MONITOR_HPP
 #define HAMON_MONITOR_MONITOR_HPP
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <queue>
+#include <optional>
 #include <vector>
 
 #include "hamon/engine/liveness.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 #include "node.hpp"
+#include "timer_wheel.hpp"
 
 namespace hamon::monitor {
 
@@ -40,14 +42,9 @@ class Monitor {
     int pidfd = -1;
     std::uint32_t group = 0;
     std::uint32_t hb_slot = 0;
+    const shm::HeartbeatSlot* beat = nullptr;  // in its group's segment; null if unreachable
     engine::Liveness live;
     std::string group_name, name;
-  };
-  struct Due {
-    std::uint64_t at;
-    std::uint32_t slot;
-    std::uint64_t incarnation;
-    bool operator>(const Due& o) const { return at > o.at; }
   };
 
   void handle_messages(std::uint64_t now);
@@ -58,15 +55,22 @@ class Monitor {
   void publish(std::uint32_t slot, const Watch& w, shm::ProcessState state, std::uint64_t now);
   shm::HeartbeatTable* table(std::uint32_t group);
   shm::BeatSnapshot read(const Watch& w);
+  engine::BeatReading reading(const Watch& w, std::uint64_t now);
+  void publish_clock(std::uint64_t now);
+  // The latest time a beat stamped `stamp` can have happened: our next clock write after it.
+  [[nodiscard]] std::uint64_t beat_bound(std::uint64_t stamp, std::uint64_t now) const;
 
   const daemons::Node& node_;
   const shm::ControlSegment& ctl_;
   std::uint64_t tick_;
   std::uint64_t next_tick_ = 0;
+  std::array<std::uint64_t, 256> clock_history_{};  // recent clock writes, a ring
+  std::size_t clock_writes_ = 0;
   int epfd_ = -1;
   std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables_;  // by group index
-  std::map<std::uint32_t, Watch> watches_;                                // by process slot
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  std::vector<std::optional<Watch>> watches_;                             // by process slot
+  TimerWheel due_;
+  std::vector<TimerWheel::Entry> expired_;
 };
 
 }  // namespace hamon::monitor

@@ -35,8 +35,9 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
     ++beats_;
     // A plausible stamp bounds the beat to [stamp, stamp + tick]; anything else (a stamp in the
     // future, or older than our last look) says only that it beat since the last look.
-    const bool plausible = r.stamp_ns <= now && r.stamp_ns + p_.tick_ns >= last_check_;
-    const std::uint64_t beat_at = plausible ? std::min(now, r.stamp_ns + p_.tick_ns) : now;
+    const std::uint64_t bound = r.bound_ns != 0 ? r.bound_ns : r.stamp_ns + p_.tick_ns;
+    const bool plausible = r.stamp_ns <= now && bound >= last_check_;
+    const std::uint64_t beat_at = plausible ? std::min(now, bound) : now;
     alive_at_ = std::max(alive_at_, beat_at);
   }
   if (mine) last_count_ = r.count;

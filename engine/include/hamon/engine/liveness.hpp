@@ -33,6 +33,10 @@ struct BeatReading {
   std::uint64_t stamp_ns = 0;
   std::uint64_t incarnation = 0;
   std::uint32_t ready = 0;
+  // When non-zero: the latest time a beat stamped stamp_ns can have happened — the monitor's
+  // next clock write after stamp_ns, or now if there was none. A monitor that stalled does not
+  // move its clock, so stamp_ns + tick would place a fresh beat too early. Zero: stamp + tick.
+  std::uint64_t bound_ns = 0;
 };
 
 struct LivenessParams {

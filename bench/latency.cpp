@@ -1,0 +1,434 @@
+// hamon-latency: the cross-process figures, as distributions (p50, p99, p99.9, max).
+//
+//   hamon-latency crash [--trials 1000]     SIGKILL → `exited` in the segment, and → the
+//                                           replacement's first heartbeat (a real node)
+//   hamon-latency hang --slots N [--trials 1000]
+//                                           beats stop → `hung` in the segment, past the
+//                                           timeout (1 ms interval, 3 ms timeout; the real
+//                                           hamon-monitor, N simulated beaters)
+//   hamon-latency cpu --slots 4096 [--seconds 5]
+//                                           hamon-monitor's CPU with N slots beating at 1 ms
+// Prints the machine with every result.
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clock.hpp"
+#include "hamon/shm/control_segment.hpp"
+#include "hamon/shm/heartbeat_table.hpp"
+#include "machine.hpp"
+#include "proc.hpp"
+
+extern char** environ;
+
+namespace {
+
+using hamon::daemons::now_ns;
+namespace shm = hamon::shm;
+namespace fs = std::filesystem;
+
+std::string bin(const char* name) { return std::string(HAMON_BIN_DIR) + "/" + name; }
+
+void print_machine() {
+  std::printf("machine: %s, %ld cores, %s, clocksource %s\n", hamon::bench::cpu_model().c_str(),
+              hamon::bench::cores(), hamon::bench::kernel().c_str(),
+              hamon::bench::clocksource().c_str());
+}
+
+void report(const char* what, std::vector<double> us) {
+  if (us.empty()) {
+    std::printf("%-44s no samples\n", what);
+    return;
+  }
+  std::sort(us.begin(), us.end());
+  auto pct = [&](double p) {
+    return us[std::min(us.size() - 1, static_cast<std::size_t>(p * static_cast<double>(us.size())))];
+  };
+  std::printf("%-44s n=%-5zu p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  max %8.1f us\n", what,
+              us.size(), pct(0.5), pct(0.99), pct(0.999), us.back());
+  std::fflush(stdout);
+}
+
+int run(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct TempDir {
+  std::string path = (fs::temp_directory_path() / ("hamon-latency." + std::to_string(getpid()))).string();
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// (a) and (c) on a real node: hamon up, then SIGKILL the process again and again.
+int crash(int trials) {
+  TempDir dir;
+  const std::string cluster = "lat" + std::to_string(getpid());
+  const std::string config = dir.path + "/node.toml";
+  std::ofstream(config) << "[cluster]\nname = \"" << cluster
+                        << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = "
+                           "\"127.0.0.1:7401\"\n[[system.process]]\nname = \"victim\"\ncommand = [\""
+                        << bin("hamon-demo-app")
+                        << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \"0s\"\n"
+                           "restart_budget = 1000000\nrestart_window = \"1s\"\n";
+  setenv("HAMON_RUNTIME_DIR", (dir.path + "/run").c_str(), 1);
+  if (run({bin("hamon"), "up", "--config", config, "--node", "a"}) != 0) {
+    std::fprintf(stderr, "hamon-latency: hamon up failed\n");
+    return 1;
+  }
+  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster, "a"), shm::Access::read_only);
+  auto hb = shm::HeartbeatTable::attach(shm::heartbeat_segment_name(cluster, "a", "system"), shm::Access::read_only);
+  std::vector<double> detect, restart;
+  if (ctl && hb) {
+    for (int t = 0; t < trials; ++t) {
+      shm::SpawnRecord sp{};
+      shm::WatchRecord w{};
+      const std::uint64_t wait_until = now_ns() + 5'000'000'000ULL;
+      // Wait for a running incarnation that has beaten.
+      while (now_ns() < wait_until) {
+        (void)ctl->process(0).spawn.read(sp);
+        (void)ctl->process(0).watch.read(w);
+        const auto b = hb->snapshot(0);
+        if (sp.pid > 0 && sp.exited_ns == 0 && w.incarnation == sp.incarnation &&
+            w.state == shm::ProcessState::running && b.incarnation == sp.incarnation) {
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+      const std::uint64_t old_inc = sp.incarnation;
+      const std::uint64_t t0 = now_ns();
+      kill(sp.pid, SIGKILL);
+      bool seen_exit = false;
+      while (now_ns() < t0 + 2'000'000'000ULL) {
+        if (!seen_exit && ctl->process(0).watch.read(w) && w.incarnation == old_inc &&
+            w.state == shm::ProcessState::exited) {
+          detect.push_back(static_cast<double>(w.since_ns - t0) / 1000.0);
+          seen_exit = true;
+        }
+        const auto b = hb->snapshot(0);
+        if (b.incarnation > old_inc && b.beat_count > 0) {
+          restart.push_back(static_cast<double>(now_ns() - t0) / 1000.0);
+          break;
+        }
+      }
+    }
+  }
+  run({bin("hamon"), "down", "--config", config, "--node", "a"});
+  print_machine();
+  report("crash detected (SIGKILL -> exited)", detect);
+  report("restart (SIGKILL -> replacement's first beat)", restart);
+  return 0;
+}
+
+// A monitor-only node: this harness plays the server and the spawner, and N beaters.
+class SimulatedNode {
+ public:
+  SimulatedNode(std::uint32_t slots, std::uint64_t interval_ns, std::uint64_t timeout_ns)
+      : slots_(slots), interval_(interval_ns) {
+    cluster_ = "sim" + std::to_string(getpid());
+    config_ = dir_.path + "/node.toml";
+    std::ofstream f(config_);
+    f << "[cluster]\nname = \"" << cluster_
+      << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
+    for (std::uint32_t i = 0; i < slots; ++i) {
+      f << "[[system.process]]\nname = \"p" << i << "\"\ncommand = [\"x\"]\ninterval = \""
+        << interval_ns / 1000 << "us\"\ntimeout = \"" << timeout_ns / 1000 << "us\"\n";
+    }
+    f.close();
+    shm::ControlGeometry g;
+    g.max_processes = std::max<std::uint32_t>(4096, slots);
+    auto c = shm::ControlSegment::create(shm::control_segment_name(cluster_, "a"), g, cluster_, "a");
+    auto t = shm::HeartbeatTable::create(shm::heartbeat_segment_name(cluster_, "a", "system"), "system", slots);
+    if (!c || !t) throw std::runtime_error("cannot create segments");
+    ctl_.emplace(std::move(c).value());
+    hb_.emplace(std::move(t).value());
+    shm::GroupInfo gi{};
+    std::strcpy(gi.name, "system");
+    std::strncpy(gi.heartbeat_segment, hb_->name().c_str(), sizeof gi.heartbeat_segment - 1);
+    gi.kind = shm::GroupKind::system;
+    gi.slot_count = slots;
+    ctl_->group(0).info.write(gi);
+    for (std::uint32_t i = 0; i < slots; ++i) {
+      shm::ProcessIdentity id{};
+      id.incarnation = 1;
+      id.interval_ns = interval_ns;
+      id.timeout_ns = timeout_ns;
+      id.group = 0;
+      id.hb_slot = i;
+      std::snprintf(id.name, sizeof id.name, "p%u", i);
+      ctl_->process(i).identity.write(id);
+      inc_.push_back(1);
+    }
+    beating_ = std::vector<std::atomic<bool>>(slots);
+    last_beat_ = std::vector<std::atomic<std::uint64_t>>(slots);
+    for (auto& b : beating_) b = true;
+    beater_ = std::thread([this] { beat_loop(); });
+    const std::string m = bin("hamon-monitor");
+    std::vector<std::string> args{m, "--config", config_, "--node", "a"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn(&monitor_, m.c_str(), nullptr, nullptr, argv.data(), environ);
+    // Announce every slot as started by "the spawner", with this harness's pid to watch.
+    const auto ticks = hamon::daemons::start_ticks(getpid()).value_or(0);
+    for (std::uint32_t i = 0; i < slots; ++i) announce(i, ticks);
+  }
+  ~SimulatedNode() {
+    stop_ = true;
+    beater_.join();
+    if (monitor_ > 0) {
+      kill(monitor_, SIGTERM);
+      waitpid(monitor_, nullptr, 0);
+    }
+    shm::Segment::remove(shm::control_segment_name(cluster_, "a"));
+    shm::Segment::remove(shm::heartbeat_segment_name(cluster_, "a", "system"));
+  }
+
+  void announce(std::uint32_t i, std::uint64_t ticks) {
+    shm::Message m;
+    m.kind = shm::MessageKind::started;
+    m.slot = i;
+    m.incarnation = inc_[i];
+    m.pid = getpid();
+    m.arg = ticks;
+    ctl_->process(i).spawn.write({inc_[i], ticks, now_ns(), 0, getpid(), 0});
+    while (!ctl_->send(shm::ChannelId::spawner_to_monitor, m)) std::this_thread::yield();
+  }
+
+  // One hang: stop beating slot i, time until the monitor says hung, past the timeout.
+  double hang_once(std::uint32_t i, std::uint64_t timeout_ns) {
+    const auto ticks = hamon::daemons::start_ticks(getpid()).value_or(0);
+    beating_[i] = false;
+    // The last beat's real time: once it stops changing, the beater has passed the slot by.
+    std::uint64_t last = 0;
+    do {
+      last = last_beat_[i].load();
+      std::this_thread::sleep_for(std::chrono::nanoseconds(interval_));
+    } while (last != last_beat_[i].load());
+    shm::WatchRecord w{};
+    const std::uint64_t limit = last + timeout_ns + 1'000'000'000ULL;
+    double past = std::numeric_limits<double>::quiet_NaN();
+    while (now_ns() < limit) {
+      if (ctl_->process(i).watch.read(w) && w.incarnation == inc_[i] && w.state == shm::ProcessState::hung) {
+        // The monitor's own time of publishing: what the segment shows, without this
+        // harness's scheduling delay in noticing it.
+        past = static_cast<double>(static_cast<std::int64_t>(w.since_ns - last - timeout_ns)) / 1000.0;
+        if (past < 0 && debug_shown_++ < 3) {
+          std::fprintf(stderr, "early: slot %u inc %lu since %lu last %lu beats %lu last_beat_ns %lu\n", i,
+                       inc_[i], w.since_ns, last, w.beat_count, w.last_beat_ns);
+        }
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));  // leave the cores to the node
+    }
+    // A new incarnation takes the slot, as after a restart.
+    ++inc_[i];
+    hb_->slot(i).incarnation.store(inc_[i]);
+    beating_[i] = true;
+    announce(i, ticks);
+    // The replacement must be running before it can hang again.
+    const std::uint64_t ready_limit = now_ns() + 1'000'000'000ULL;
+    while (now_ns() < ready_limit) {
+      if (ctl_->process(i).watch.read(w) && w.incarnation == inc_[i] && w.state == shm::ProcessState::running) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    return past;
+  }
+
+  void wait_all_running() {
+    const std::uint64_t limit = now_ns() + 20'000'000'000ULL;
+    while (now_ns() < limit) {
+      std::uint32_t n = 0;
+      for (std::uint32_t i = 0; i < slots_; ++i) {
+        shm::WatchRecord w{};
+        n += ctl_->process(i).watch.read(w) && w.state == shm::ProcessState::running;
+      }
+      if (n == slots_) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::map<int, int> states;
+    for (std::uint32_t i = 0; i < slots_; ++i) {
+      shm::WatchRecord w{};
+      (void)ctl_->process(i).watch.read(w);
+      ++states[static_cast<int>(w.state)];
+    }
+    std::fprintf(stderr, "hamon-latency: not all slots became running:");
+    for (auto [s, n] : states) std::fprintf(stderr, " %s=%d", shm::to_string(static_cast<shm::ProcessState>(s)), n);
+    std::fprintf(stderr, " (beater max gap %llu us)\n", static_cast<unsigned long long>(max_gap_ / 1000));
+    const auto& ring = ctl_->events();
+    int shown = 0;
+    for (std::uint64_t pos = ring.oldest(); pos < ring.head() && shown < 5; ++pos) {
+      shm::Event e;
+      if (ring.read(pos, e) == shm::EventRing::Read::ok && e.kind == shm::EventKind::hung) {
+        std::fprintf(stderr, "  %s: %s at %llu\n", e.name, e.detail, static_cast<unsigned long long>(e.t_ns));
+        ++shown;
+      }
+    }
+  }
+
+  [[nodiscard]] pid_t monitor_pid() const { return monitor_; }
+  [[nodiscard]] shm::ProcessState state(std::uint32_t i) const {
+    shm::WatchRecord w{};
+    (void)ctl_->process(i).watch.read(w);
+    return w.state;
+  }
+
+ private:
+  void beat_loop() {
+    // Simulated processes must not stall for milliseconds when the machine is busy, or the
+    // figures would measure the harness: run the beater as a real-time thread when allowed.
+    sched_param sp{};
+    sp.sched_priority = 1;
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0) {
+      std::fprintf(stderr, "hamon-latency: beater runs without SCHED_FIFO (not permitted)\n");
+    }
+    for (std::uint32_t i = 0; i < slots_; ++i) hb_->slot(i).incarnation.store(inc_[i]);
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    const std::uint64_t half = interval_ / 2;  // beat twice per interval, as the client guide says
+    std::uint64_t prev = now_ns();
+    while (!stop_) {
+      const std::uint64_t now = now_ns();
+      max_gap_ = std::max(max_gap_, now - prev);
+      prev = now;
+      for (std::uint32_t i = 0; i < slots_; ++i) {
+        if (!beating_[i].load(std::memory_order_relaxed)) continue;
+        auto& s = hb_->slot(i);
+        s.beat_stamp.store(clock_word(), std::memory_order_relaxed);
+        s.beat_count.store(s.beat_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        last_beat_[i].store(now, std::memory_order_relaxed);
+      }
+      t.tv_nsec += static_cast<long>(half);
+      while (t.tv_nsec >= 1'000'000'000) {
+        t.tv_nsec -= 1'000'000'000;
+        ++t.tv_sec;
+      }
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
+    }
+  }
+  std::uint64_t clock_word() {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(
+               reinterpret_cast<char*>(&hb_->slot(0)) - HAMON_HB_HEADER_SIZE + HAMON_HB_OFF_CLOCK)
+        ->load(std::memory_order_relaxed);
+  }
+
+  TempDir dir_;
+  std::uint32_t slots_;
+  std::uint64_t interval_;
+  std::string cluster_, config_;
+  std::optional<shm::ControlSegment> ctl_;
+  std::optional<shm::HeartbeatTable> hb_;
+  std::vector<std::uint64_t> inc_;
+  std::vector<std::atomic<bool>> beating_;
+  std::vector<std::atomic<std::uint64_t>> last_beat_;
+  std::atomic<bool> stop_{false};
+  std::uint64_t max_gap_ = 0;
+  std::thread beater_;
+  pid_t monitor_ = -1;
+  int debug_shown_ = 0;
+};
+
+int hang(std::uint32_t slots, int trials) {
+  constexpr std::uint64_t kInterval = 1'000'000, kTimeout = 3'000'000;
+  SimulatedNode node(slots, kInterval, kTimeout);
+  node.wait_all_running();
+  std::mt19937 rng(42);
+  std::vector<double> past;
+  int missed = 0;
+  for (int t = 0; t < trials; ++t) {
+    const double us = node.hang_once(static_cast<std::uint32_t>(rng() % slots), kTimeout);
+    if (std::isnan(us)) {
+      ++missed;
+    } else {
+      past.push_back(us);
+    }
+  }
+  print_machine();
+  const std::string what = "hang detected past timeout, " + std::to_string(slots) + " slots";
+  report(what.c_str(), past);
+  const auto early = std::count_if(past.begin(), past.end(), [](double v) { return v < 0; });
+  std::printf("%-44s %ld of %zu before the timeout; %d not detected within 1 s\n", "",
+              static_cast<long>(early), past.size(), missed);
+  return 0;
+}
+
+std::uint64_t cpu_ticks(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), {});
+  const auto p = s.rfind(')');
+  std::istringstream in(s.substr(p + 2));
+  std::string field;
+  std::uint64_t ut = 0, st = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) ut = std::stoull(field);
+    if (i == 15) st = std::stoull(field);
+  }
+  return ut + st;
+}
+
+int cpu(std::uint32_t slots, int seconds) {
+  SimulatedNode node(slots, 1'000'000, 3'000'000);
+  node.wait_all_running();
+  const std::uint64_t c0 = cpu_ticks(node.monitor_pid());
+  const std::uint64_t t0 = now_ns();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const std::uint64_t c1 = cpu_ticks(node.monitor_pid());
+  const double wall = static_cast<double>(now_ns() - t0) / 1e9;
+  const double busy = static_cast<double>(c1 - c0) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::uint32_t false_hangs = 0;
+  for (std::uint32_t i = 0; i < slots; ++i) false_hangs += node.state(i) == shm::ProcessState::hung;
+  print_machine();
+  std::printf("%u of %u beating slots were declared hung (must be 0)\n", false_hangs, slots);
+  std::printf("hamon-monitor CPU, %u slots at 1 ms: %.1f %% of one core (%.2f s over %.1f s)\n",
+              slots, 100.0 * busy / wall, busy, wall);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hamon-latency: crash, hang and restart latency distributions"};
+  app.require_subcommand(1);
+  int trials = 1000, seconds = 5;
+  std::uint32_t slots = 1;
+  auto* c = app.add_subcommand("crash", "SIGKILL -> exited, and -> the replacement's first beat");
+  c->add_option("--trials", trials);
+  auto* h = app.add_subcommand("hang", "beats stop -> hung, past the timeout");
+  h->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
+  h->add_option("--trials", trials);
+  auto* u = app.add_subcommand("cpu", "hamon-monitor CPU with N slots at 1 ms");
+  u->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
+  u->add_option("--seconds", seconds);
+  CLI11_PARSE(app, argc, argv);
+  if (c->parsed()) return crash(trials);
+  if (h->parsed()) return hang(slots, trials);
+  return cpu(slots, seconds);
+}
