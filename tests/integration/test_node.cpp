@@ -16,6 +16,8 @@
 #include <regex>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "hamon/shm/control_segment.hpp"
 
 extern char** environ;
@@ -116,7 +118,17 @@ TestNode::~TestNode() {
   }
   force_cleanup();
   reap_zombies();
+  // A sanitizer report in a daemon's log fails the test, even if the daemon was restarted.
   std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::recursive_directory_iterator(); ++it) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("hamon-", 0) != 0 || it->path().extension() != ".log") continue;
+    std::ifstream f(it->path());
+    const std::string text((std::istreambuf_iterator<char>(f)), {});
+    if (text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos) {
+      ADD_FAILURE() << it->path() << " has a sanitizer report:\n" << text;
+    }
+  }
   fs::remove_all(dir_, ec);
 }
 
