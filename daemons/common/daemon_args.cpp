@@ -25,4 +25,13 @@ Node daemon_startup(const char* prog, int argc, char** argv) {
   return std::get<Node>(std::move(loaded));
 }
 
+shm::ControlSegment attach_control_or_exit(const char* prog, const Node& node) {
+  auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_write);
+  if (!ctl) {
+    std::fprintf(stderr, "%s: %s\n", prog, ctl.error().message.c_str());
+    std::exit(kExitSystem);
+  }
+  return std::move(ctl).value();
+}
+
 }  // namespace hamon::daemons

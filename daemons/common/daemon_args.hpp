@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "hamon/shm/control_segment.hpp"
 #include "node.hpp"
 
 namespace hamon::daemons {
@@ -14,6 +15,9 @@ inline constexpr int kExitSystem = 111;
 
 // Parses argv and loads the node; on failure prints why (prefixed by `prog`) and exits.
 Node daemon_startup(const char* prog, int argc, char** argv);
+
+// Attaches the node's control segment read-write; on failure prints why and exits 111.
+shm::ControlSegment attach_control_or_exit(const char* prog, const Node& node);
 
 }  // namespace hamon::daemons
 

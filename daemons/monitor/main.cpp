@@ -12,20 +12,16 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   const daemons::Node node = daemons::daemon_startup("hamon-monitor", argc, argv);
-  auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_write);
-  if (!ctl) {
-    std::fprintf(stderr, "hamon-monitor: %s\n", ctl.error().message.c_str());
-    return daemons::kExitSystem;
-  }
+  const shm::ControlSegment ctl = daemons::attach_control_or_exit("hamon-monitor", node);
   // The default 50 us of timer slack would be added to every deadline.
   prctl(PR_SET_TIMERSLACK, 1UL);
   constexpr auto self = shm::DaemonId::monitor;
   daemons::SignalState signals;
   daemons::install_signal_handlers(signals, nullptr);
-  daemons::register_daemon(*ctl, self);
-  monitor::Monitor agent(node, *ctl);
+  daemons::register_daemon(ctl, self);
+  monitor::Monitor agent(node, ctl);
   agent.adopt(daemons::now_ns());
   while (!signals.stop.load()) agent.run_once();
-  daemons::unregister_daemon(*ctl, self);
+  daemons::unregister_daemon(ctl, self);
   return 0;
 }

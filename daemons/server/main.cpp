@@ -11,17 +11,13 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   const daemons::Node node = daemons::daemon_startup("hamon-server", argc, argv);
-  auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_write);
-  if (!ctl) {
-    std::fprintf(stderr, "hamon-server: %s\n", ctl.error().message.c_str());
-    return daemons::kExitSystem;
-  }
+  const shm::ControlSegment ctl = daemons::attach_control_or_exit("hamon-server", node);
   constexpr auto self = shm::DaemonId::server;
-  shm::Doorbell& bell = ctl->daemon(self).inbox;
+  shm::Doorbell& bell = ctl.daemon(self).inbox;
   daemons::SignalState signals;
   daemons::install_signal_handlers(signals, &bell);
 
-  server::Server agent(node, *ctl);
+  server::Server agent(node, ctl);
   std::string error;
   if (!agent.setup(error)) {
     std::fprintf(stderr, "hamon-server: %s\n", error.c_str());
@@ -35,16 +31,16 @@ int main(int argc, char** argv) {
   }
   agent.boot(daemons::now_ns());
   // Registered only once booted: `hamon up` takes a running server to mean the start is decided.
-  daemons::register_daemon(*ctl, self);
+  daemons::register_daemon(ctl, self);
   while (!signals.stop.load()) {
     const std::uint64_t now = daemons::now_ns();
-    daemons::daemon_heartbeat(*ctl, self, now);
+    daemons::daemon_heartbeat(ctl, self, now);
     socket.serve([&](const std::string& line) { return agent.command(line, now); });
     if (agent.do_work(now) > 0) continue;
     const std::uint64_t wake = std::min(agent.next_deadline(), now + 20'000'000);
     bell.wait([&] { return agent.has_messages() || socket.pending() || signals.stop.load(); },
               std::chrono::nanoseconds(wake > now ? wake - now : 0), 256);
   }
-  daemons::unregister_daemon(*ctl, self);
+  daemons::unregister_daemon(ctl, self);
   return 0;
 }

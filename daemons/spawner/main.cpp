@@ -13,25 +13,21 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   const daemons::Node node = daemons::daemon_startup("hamon-spawner", argc, argv);
-  auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_write);
-  if (!ctl) {
-    std::fprintf(stderr, "hamon-spawner: %s\n", ctl.error().message.c_str());
-    return daemons::kExitSystem;
-  }
+  const shm::ControlSegment ctl = daemons::attach_control_or_exit("hamon-spawner", node);
   // Orphans of double-forking processes come back to us to be reaped.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   daemons::make_dirs(node.log_dir(), 0750);
   constexpr auto self = shm::DaemonId::spawner;
-  shm::Doorbell& bell = ctl->daemon(self).inbox;
+  shm::Doorbell& bell = ctl.daemon(self).inbox;
   daemons::SignalState signals;
   daemons::install_signal_handlers(signals, &bell);
-  daemons::register_daemon(*ctl, self);
+  daemons::register_daemon(ctl, self);
 
-  spawner::Spawner agent(node, *ctl);
+  spawner::Spawner agent(node, ctl);
   agent.adopt();
   while (!signals.stop.load()) {
     const std::uint64_t now = daemons::now_ns();
-    daemons::daemon_heartbeat(*ctl, self, now);
+    daemons::daemon_heartbeat(ctl, self, now);
     if (signals.child.exchange(false)) agent.note_sigchld();
     if (agent.do_work(now) > 0) continue;
     const std::uint64_t wake = std::min(agent.next_deadline(), now + 20'000'000);
@@ -39,6 +35,6 @@ int main(int argc, char** argv) {
               std::chrono::nanoseconds(wake > now ? wake - now : 0), 256);
   }
   // Processes keep running: a spawner's exit never stops them.
-  daemons::unregister_daemon(*ctl, self);
+  daemons::unregister_daemon(ctl, self);
   return 0;
 }
