@@ -223,6 +223,16 @@ void add_node_commands(CLI::App& app, int& exit_code) {
   add_action(app, "start", "start", "NAME", "Start a process (and what it depends on)", exit_code);
   add_action(app, "stop", "stop", "NAME", "Stop a process (and what depends on it)", exit_code);
   add_action(app, "restart", "restart", "NAME", "Restart a process (and its dependents)", exit_code);
+  {
+    CLI::App* c = app.add_subcommand(
+        "reload", "Apply the changed configuration file: start added, restart changed, stop removed processes");
+    auto o = std::make_shared<NodeOptions>();
+    add_node_options(*c, *o);
+    c->callback([o, &exit_code] {
+      const auto target = find_node(*o, exit_code);
+      if (target) exit_code = server_request(*target, "reload");
+    });
+  }
   CLI::App* tenant = app.add_subcommand("tenant", "Act on all processes of a tenant");
   tenant->require_subcommand(1);
   add_action(*tenant, "start", "tenant-start", "TENANT", "Start a tenant's processes", exit_code);

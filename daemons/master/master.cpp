@@ -1,5 +1,6 @@
 #include "master.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,7 +50,16 @@ bool Master::create_segment(std::string& error) {
 
 void Master::remove_segments() {
   shm::Segment::remove(node_.control_segment());
-  for (const auto& g : node_.config.groups()) shm::Segment::remove(node_.heartbeat_segment(g));
+  // Every group's heartbeat segment, those a reload added included: all names made by
+  // heartbeat_segment(), found by their common prefix.
+  const std::string prefix = node_.heartbeat_segment("");
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.rfind(prefix, 0) == 0) shm::Segment::remove(name);
+    }
+    ::closedir(d);
+  }
 }
 
 pid_t Master::spawn(Managed& d) {

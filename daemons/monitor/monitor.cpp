@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "clock.hpp"
+#include "config_file.hpp"
 #include "daemon_slot.hpp"
 #include "proc.hpp"
 
@@ -44,6 +45,7 @@ ProcessState to_process_state(engine::LiveState s) {
 
 Monitor::Monitor(const daemons::Node& node, const shm::ControlSegment& control)
     : node_(node),
+      config_(node.config),
       ctl_(control),
       tick_(choose_tick(node.config)),
       watches_(control.max_processes()),
@@ -130,7 +132,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   if (id.group >= ctl_.max_groups() || !ctl_.group(id.group).info.read(g)) return;
   const std::string group_name(g.name, strnlen(g.name, sizeof g.name));
   const std::string name(id.name, strnlen(id.name, sizeof id.name));
-  const engine::ProcessConfig* pc = node_.config.find_process(group_name + "/" + name);
+  const engine::ProcessConfig* pc = config_.find_process(group_name + "/" + name);
   engine::LivenessParams lp;
   lp.timeout_ns = id.timeout_ns;
   lp.tick_ns = tick_;
@@ -232,6 +234,8 @@ void Monitor::handle_messages(std::uint64_t now) {
     if (m.kind == MessageKind::started) watch(m.slot, m.incarnation, m.pid, m.arg, now, false);
   }
   while (ctl_.channel(ChannelId::server_to_monitor).pop(m)) {
+    if (m.kind != MessageKind::reload) continue;
+    if (auto r = daemons::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
   }
 }
 

@@ -61,6 +61,7 @@ class Monitor {
   [[nodiscard]] std::uint64_t beat_bound(std::uint64_t stamp, std::uint64_t now) const;
 
   const daemons::Node& node_;
+  engine::Config config_;  // re-read from the file on the server's reload message
   const shm::ControlSegment& ctl_;
   std::uint64_t tick_;
   std::uint64_t next_tick_ = 0;

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "daemon_slot.hpp"
+#include "config_file.hpp"
 #include "hamon/engine/names.hpp"
 
 namespace hamon::server {
@@ -24,85 +26,128 @@ void copy(char (&dst)[N], const std::string& s) {
 }  // namespace
 
 Server::Server(const daemons::Node& node, const shm::ControlSegment& control)
-    : node_(node), ctl_(control) {}
+    : node_(node),
+      ctl_(control),
+      config_(std::make_unique<engine::Config>(node.config)),
+      index_of_(control.max_processes(), kFree),
+      retiring_(control.max_processes(), 0) {}
 
-bool Server::setup(std::string& error) {
-  const auto& cfg = node_.config;
-  groups_ = cfg.groups();
-  if (groups_.size() > ctl_.max_groups() || cfg.processes.size() > ctl_.max_processes()) {
-    error = "the configuration has more groups or processes than the control segment holds";
+std::uint32_t Server::group_index(const std::string& name) const {
+  return static_cast<std::uint32_t>(std::find(groups_.begin(), groups_.end(), name) - groups_.begin());
+}
+
+bool Server::add_group(const std::string& name, std::string& error) {
+  if (groups_.size() >= ctl_.max_groups()) {
+    error = "the control segment holds " + std::to_string(ctl_.max_groups()) + " groups at most";
     return false;
   }
-  const engine::NodeConfig* me = cfg.find_node(node_.id);
-  const bool primary = me != nullptr && me->side == engine::Side::primary;
-  for (std::uint32_t g = 0; g < groups_.size(); ++g) {
-    const std::string seg = node_.heartbeat_segment(groups_[g]);
-    std::uint32_t members = 0;
-    for (const auto& p : cfg.processes) members += p.group == groups_[g] ? 1 : 0;
-    auto t = shm::HeartbeatTable::attach(seg, shm::Access::read_write);
-    if (!t) t = shm::HeartbeatTable::create(seg, groups_[g], std::max<std::uint32_t>(16, 2 * members));
-    if (!t) {
-      error = t.error().message;
-      return false;
-    }
-    // Until the duplex link decides, a tenant is active on the primary side, standby elsewhere.
-    const bool system = groups_[g] == engine::system_group;
-    const std::uint32_t role = system ? HAMON_ROLE_NONE : primary ? HAMON_ROLE_ACTIVE : HAMON_ROLE_STANDBY;
-    if (t->role() != role) t->set_role(role, 0);
-    hb_role_.push_back(role);
-    shm::GroupInfo info{};
-    copy(info.name, groups_[g]);
-    copy(info.heartbeat_segment, seg);
-    info.kind = system ? shm::GroupKind::system : shm::GroupKind::tenant;
-    info.slot_count = t->slot_count();
-    info.role = role;
-    ctl_.group(g).info.write(info);
-    tables_.push_back(std::make_unique<shm::HeartbeatTable>(std::move(t).value()));
+  const auto g = static_cast<std::uint32_t>(groups_.size());
+  const std::string seg = node_.heartbeat_segment(name);
+  std::uint32_t members = 0;
+  for (const auto& p : config_->processes) members += p.group == name ? 1 : 0;
+  auto t = shm::HeartbeatTable::attach(seg, shm::Access::read_write);
+  // Room to grow: a reload may add processes to the group.
+  if (!t) t = shm::HeartbeatTable::create(seg, name, std::max<std::uint32_t>(64, 4 * members));
+  if (!t) {
+    error = t.error().message;
+    return false;
   }
-  // Slots follow the configuration's order; a restarted server continues above every
+  // Until the duplex link decides, a tenant is active on the primary side, standby elsewhere.
+  const engine::NodeConfig* me = config_->find_node(node_.id);
+  const bool primary = me != nullptr && me->side == engine::Side::primary;
+  const bool system = name == engine::system_group;
+  const std::uint32_t role = system ? HAMON_ROLE_NONE : primary ? HAMON_ROLE_ACTIVE : HAMON_ROLE_STANDBY;
+  if (t->role() != role) t->set_role(role, 0);
+  shm::GroupInfo info{};
+  copy(info.name, name);
+  copy(info.heartbeat_segment, seg);
+  info.kind = system ? shm::GroupKind::system : shm::GroupKind::tenant;
+  info.slot_count = t->slot_count();
+  info.role = role;
+  ctl_.group(g).info.write(info);
+  groups_.push_back(name);
+  hb_role_.push_back(role);
+  tables_.push_back(std::make_unique<shm::HeartbeatTable>(std::move(t).value()));
+  return true;
+}
+
+void Server::write_identity(std::size_t i, std::uint64_t incarnation) {
+  const auto& p = config_->processes[i];
+  shm::ProcessIdentity id{};
+  id.incarnation = incarnation;
+  id.interval_ns = static_cast<std::uint64_t>(p.interval.count());
+  id.timeout_ns = static_cast<std::uint64_t>(p.timeout.count());
+  id.group = group_index(p.group);
+  id.hb_slot = hb_slot_of_[i];
+  id.priority = static_cast<std::uint32_t>(p.priority);
+  id.ready_mode = static_cast<std::uint32_t>(p.ready);
+  id.flags = p.critical ? 1u : 0u;
+  copy(id.name, p.name);
+  ctl_.process(slot_of_[i]).identity.write(id);
+}
+
+std::uint32_t Server::free_slot() const {
+  for (std::uint32_t s = 0; s < index_of_.size(); ++s) {
+    if (index_of_[s] == kFree && retiring_[s] == 0) return s;
+  }
+  return kFree;
+}
+
+std::uint32_t Server::free_hb_slot(std::uint32_t group) const {
+  std::vector<bool> used(tables_[group]->slot_count(), false);
+  for (std::size_t i = 0; i < hb_slot_of_.size(); ++i) {
+    if (group_index(config_->processes[i].group) == group && hb_slot_of_[i] < used.size()) {
+      used[hb_slot_of_[i]] = true;
+    }
+  }
+  for (std::uint32_t s = 0; s < used.size(); ++s) {
+    if (!used[s]) return s;
+  }
+  return kFree;
+}
+
+bool Server::setup(std::string& error) {
+  const auto& cfg = *config_;
+  if (cfg.processes.size() > ctl_.max_processes()) {
+    error = "the configuration has more processes than the control segment holds";
+    return false;
+  }
+  for (const auto& g : cfg.groups()) {
+    if (!add_group(g, error)) return false;
+  }
+  // Slots follow the configuration's order at first; a restarted server continues above every
   // incarnation already handed out, so nothing is ever mistaken for an older process.
   std::uint64_t next_inc = 1;
   std::vector<std::uint32_t> members(groups_.size(), 0);
   for (std::uint32_t i = 0; i < cfg.processes.size(); ++i) {
-    const auto& p = cfg.processes[i];
-    const auto g = static_cast<std::uint32_t>(
-        std::find(groups_.begin(), groups_.end(), p.group) - groups_.begin());
-    group_of_.push_back(g);
     shm::ProcessIdentity prev{};
     (void)ctl_.process(i).identity.read(prev);
     shm::SpawnRecord sr{};
     (void)ctl_.process(i).spawn.read(sr);
     next_inc = std::max({next_inc, prev.incarnation + 1, sr.incarnation + 1});
-    shm::ProcessIdentity id{};
-    id.incarnation = prev.incarnation;
-    id.interval_ns = static_cast<std::uint64_t>(p.interval.count());
-    id.timeout_ns = static_cast<std::uint64_t>(p.timeout.count());
-    id.group = g;
-    id.hb_slot = members[g]++;
-    id.priority = static_cast<std::uint32_t>(p.priority);
-    id.ready_mode = static_cast<std::uint32_t>(p.ready);
-    id.flags = p.critical ? 1u : 0u;
-    copy(id.name, p.name);
-    ctl_.process(i).identity.write(id);
+    slot_of_.push_back(i);
+    index_of_[i] = i;
+    hb_slot_of_.push_back(members[group_index(cfg.processes[i].group)]++);
+    write_identity(i, prev.incarnation);
   }
   sup_ = std::make_unique<engine::Supervisor>(cfg, next_inc);
-  recorded_.assign(cfg.processes.size(), engine::Phase::failed);
-  for (std::size_t i = 0; i < cfg.processes.size(); ++i) record(i, 0);
+  recorded_.assign(cfg.processes.size(), engine::Phase::down);
+  for (std::size_t i = 0; i < cfg.processes.size(); ++i) record(i, 0, true);
   return true;
 }
 
 bool Server::runs_here(std::size_t i) const {
-  const auto& p = node_.config.processes[i];
+  const auto& p = config_->processes[i];
   if (p.is_system()) return true;
-  const engine::TenantConfig* t = node_.config.find_tenant(p.group);
+  const engine::TenantConfig* t = config_->find_tenant(p.group);
   // Cold standby: a tenant's processes run only where the tenant is active.
   return t == nullptr || t->standby == engine::Standby::hot ||
-         hb_role_[group_of_[i]] == HAMON_ROLE_ACTIVE;
+         hb_role_[group_index(p.group)] == HAMON_ROLE_ACTIVE;
 }
 
 void Server::boot(std::uint64_t now) {
   std::vector<std::size_t> here;
-  for (std::size_t i = 0; i < node_.config.processes.size(); ++i) {
+  for (std::size_t i = 0; i < config_->processes.size(); ++i) {
     if (runs_here(i)) here.push_back(i);
   }
   sup_->start(here, now);
@@ -117,23 +162,32 @@ bool Server::has_messages() const {
 int Server::do_work(std::uint64_t now) {
   int work = 0;
   Message m;
-  const std::size_t n = node_.config.processes.size();
   while (ctl_.channel(ChannelId::spawner_to_server).pop(m)) {
     ++work;
-    if (m.slot >= n) continue;
+    if (m.slot >= index_of_.size()) continue;  // never trust an index
+    if (retiring_[m.slot] != 0 && retiring_[m.slot] == m.incarnation &&
+        (m.kind == MessageKind::exited || m.kind == MessageKind::start_failed)) {
+      release(m.slot);  // a removed process is gone: its slot is free again
+      continue;
+    }
+    const std::uint32_t i = index_of_[m.slot];
+    if (i == kFree) continue;
     switch (m.kind) {
-      case MessageKind::started: sup_->on_spawned(m.slot, m.incarnation, now); break;
-      case MessageKind::start_failed: sup_->on_spawn_failed(m.slot, m.incarnation, now); break;
-      case MessageKind::exited: sup_->on_exited(m.slot, m.incarnation, m.status, now); break;
+      case MessageKind::started: sup_->on_spawned(i, m.incarnation, now); break;
+      case MessageKind::start_failed: sup_->on_spawn_failed(i, m.incarnation, now); break;
+      case MessageKind::exited: sup_->on_exited(i, m.incarnation, m.status, now); break;
       default: break;
     }
   }
   while (ctl_.channel(ChannelId::monitor_to_server).pop(m)) {
     ++work;
-    if (m.slot >= n || m.kind != MessageKind::state) continue;
+    if (m.slot >= index_of_.size() || index_of_[m.slot] == kFree || m.kind != MessageKind::state) {
+      continue;
+    }
+    const std::uint32_t i = index_of_[m.slot];
     const auto s = static_cast<shm::ProcessState>(m.arg);
-    if (s == shm::ProcessState::ready) sup_->on_ready(m.slot, m.incarnation, now);
-    if (s == shm::ProcessState::hung) sup_->on_hung(m.slot, m.incarnation, now);
+    if (s == shm::ProcessState::ready) sup_->on_ready(i, m.incarnation, now);
+    if (s == shm::ProcessState::hung) sup_->on_hung(i, m.incarnation, now);
   }
   if (now >= sup_->next_deadline()) {
     sup_->tick(now);
@@ -146,18 +200,14 @@ int Server::do_work(std::uint64_t now) {
 void Server::apply(std::uint64_t now) {
   for (const engine::Action& a : sup_->take_actions()) {
     Message m;
-    m.slot = static_cast<std::uint32_t>(a.process);
+    m.slot = slot_of_[a.process];
     m.incarnation = a.incarnation;
     m.t_ns = now;
     switch (a.kind) {
-      case engine::Action::Kind::start: {
+      case engine::Action::Kind::start:
         m.kind = MessageKind::start;
-        shm::ProcessIdentity id{};
-        (void)ctl_.process(m.slot).identity.read(id);
-        id.incarnation = a.incarnation;
-        ctl_.process(m.slot).identity.write(id);
+        write_identity(a.process, a.incarnation);
         break;
-      }
       case engine::Action::Kind::stop:
         m.kind = MessageKind::stop;
         m.arg = a.grace_ns;
@@ -169,7 +219,7 @@ void Server::apply(std::uint64_t now) {
     (void)ctl_.send(ChannelId::server_to_spawner, m);
   }
   for (const engine::Note& note : sup_->take_notes()) {
-    const auto& p = node_.config.processes[note.process];
+    const auto& p = config_->processes[note.process];
     shm::EventKind kind = shm::EventKind::note;
     switch (note.kind) {
       case engine::Note::Kind::restarting: kind = shm::EventKind::restarting; break;
@@ -178,15 +228,14 @@ void Server::apply(std::uint64_t now) {
       case engine::Note::Kind::stayed_down: kind = shm::EventKind::stopped; break;
     }
     daemons::post_event(ctl_, shm::DaemonId::server, kind, p.group, p.name,
-                        static_cast<std::uint32_t>(note.process), note.incarnation, 0, note.value,
-                        note.detail);
+                        slot_of_[note.process], note.incarnation, 0, note.value, note.detail);
   }
-  for (std::size_t i = 0; i < node_.config.processes.size(); ++i) record(i, now);
+  for (std::size_t i = 0; i < config_->processes.size(); ++i) record(i, now, false);
 }
 
-void Server::record(std::size_t i, std::uint64_t now) {
+void Server::record(std::size_t i, std::uint64_t, bool force) {
   const engine::Phase ph = sup_->phase(i);
-  if (recorded_[i] == ph && now != 0) return;
+  if (recorded_[i] == ph && !force) return;
   recorded_[i] = ph;
   const auto& b = sup_->budget(i);
   shm::SuperviseRecord r{};
@@ -196,13 +245,13 @@ void Server::record(std::size_t i, std::uint64_t now) {
   r.window_restarts = b.window_restarts;
   r.desired = sup_->wanted(i) ? 1 : 0;
   r.phase = static_cast<std::uint32_t>(ph);
-  ctl_.process(static_cast<std::uint32_t>(i)).supervise.write(r);
+  ctl_.process(slot_of_[i]).supervise.write(r);
 }
 
 std::vector<std::size_t> Server::resolve(const std::string& what, bool tenant,
                                          std::string& error) const {
   std::vector<std::size_t> out;
-  const auto& cfg = node_.config;
+  const auto& cfg = *config_;
   if (tenant) {
     if (cfg.find_tenant(what) == nullptr) error = "no tenant '" + what + "'";
     for (std::size_t i = 0; i < cfg.processes.size(); ++i) {
@@ -231,6 +280,7 @@ std::string Server::command(const std::string& line, std::uint64_t now) {
     boot(now);
     return "ok";
   }
+  if (verb == "reload") return reload(now);
   if (verb == "down") {
     sup_->stop_all(now);
     apply(now);
@@ -251,6 +301,119 @@ std::string Server::command(const std::string& line, std::uint64_t now) {
     if (action == "restart") sup_->restart(i, now);
   }
   apply(now);
+  return "ok";
+}
+
+void Server::retire(std::uint32_t slot, std::uint64_t grace_ns, std::uint64_t now) {
+  shm::SpawnRecord sp{};
+  const bool running = ctl_.process(slot).spawn.read(sp) && sp.pid > 0 && sp.exited_ns == 0;
+  index_of_[slot] = kFree;
+  if (!running) {
+    release(slot);
+    return;
+  }
+  retiring_[slot] = sp.incarnation;
+  Message m;
+  m.kind = MessageKind::stop;
+  m.slot = slot;
+  m.incarnation = sp.incarnation;
+  m.arg = grace_ns;
+  m.t_ns = now;
+  (void)ctl_.send(ChannelId::server_to_spawner, m);
+}
+
+void Server::release(std::uint32_t slot) {
+  retiring_[slot] = 0;
+  ctl_.process(slot).identity.write(shm::ProcessIdentity{});
+  ctl_.process(slot).supervise.write(shm::SuperviseRecord{});
+}
+
+std::string Server::reload(std::uint64_t now) {
+  daemons::LoadResult r = daemons::load_config_file(node_.config_path);
+  if (!r.config) {
+    std::string why;
+    for (const auto& e : r.errors) why += (why.empty() ? "" : "; ") + e;
+    return "error the new configuration is not valid: " + why;
+  }
+  auto next = std::make_unique<engine::Config>(std::move(*r.config));
+  if (next->cluster.name != config_->cluster.name || next->find_node(node_.id) == nullptr) {
+    return "error reload cannot rename the cluster or remove this node; restart the node instead";
+  }
+  // Processes are matched by name: kept ones keep their slot, state and incarnation.
+  const std::size_t n = next->processes.size();
+  std::vector<std::uint32_t> slot_of(n, kFree), hb_slot_of(n, kFree);
+  std::vector<std::optional<engine::Supervisor::Snapshot>> carried(n);
+  std::vector<std::size_t> added, changed;
+  std::vector<bool> kept(config_->processes.size(), false);
+  for (std::size_t j = 0; j < n; ++j) {
+    const auto& p = next->processes[j];
+    if (auto i = config_->process_index(p.qualified())) {
+      kept[*i] = true;
+      slot_of[j] = slot_of_[*i];
+      hb_slot_of[j] = hb_slot_of_[*i];
+      carried[j] = sup_->snapshot(*i);
+      if (!config_->processes[*i].same_as(p)) changed.push_back(j);
+    } else {
+      added.push_back(j);
+    }
+  }
+  // Check room before changing anything.
+  std::size_t free_slots = 0;
+  for (std::uint32_t s = 0; s < index_of_.size(); ++s) free_slots += index_of_[s] == kFree && retiring_[s] == 0;
+  if (added.size() > free_slots) return "error no free process slot for the added processes";
+
+  auto old_config = std::move(config_);
+  config_ = std::move(next);
+  std::string error;
+  for (const auto& g : config_->groups()) {
+    if (group_index(g) == groups_.size() && !add_group(g, error)) {
+      config_ = std::move(old_config);
+      return "error " + error;
+    }
+  }
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (!kept[i]) {
+      retire(slot_of_[i], static_cast<std::uint64_t>(old_config->processes[i].stop_timeout.count()), now);
+    }
+  }
+  slot_of_ = slot_of;
+  hb_slot_of_ = hb_slot_of;
+  for (std::size_t j : added) {
+    slot_of_[j] = free_slot();
+    index_of_[slot_of_[j]] = static_cast<std::uint32_t>(j);
+    hb_slot_of_[j] = free_hb_slot(group_index(config_->processes[j].group));
+  }
+  for (std::size_t j = 0; j < n; ++j) index_of_[slot_of_[j]] = static_cast<std::uint32_t>(j);
+
+  auto sup = std::make_unique<engine::Supervisor>(*config_, sup_->next_incarnation());
+  for (std::size_t j = 0; j < n; ++j) {
+    if (carried[j]) sup->restore(j, *carried[j]);
+    write_identity(j, sup->incarnation(j));
+  }
+  sup_ = std::move(sup);
+  recorded_.assign(n, engine::Phase::down);
+  for (std::size_t j = 0; j < n; ++j) record(j, now, true);
+
+  // The spawner and the monitor read the new file before any request that depends on it.
+  Message m;
+  m.kind = MessageKind::reload;
+  m.t_ns = now;
+  (void)ctl_.send(ChannelId::server_to_spawner, m);
+  (void)ctl_.send(ChannelId::server_to_monitor, m);
+
+  std::vector<std::size_t> to_start;
+  for (std::size_t j : added) {
+    if (runs_here(j)) to_start.push_back(j);
+  }
+  sup_->start(to_start, now);
+  for (std::size_t j : changed) {
+    if (sup_->wanted(j)) sup_->restart(j, now);
+  }
+  apply(now);
+  daemons::post_event(ctl_, shm::DaemonId::server, shm::EventKind::config_loaded, "", "hamon-server",
+                      UINT32_MAX, 0, 0, 0,
+                      std::to_string(added.size()) + " added, " + std::to_string(changed.size()) +
+                          " changed, " + std::to_string(kept.size() - (n - added.size())) + " removed");
   return "ok";
 }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config_file.hpp"
 #include "daemon_slot.hpp"
 #include "launch.hpp"
 #include "proc.hpp"
@@ -20,7 +21,7 @@ using shm::Message;
 using shm::MessageKind;
 
 Spawner::Spawner(const daemons::Node& node, const shm::ControlSegment& control)
-    : node_(node), ctl_(control) {}
+    : node_(node), config_(node.config), ctl_(control) {}
 
 void Spawner::adopt() {
   for (std::uint32_t s = 0; s < ctl_.max_processes(); ++s) {
@@ -85,10 +86,13 @@ std::uint64_t Spawner::next_deadline() const {
 }
 
 void Spawner::handle(const Message& m, std::uint64_t now) {
-  if (m.slot >= ctl_.max_processes()) return;  // never trust an index
+  if (m.slot >= ctl_.max_processes()) return;  // never trust an index (reload names slot 0)
   auto it = children_.find(m.slot);
   switch (m.kind) {
     case MessageKind::start: start(m.slot, m.incarnation, now); break;
+    case MessageKind::reload:
+      if (auto r = daemons::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
+      break;
     case MessageKind::stop:
       if (it != children_.end() && it->second.incarnation == m.incarnation) {
         signal_child(m.slot, it->second, SIGTERM);
@@ -115,7 +119,7 @@ const engine::ProcessConfig* Spawner::process_for(std::uint32_t slot, std::strin
   name.assign(id.name, strnlen(id.name, sizeof id.name));
   segment.assign(g.heartbeat_segment, strnlen(g.heartbeat_segment, sizeof g.heartbeat_segment));
   hb_slot = id.hb_slot;
-  return node_.config.find_process(group + "/" + name);
+  return config_.find_process(group + "/" + name);
 }
 
 void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {

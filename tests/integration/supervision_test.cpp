@@ -253,6 +253,42 @@ TEST(Supervision, TenantCommandsActOnlyOnThatTenant) {
   EXPECT_TRUE(node.wait([&](const cli::NodeView& v) { return all_running(v); }));
 }
 
+TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
+  TestNode node(std::string(kDefaults) + sys("same") + sys("changed") + sys("removed") +
+                sys("dependent", "depends_on = [\"same\"]"));
+  ASSERT_EQ(node.up().code, 0);
+  const auto same = node.process("system", "same");
+  const auto changed = node.process("system", "changed");
+  const auto dependent = node.process("system", "dependent");
+  const auto removed = node.process("system", "removed");
+  ASSERT_TRUE(same && changed && dependent && removed);
+  // Same file, edited: one process changes its interval, one goes, one comes, in a new tenant.
+  node.rewrite(std::string(kDefaults) + sys("same") + sys("changed", "interval = \"30ms\"") +
+               sys("dependent", "depends_on = [\"same\"]") + "\n[[tenant]]\nname = \"newco\"\n" +
+               proc("tenant.process", "added", ""));
+  const auto r = node.hamon({"reload"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(node.wait([&](const cli::NodeView& v) {
+    const auto c = node.process("system", "changed");
+    const auto a = node.process("newco", "added");
+    return c && a && running(*c) && running(*a) && c->incarnation > changed->incarnation &&
+           !node.process("system", "removed") && v.processes.size() == 4;
+  })) << "reload did not converge";
+  const auto s = node.process("system", "same");
+  const auto d = node.process("system", "dependent");
+  EXPECT_EQ(s->pid, same->pid) << "an unchanged process is not touched";
+  EXPECT_EQ(s->incarnation, same->incarnation);
+  EXPECT_EQ(d->pid, dependent->pid);
+  EXPECT_EQ(node.process("system", "changed")->restarts, changed->restarts) << "a change is not a failure";
+  EXPECT_EQ(kill(removed->pid, 0) != 0 || errno == ESRCH, true) << "the removed process was stopped";
+  // A broken file is refused, with where and why, and nothing changes.
+  node.rewrite("[cluster]\nbogus = 1\n");
+  const auto bad = node.hamon({"reload"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("node.toml:9:1: error: "), std::string::npos) << bad.err;
+  EXPECT_EQ(node.process("system", "same")->pid, same->pid);
+}
+
 TEST(Supervision, DownStopsEverythingAndRemovesTheSegments) {
   TestNode node(std::string(kDefaults) + sys("a") + sys("b", "depends_on = [\"a\"]"));
   ASSERT_EQ(node.up().code, 0);

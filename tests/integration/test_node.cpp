@@ -99,13 +99,17 @@ TestNode::TestNode(const std::string& processes) {
   fs::create_directories(dir_);
   setenv("HAMON_RUNTIME_DIR", (dir_ + "/run").c_str(), 1);
   config_ = dir_ + "/node.toml";
+  rewrite(processes);
+}
+
+void TestNode::rewrite(const std::string& processes) {
   const std::string body = std::regex_replace(processes, std::regex("@APP@"), bin("hamon-demo-app"));
   std::ofstream(config_) << "[cluster]\nname = \"" << cluster_
                          << "\"\n\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\n"
                             "address = \"127.0.0.1:7401\"\n\n"
                          << body;
   // The groups, for cleaning their segments up whatever happens.
-  groups_.push_back("system");
+  if (groups_.empty()) groups_.push_back("system");
   std::regex tenant("\\[\\[tenant\\]\\]\\s*name\\s*=\\s*\"([^\"]+)\"");
   for (std::sregex_iterator it(body.begin(), body.end(), tenant), end; it != end; ++it) {
     groups_.push_back((*it)[1]);

@@ -41,6 +41,9 @@ class TestNode {
   TestNode(const TestNode&) = delete;
   TestNode& operator=(const TestNode&) = delete;
 
+  // Replaces the configuration file's process sections (as the constructor wrote them).
+  void rewrite(const std::string& processes);
+
   RunResult up();
   RunResult down();
   // Runs `hamon ARGS... --config F --node a`.

@@ -99,6 +99,8 @@ struct ProcessSettings {
   std::optional<std::string> user;
   std::optional<std::string> unix_group;  // key "group"
   Limits limits;
+
+  friend bool operator==(const ProcessSettings&, const ProcessSettings&) = default;
 };
 
 struct ProcessConfig : ProcessSettings {
@@ -111,6 +113,12 @@ struct ProcessConfig : ProcessSettings {
   // "group/name": unique in a Config, the name the CLI and the logs use.
   [[nodiscard]] std::string qualified() const { return group + "/" + name; }
   [[nodiscard]] bool is_system() const noexcept;
+  // Whether running `other` instead would be the same process: every setting, the command and
+  // the dependencies (not the position in the file). `hamon reload` restarts what differs.
+  [[nodiscard]] bool same_as(const ProcessConfig& other) const {
+    return static_cast<const ProcessSettings&>(*this) == other && group == other.group &&
+           name == other.name && command == other.command && depends_on == other.depends_on;
+  }
 };
 
 struct TenantConfig {

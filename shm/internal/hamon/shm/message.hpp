@@ -21,6 +21,8 @@ enum class MessageKind : std::uint32_t {
   exited,     // pid, status = wait status
   // reports from the monitor
   state,      // arg = new ProcessState
+  // from the server
+  reload,     // the configuration file changed: read it again
   // generic
   ping,       // test and liveness traffic
 };
