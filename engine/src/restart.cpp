@@ -1,6 +1,9 @@
 #include "hamon/engine/restart.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#include "hamon/engine/duration.hpp"
 
 namespace hamon::engine {
 
@@ -27,14 +30,17 @@ RestartBudget::Decision RestartBudget::on_end(EndKind kind, std::uint64_t now,
   std::uint64_t delay = 0;
   if (st_.consecutive > 0) {
     delay = static_cast<std::uint64_t>(s_.restart_delay.count());
-    for (std::uint32_t i = 1; i < st_.consecutive && delay < max_delay; ++i) delay *= 2;
+    // At most 64 doublings reach the cap; a zero delay stays zero (and must not loop once per
+    // past restart).
+    for (std::uint32_t i = 1; i < st_.consecutive && delay != 0 && delay < max_delay; ++i) delay *= 2;
     delay = std::min(delay, max_delay);
   }
   ++st_.consecutive;
   ++st_.window_restarts;
   ++st_.total;
   return {Action::restart, now + delay,
-          delay == 0 ? "restarting now" : "restarting in " + std::to_string(delay / 1000) + "us"};
+          delay == 0 ? "restarting now"
+                     : "restarting in " + format_duration(std::chrono::nanoseconds(delay))};
 }
 
 }  // namespace hamon::engine

@@ -49,24 +49,33 @@ void Supervisor::start(const std::vector<std::size_t>& processes, std::uint64_t 
 }
 
 void Supervisor::mark_start(std::size_t i) {
+  // Every dependency is visited, even below a process that is already wanted: one that gave
+  // up or stayed down since must be started again, or its dependents would wait forever.
+  std::vector<bool> seen(procs_.size(), false);
   std::vector<std::size_t> todo{i};
   while (!todo.empty()) {
     const std::size_t k = todo.back();
     todo.pop_back();
+    if (seen[k]) continue;
+    seen[k] = true;
     Proc& p = procs_[k];
-    if (p.want && p.phase != Phase::failed && p.phase != Phase::down) continue;
-    p.want = true;
-    p.budget.reset();
-    if (p.phase == Phase::down || p.phase == Phase::failed) p.phase = Phase::waiting;
+    if (!p.want || p.phase == Phase::failed || p.phase == Phase::down) {
+      p.want = true;
+      p.budget.reset();
+      if (p.phase == Phase::down || p.phase == Phase::failed) p.phase = Phase::waiting;
+    }
     for (std::size_t d : graph_.dependencies(k)) todo.push_back(d);
   }
 }
 
 void Supervisor::stop(std::size_t i, std::uint64_t now) {
+  std::vector<bool> seen(procs_.size(), false);  // each process once, however many paths
   std::vector<std::size_t> todo{i};
   while (!todo.empty()) {
     const std::size_t k = todo.back();
     todo.pop_back();
+    if (seen[k]) continue;
+    seen[k] = true;
     if (!procs_[k].want && procs_[k].stop_wanted) continue;
     mark_stop(k, false);
     for (std::size_t d : graph_.dependents(k)) todo.push_back(d);
@@ -80,6 +89,7 @@ void Supervisor::restart(std::size_t i, std::uint64_t now) {
     return;
   }
   mark_stop(i, true);
+  mark_start(i);  // what it depends on must run when it starts again (it may be being stopped)
   restart_dependents(i);
   schedule(now);
 }
@@ -202,16 +212,20 @@ void Supervisor::schedule(std::uint64_t now) {
   for (auto& p : procs_) {
     if (p.phase == Phase::backoff && p.restart_at <= now) p.phase = Phase::waiting;
   }
-  // Stops: a process goes once no dependent that is being stopped with it still runs.
+  // Stops: a process goes once nothing that depends on it, directly or through others (a
+  // dependent in between may be down while its own dependents still run), is being stopped
+  // and still runs. Those that may go now go in reverse start order, as a stop plan does.
+  std::vector<std::uint8_t> memo(procs_.size(), 0);  // 0 unknown, 1 no, 2 yes
+  std::vector<std::size_t> stops;
   for (std::size_t i = 0; i < procs_.size(); ++i) {
-    Proc& p = procs_[i];
+    const Proc& p = procs_[i];
     if (!p.stop_wanted || (p.phase != Phase::starting && p.phase != Phase::up)) continue;
-    bool blocked = false;
-    for (std::size_t d : graph_.dependents(i)) {
-      const Proc& q = procs_[d];
-      if (q.stop_wanted && running(q)) blocked = true;
-    }
-    if (blocked) continue;
+    if (!dependents_being_stopped(i, memo)) stops.push_back(i);
+  }
+  std::sort(stops.begin(), stops.end(),
+            [this](std::size_t a, std::size_t b) { return graph_.starts_before(b, a); });
+  for (std::size_t i : stops) {
+    Proc& p = procs_[i];
     p.phase = Phase::stopping;
     actions_.push_back({Action::Kind::stop, i, p.incarnation,
                         static_cast<std::uint64_t>(config_.processes[i].stop_timeout.count())});
@@ -231,6 +245,23 @@ void Supervisor::schedule(std::uint64_t now) {
     p.started_at = now;
     actions_.push_back({Action::Kind::start, i, p.incarnation, 0});
   }
+}
+
+bool Supervisor::dependents_being_stopped(std::size_t i, std::vector<std::uint8_t>& memo) const {
+  // Memoised over one schedule() pass: linear in the graph however many paths lead to a
+  // process. Recursion depth is bounded by the longest dependency chain (the graph is acyclic).
+  if (memo[i] == 0) {
+    bool busy = false;
+    for (std::size_t d : graph_.dependents(i)) {
+      const Proc& q = procs_[d];
+      if ((q.stop_wanted && running(q)) || dependents_being_stopped(d, memo)) {
+        busy = true;
+        break;
+      }
+    }
+    memo[i] = busy ? 2 : 1;
+  }
+  return memo[i] == 2;
 }
 
 std::vector<Action> Supervisor::take_actions() { return std::exchange(actions_, {}); }
@@ -258,6 +289,25 @@ bool Supervisor::all_down() const noexcept {
   return std::all_of(procs_.begin(), procs_.end(), [](const Proc& p) {
     return p.phase == Phase::down || p.phase == Phase::failed;
   });
+}
+
+Supervisor::Snapshot Supervisor::snapshot(std::size_t i) const {
+  const Proc& p = procs_[i];
+  return {p.phase, p.want, p.stop_wanted, p.hung, p.incarnation, p.started_at, p.restart_at,
+          p.budget.state()};
+}
+
+void Supervisor::restore(std::size_t i, const Snapshot& s) {
+  Proc& p = procs_[i];
+  p.phase = s.phase;
+  p.want = s.want;
+  p.stop_wanted = s.stop_wanted;
+  p.hung = s.hung;
+  p.incarnation = s.incarnation;
+  p.started_at = s.started_at;
+  p.restart_at = s.restart_at;
+  p.budget = RestartBudget(config_.processes[i], s.budget);
+  next_incarnation_ = std::max(next_incarnation_, s.incarnation + 1);
 }
 
 }  // namespace hamon::engine

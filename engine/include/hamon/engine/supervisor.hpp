@@ -5,8 +5,9 @@
 // Rules (DESIGN.md, docs/configuration.md):
 //  - a wanted process starts once everything it depends on is up; among those that may start,
 //    higher priority first; independent ones together;
-//  - a process is stopped only after every dependent being stopped with it is down, so stops run
-//    in reverse dependency order;
+//  - a process is stopped only after everything that depends on it, directly or not, and is being
+//    stopped with it is down, so stops run in reverse dependency order; those that may stop at
+//    the same moment are stopped in reverse start order (lower priority first);
 //  - an ended process is restarted by its RestartBudget; when it restarts, its dependents that
 //    have restart_with_dependencies are stopped and started again after it is up;
 //  - every report names the incarnation it is about; a report about an incarnation that is no
@@ -64,11 +65,12 @@ class Supervisor {
   // Operator commands.
   void start_all(std::uint64_t now);
   void stop_all(std::uint64_t now);
-  void start(std::size_t i, std::uint64_t now);    // also starts what it depends on
+  // Also starts what it depends on (even below a process that is already wanted).
+  void start(std::size_t i, std::uint64_t now);
   // Several at once: all are wanted before any starts, so priority orders them as a whole.
   void start(const std::vector<std::size_t>& processes, std::uint64_t now);
   void stop(std::size_t i, std::uint64_t now);     // also stops what depends on it
-  void restart(std::size_t i, std::uint64_t now);  // stop, then start again
+  void restart(std::size_t i, std::uint64_t now);  // stop, then start again (as start() does)
 
   // Reports from the spawner and the monitor.
   void on_spawned(std::size_t i, std::uint64_t incarnation, std::uint64_t now);
@@ -97,6 +99,20 @@ class Supervisor {
   // Nothing is running or about to run.
   [[nodiscard]] bool all_down() const noexcept;
 
+  // A process's whole state, to carry it into a Supervisor built for a changed configuration
+  // (`hamon reload`) or a restarted server.
+  struct Snapshot {
+    Phase phase;
+    bool want, stop_wanted, hung;
+    std::uint64_t incarnation, started_at, restart_at;
+    RestartBudget::State budget;
+  };
+  [[nodiscard]] Snapshot snapshot(std::size_t i) const;
+  // REQUIRES: before any other call about process i.
+  void restore(std::size_t i, const Snapshot& s);
+  // The incarnation the next start will take.
+  [[nodiscard]] std::uint64_t next_incarnation() const noexcept { return next_incarnation_; }
+
  private:
   struct Proc {
     Phase phase = Phase::down;
@@ -115,6 +131,9 @@ class Supervisor {
   void mark_stop(std::size_t i, bool then_start);
   void mark_start(std::size_t i);
   [[nodiscard]] bool running(const Proc& p) const noexcept;
+  // Whether something that depends on `i`, directly or not, is being stopped and still runs.
+  // `memo` (one entry per process, 0 = not known yet) is shared across one schedule() pass.
+  [[nodiscard]] bool dependents_being_stopped(std::size_t i, std::vector<std::uint8_t>& memo) const;
 
   const Config& config_;
   DependencyGraph graph_;
