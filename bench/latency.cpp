@@ -6,6 +6,8 @@
 //                                           beats stop → `hung` in the segment, past the
 //                                           timeout (1 ms interval, 3 ms timeout; the real
 //                                           hamon-monitor, N simulated beaters)
+//   hamon-latency floor [--trials 1000]     the same restart with this harness as the parent:
+//                                           the floor a supervisor cannot beat
 //   hamon-latency cpu --slots 4096 [--seconds 5]
 //                                           hamon-monitor's CPU with N slots beating at 1 ms
 // Prints the machine with every result.
@@ -145,6 +147,45 @@ int crash(int trials) {
   print_machine();
   report("crash detected (SIGKILL -> exited)", detect);
   report("restart (SIGKILL -> replacement's first beat)", restart);
+  return 0;
+}
+
+// The floor any supervisor stands on: this harness as the parent, SIGKILL → waitpid →
+// posix_spawn → exec → main → first beat, with the same program and nothing else in between
+// (what daemontools or runit do, minus their own hops).
+int floor_restart(int trials) {
+  const std::string name = "hamon-latency-floor." + std::to_string(getpid());
+  auto t = shm::HeartbeatTable::create(name, "floor", 4);
+  if (!t) return 1;
+  setenv(HAMON_ENV_SEGMENT, t->client_name().c_str(), 1);
+  setenv(HAMON_ENV_SLOT, "0", 1);
+  setenv(HAMON_ENV_INTERVAL_NS, "1000000", 1);
+  const std::string app = bin("hamon-demo-app");
+  std::vector<double> us;
+  pid_t pid = -1;
+  for (int i = 0; i <= trials; ++i) {
+    setenv(HAMON_ENV_INCARNATION, std::to_string(i + 1).c_str(), 1);
+    std::uint64_t t0 = now_ns();
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    char* argv[] = {const_cast<char*>(app.c_str()), nullptr};
+    posix_spawn(&pid, app.c_str(), nullptr, nullptr, argv, environ);
+    while (now_ns() < t0 + 2'000'000'000ULL) {
+      const auto b = t->snapshot(0);
+      if (b.incarnation == static_cast<std::uint64_t>(i + 1) && b.beat_count > 0) break;
+    }
+    if (i > 0) us.push_back(static_cast<double>(now_ns() - t0) / 1000.0);
+    // Let it run a little, as the supervised process does between kills.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    t0 = now_ns();
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  shm::Segment::remove(name);
+  print_machine();
+  report("floor (SIGKILL -> waitpid -> spawn -> first beat)", us);
   return 0;
 }
 
@@ -424,11 +465,14 @@ int main(int argc, char** argv) {
   auto* h = app.add_subcommand("hang", "beats stop -> hung, past the timeout");
   h->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   h->add_option("--trials", trials);
+  auto* f = app.add_subcommand("floor", "the bare restart floor: this harness as a minimal supervisor");
+  f->add_option("--trials", trials);
   auto* u = app.add_subcommand("cpu", "hamon-monitor CPU with N slots at 1 ms");
   u->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   u->add_option("--seconds", seconds);
   CLI11_PARSE(app, argc, argv);
   if (c->parsed()) return crash(trials);
   if (h->parsed()) return hang(slots, trials);
+  if (f->parsed()) return floor_restart(trials);
   return cpu(slots, seconds);
 }

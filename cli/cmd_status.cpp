@@ -63,7 +63,8 @@ int top(const StatusOptions& o) {
     }
     std::cout << "\x1b[H" << render_table(read_view(*ctl))
               << "\npress q to quit\x1b[J" << std::flush;
-    pollfd p{0, POLLIN, 0};
+    // Keys only from a terminal: a closed or redirected stdin must not end the view.
+    pollfd p{tty ? 0 : -1, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(o.interval_s * 1000)) > 0) {
       char c = 0;
       if (read(0, &c, 1) <= 0 || c == 'q' || c == 'Q') break;

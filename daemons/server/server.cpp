@@ -227,8 +227,12 @@ void Server::apply(std::uint64_t now) {
       case engine::Note::Kind::stopped: kind = shm::EventKind::stopped; break;
       case engine::Note::Kind::stayed_down: kind = shm::EventKind::stopped; break;
     }
+    // A critical process that cannot be kept up here is what moves its tenant to the duplex
+    // peer; until the peer link exists, the event records it.
+    const bool critical_loss = note.kind == engine::Note::Kind::failed && p.critical;
     daemons::post_event(ctl_, shm::DaemonId::server, kind, p.group, p.name,
-                        slot_of_[note.process], note.incarnation, 0, note.value, note.detail);
+                        slot_of_[note.process], note.incarnation, 0, note.value,
+                        critical_loss ? "critical: " + note.detail : note.detail);
   }
   for (std::size_t i = 0; i < config_->processes.size(); ++i) record(i, now, false);
 }

@@ -58,6 +58,18 @@ TEST(CliNode, EventsJsonPrintsOneObjectPerLine) {
   EXPECT_GE(n, 4) << "spawned and ready for each of two processes";
 }
 
+TEST(CliNode, TopRedrawsTheTableInPlaceAndStops) {
+  TestNode node(kConfig);
+  ASSERT_EQ(node.up().code, 0);
+  const auto r = node.hamon({"top", "--iterations", "3", "--interval", "0.05"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::size_t homes = 0;
+  for (std::size_t at = r.out.find("\x1b[H"); at != std::string::npos; at = r.out.find("\x1b[H", at + 1)) ++homes;
+  EXPECT_EQ(homes, 3u) << "one redraw from the top-left corner per refresh";
+  EXPECT_NE(r.out.find("acd"), std::string::npos);
+  EXPECT_NE(r.out.find("\x1b[?25h"), std::string::npos) << "the cursor is given back";
+}
+
 TEST(CliNode, UnknownProcessIsRefusedWithExitSeven) {
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);

@@ -130,7 +130,7 @@ TEST(Supervision, KillsAndRestartsAHungProcess) {
 
 TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
   TestNode node(std::string(kDefaults) + sys("steady") +
-                sys("crasher", "restart_budget = 3\nrestart_window = \"60s\"",
+                sys("crasher", "restart_budget = 3\nrestart_window = \"60s\"\ncritical = true",
                     ", \"--crash-after\", \"3\""));
   (void)node.up();  // may return before or after the crasher runs out of restarts
   ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
@@ -147,6 +147,8 @@ TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
   const int failed = find_event(ev, EventKind::failed, "system", "crasher");
   ASSERT_GE(failed, 0);
   EXPECT_NE(ev[static_cast<std::size_t>(failed)].detail.find("restart_window"), std::string::npos);
+  EXPECT_EQ(ev[static_cast<std::size_t>(failed)].detail.rfind("critical: ", 0), 0u)
+      << "a critical process that cannot be kept up is recorded as such for the duplex";
   // No more restarts: watch a while longer.
   EXPECT_FALSE(node.wait([&](const cli::NodeView&) { return count_spawns() > 4; },
                          std::chrono::milliseconds(500)));
