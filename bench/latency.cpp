@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,29 @@ namespace shm = hamon::shm;
 namespace fs = std::filesystem;
 
 std::string bin(const char* name) { return std::string(HAMON_BIN_DIR) + "/" + name; }
+
+// Interrupted (Ctrl-C, timeout), the harness still removes its segments and ends the monitor it
+// started: the names are kept here, ready for the signal handler (shm_unlink and kill are
+// async-signal-safe).
+char g_segments[4][256];
+volatile pid_t g_child = -1;
+
+void remember_segment(const std::string& name) {
+  for (auto& s : g_segments) {
+    if (s[0] == '\0') {
+      std::snprintf(s, sizeof s, "/%s", name.c_str());
+      return;
+    }
+  }
+}
+
+void on_interrupt(int sig) {
+  if (g_child > 0) kill(g_child, SIGKILL);
+  for (auto& s : g_segments) {
+    if (s[0] != '\0') shm_unlink(s);
+  }
+  _exit(128 + sig);
+}
 
 void print_machine() {
   std::printf("machine: %s, %ld cores, %s, clocksource %s\n", hamon::bench::cpu_model().c_str(),
@@ -157,6 +181,7 @@ int floor_restart(int trials) {
   const std::string name = "hamon-latency-floor." + std::to_string(getpid());
   auto t = shm::HeartbeatTable::create(name, "floor", 4);
   if (!t) return 1;
+  remember_segment(name);
   setenv(HAMON_ENV_SEGMENT, t->client_name().c_str(), 1);
   setenv(HAMON_ENV_SLOT, "0", 1);
   setenv(HAMON_ENV_INTERVAL_NS, "1000000", 1);
@@ -172,6 +197,7 @@ int floor_restart(int trials) {
     }
     char* argv[] = {const_cast<char*>(app.c_str()), nullptr};
     posix_spawn(&pid, app.c_str(), nullptr, nullptr, argv, environ);
+    g_child = pid;
     while (now_ns() < t0 + 2'000'000'000ULL) {
       const auto b = t->snapshot(0);
       if (b.incarnation == static_cast<std::uint64_t>(i + 1) && b.beat_count > 0) break;
@@ -211,6 +237,8 @@ class SimulatedNode {
     if (!c || !t) throw std::runtime_error("cannot create segments");
     ctl_.emplace(std::move(c).value());
     hb_.emplace(std::move(t).value());
+    remember_segment(ctl_->name());
+    remember_segment(hb_->name());
     shm::GroupInfo gi{};
     std::strcpy(gi.name, "system");
     std::strncpy(gi.heartbeat_segment, hb_->name().c_str(), sizeof gi.heartbeat_segment - 1);
@@ -238,6 +266,7 @@ class SimulatedNode {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn(&monitor_, m.c_str(), nullptr, nullptr, argv.data(), environ);
+    g_child = monitor_;
     // Announce every slot as started by "the spawner", with this harness's pid to watch.
     const auto ticks = hamon::daemons::start_ticks(getpid()).value_or(0);
     for (std::uint32_t i = 0; i < slots; ++i) announce(i, ticks);
@@ -471,6 +500,8 @@ int main(int argc, char** argv) {
   u->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   u->add_option("--seconds", seconds);
   CLI11_PARSE(app, argc, argv);
+  signal(SIGINT, on_interrupt);
+  signal(SIGTERM, on_interrupt);
   if (c->parsed()) return crash(trials);
   if (h->parsed()) return hang(slots, trials);
   if (f->parsed()) return floor_restart(trials);
