@@ -29,7 +29,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hamon-server: %s\n", socket.error().c_str());
     return daemons::kExitSystem;
   }
-  agent.boot(daemons::now_ns());
+  if (agent.adopting()) {
+    agent.resume(daemons::now_ns());
+  } else {
+    agent.boot(daemons::now_ns());
+  }
   // Registered only once booted: `hamon up` takes a running server to mean the start is decided.
   daemons::register_daemon(ctl, self);
   while (!signals.stop.load()) {

@@ -112,28 +112,86 @@ bool Server::setup(std::string& error) {
     error = "the configuration has more processes than the control segment holds";
     return false;
   }
-  for (const auto& g : cfg.groups()) {
-    if (!add_group(g, error)) return false;
+  // A server restarted by the master finds its predecessor's tables: the groups keep their
+  // indices and the processes their slots, state and incarnations.
+  adopting_ = ctl_.daemon(shm::DaemonId::server).started_ns.load() != 0;
+  // Marked at once, before anything is started: a server that dies from here on has a
+  // successor that adopts, never one that boots a second time.
+  ctl_.daemon(shm::DaemonId::server).started_ns.store(daemons::now_ns());
+  if (adopting_) {
+    for (std::uint32_t g = 0; g < ctl_.max_groups(); ++g) {
+      shm::GroupInfo info{};
+      if (!ctl_.group(g).info.read(info) || info.kind == shm::GroupKind::unused) break;
+      if (!add_group(std::string(info.name, strnlen(info.name, sizeof info.name)), error)) return false;
+    }
   }
-  // Slots follow the configuration's order at first; a restarted server continues above every
-  // incarnation already handed out, so nothing is ever mistaken for an older process.
+  for (const auto& g : cfg.groups()) {
+    if (group_index(g) == groups_.size() && !add_group(g, error)) return false;
+  }
   std::uint64_t next_inc = 1;
-  std::vector<std::uint32_t> members(groups_.size(), 0);
-  for (std::uint32_t i = 0; i < cfg.processes.size(); ++i) {
-    shm::ProcessIdentity prev{};
-    (void)ctl_.process(i).identity.read(prev);
+  std::vector<std::optional<engine::Supervisor::Snapshot>> carried(cfg.processes.size());
+  slot_of_.assign(cfg.processes.size(), kFree);
+  hb_slot_of_.assign(cfg.processes.size(), kFree);
+  for (std::uint32_t s = 0; s < ctl_.max_processes(); ++s) {
+    shm::ProcessIdentity id{};
     shm::SpawnRecord sr{};
-    (void)ctl_.process(i).spawn.read(sr);
-    next_inc = std::max({next_inc, prev.incarnation + 1, sr.incarnation + 1});
-    slot_of_.push_back(i);
-    index_of_[i] = i;
-    hb_slot_of_.push_back(members[group_index(cfg.processes[i].group)]++);
-    write_identity(i, prev.incarnation);
+    shm::SuperviseRecord su{};
+    (void)ctl_.process(s).identity.read(id);
+    (void)ctl_.process(s).spawn.read(sr);
+    (void)ctl_.process(s).supervise.read(su);
+    // Above every incarnation ever handed out, so nothing is mistaken for an older process.
+    next_inc = std::max({next_inc, id.incarnation + 1, sr.incarnation + 1, su.incarnation + 1});
+    if (!adopting_ || id.name[0] == '\0' || id.group >= groups_.size()) continue;
+    const std::string q = groups_[id.group] + "/" + std::string(id.name, strnlen(id.name, sizeof id.name));
+    if (auto i = cfg.process_index(q); i && slot_of_[*i] == kFree) {
+      slot_of_[*i] = s;
+      hb_slot_of_[*i] = id.hb_slot;
+      index_of_[s] = static_cast<std::uint32_t>(*i);
+      carried[*i] = from_record(su);
+    } else {
+      retire(s, 2'000'000'000, 0);  // configured no more (the file changed while we were down)
+    }
+  }
+  for (std::uint32_t i = 0; i < cfg.processes.size(); ++i) {
+    if (slot_of_[i] != kFree) continue;
+    slot_of_[i] = free_slot();
+    index_of_[slot_of_[i]] = i;
+    hb_slot_of_[i] = free_hb_slot(group_index(cfg.processes[i].group));
   }
   sup_ = std::make_unique<engine::Supervisor>(cfg, next_inc);
-  recorded_.assign(cfg.processes.size(), engine::Phase::down);
+  for (std::uint32_t i = 0; i < cfg.processes.size(); ++i) {
+    if (carried[i]) sup_->restore(i, *carried[i]);
+    write_identity(i, sup_->incarnation(i));
+  }
+  recorded_.assign(cfg.processes.size(), shm::SuperviseRecord{});
   for (std::size_t i = 0; i < cfg.processes.size(); ++i) record(i, 0, true);
   return true;
+}
+
+void Server::resume(std::uint64_t now) {
+  // What the predecessor decided may not have reached the spawner: say it again. Requests name
+  // (slot, incarnation), so one that did arrive is recognised and dropped.
+  for (std::size_t i = 0; i < config_->processes.size(); ++i) {
+    const auto snap = sup_->snapshot(i);
+    shm::SpawnRecord sr{};
+    (void)ctl_.process(slot_of_[i]).spawn.read(sr);
+    Message m;
+    m.slot = slot_of_[i];
+    m.incarnation = snap.incarnation;
+    m.t_ns = now;
+    if (snap.phase == engine::Phase::starting && sr.incarnation != snap.incarnation) {
+      m.kind = MessageKind::start;
+    } else if (snap.phase == engine::Phase::stopping && sr.incarnation == snap.incarnation &&
+               sr.exited_ns == 0) {
+      m.kind = snap.hung ? MessageKind::kill : MessageKind::stop;
+      m.arg = static_cast<std::uint64_t>(config_->processes[i].stop_timeout.count());
+    } else {
+      continue;
+    }
+    (void)ctl_.send(ChannelId::server_to_spawner, m);
+  }
+  sup_->tick(now);
+  apply(now);
 }
 
 bool Server::runs_here(std::size_t i) const {
@@ -237,18 +295,43 @@ void Server::apply(std::uint64_t now) {
   for (std::size_t i = 0; i < config_->processes.size(); ++i) record(i, now, false);
 }
 
-void Server::record(std::size_t i, std::uint64_t, bool force) {
-  const engine::Phase ph = sup_->phase(i);
-  if (recorded_[i] == ph && !force) return;
-  recorded_[i] = ph;
-  const auto& b = sup_->budget(i);
+shm::SuperviseRecord Server::to_record(const engine::Supervisor::Snapshot& s) {
   shm::SuperviseRecord r{};
-  r.incarnation = sup_->incarnation(i);
-  r.window_start_ns = b.window_start_ns;
-  r.restarts = b.total;
-  r.window_restarts = b.window_restarts;
-  r.desired = sup_->wanted(i) ? 1 : 0;
-  r.phase = static_cast<std::uint32_t>(ph);
+  r.incarnation = s.incarnation;
+  r.next_restart_ns = s.restart_at;
+  r.window_start_ns = s.budget.window_start_ns;
+  r.started_ns = s.started_at;
+  r.restarts = s.budget.total;
+  r.window_restarts = s.budget.window_restarts;
+  r.desired = s.want ? 1 : 0;
+  r.phase = static_cast<std::uint32_t>(s.phase);
+  r.consecutive = s.budget.consecutive;
+  r.flags = (s.stop_wanted ? 1u : 0u) | (s.hung ? 2u : 0u);
+  return r;
+}
+
+engine::Supervisor::Snapshot Server::from_record(const shm::SuperviseRecord& r) {
+  engine::Supervisor::Snapshot s{};
+  s.phase = r.phase <= static_cast<std::uint32_t>(engine::Phase::failed)
+                ? static_cast<engine::Phase>(r.phase)
+                : engine::Phase::down;
+  s.want = r.desired != 0;
+  s.stop_wanted = (r.flags & 1u) != 0;
+  s.hung = (r.flags & 2u) != 0;
+  s.incarnation = r.incarnation;
+  s.started_at = r.started_ns;
+  s.restart_at = r.next_restart_ns;
+  s.budget.window_start_ns = r.window_start_ns;
+  s.budget.window_restarts = r.window_restarts;
+  s.budget.consecutive = r.consecutive;
+  s.budget.total = r.restarts;
+  return s;
+}
+
+void Server::record(std::size_t i, std::uint64_t, bool force) {
+  const shm::SuperviseRecord r = to_record(sup_->snapshot(i));
+  if (!force && std::memcmp(&recorded_[i], &r, sizeof r) == 0) return;
+  recorded_[i] = r;
   ctl_.process(slot_of_[i]).supervise.write(r);
 }
 
@@ -395,7 +478,7 @@ std::string Server::reload(std::uint64_t now) {
     write_identity(j, sup->incarnation(j));
   }
   sup_ = std::move(sup);
-  recorded_.assign(n, engine::Phase::down);
+  recorded_.assign(n, shm::SuperviseRecord{});
   for (std::size_t j = 0; j < n; ++j) record(j, now, true);
 
   // The spawner and the monitor read the new file before any request that depends on it.

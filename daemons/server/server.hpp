@@ -29,6 +29,9 @@ class Server {
   bool setup(std::string& error);
   // Starts every process this node should run (by the start plan).
   void boot(std::uint64_t now);
+  // After a restart: carries on from the predecessor's state instead of booting.
+  void resume(std::uint64_t now);
+  [[nodiscard]] bool adopting() const { return adopting_; }
 
   int do_work(std::uint64_t now);
   [[nodiscard]] bool has_messages() const;
@@ -49,6 +52,8 @@ class Server {
   std::string reload(std::uint64_t now);
   void apply(std::uint64_t now);
   void record(std::size_t i, std::uint64_t now, bool force);
+  static shm::SuperviseRecord to_record(const engine::Supervisor::Snapshot& s);
+  static engine::Supervisor::Snapshot from_record(const shm::SuperviseRecord& r);
   [[nodiscard]] bool runs_here(std::size_t i) const;
   [[nodiscard]] std::uint32_t group_index(const std::string& name) const;
   std::vector<std::size_t> resolve(const std::string& what, bool tenant, std::string& error) const;
@@ -64,7 +69,8 @@ class Server {
   std::vector<std::uint32_t> hb_slot_of_;  // process index → slot in its group's segment
   std::vector<std::uint32_t> index_of_;    // control slot → process index, or kFree
   std::vector<std::uint64_t> retiring_;    // control slot → incarnation being stopped for good
-  std::vector<engine::Phase> recorded_;
+  std::vector<shm::SuperviseRecord> recorded_;
+  bool adopting_ = false;  // what the segment holds, per process
 };
 
 }  // namespace hamon::server

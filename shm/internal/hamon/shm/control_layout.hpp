@@ -200,15 +200,18 @@ struct WatchRecord {  // hamon-monitor
 };
 static_assert(sizeof(WatchRecord) <= kLine - 8);
 
-struct SuperviseRecord {  // hamon-server
+struct SuperviseRecord {  // hamon-server: its whole decision state, so a restarted server resumes
   std::uint64_t incarnation;
-  std::uint64_t next_restart_ns;   // 0 when none scheduled
+  std::uint64_t next_restart_ns;   // backoff: when the restart is due
   std::uint64_t window_start_ns;   // restart budget window
+  std::uint64_t started_ns;        // when the current incarnation was started (uptime)
   std::uint32_t restarts;          // total since the node came up
   std::uint32_t window_restarts;
   std::uint32_t desired;           // 0 down, 1 up
   std::uint32_t phase;             // the supervisor's phase (engine::Phase): down, waiting,
                                    // starting, up, stopping, backoff, failed
+  std::uint32_t consecutive;       // restarts since the last stable run (backoff)
+  std::uint32_t flags;             // bit 0: being stopped; bit 1: killed because it hung
 };
 static_assert(sizeof(SuperviseRecord) <= kLine - 8);
 
