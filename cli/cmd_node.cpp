@@ -43,31 +43,26 @@ void print_log_tail(const std::string& path) {
   for (std::size_t i = from; i < lines.size(); ++i) std::cerr << "  " << lines[i] << '\n';
 }
 
-// Starts hamon-master detached from this terminal: its own session, stdio to its log.
-bool launch_master(const daemons::Node& node) {
+// Starts hamon-watcher (which starts hamon-master, which starts the rest) in its own session,
+// stdio to its log. Returns its pid, or -1.
+pid_t launch_watcher(const daemons::Node& node) {
   const std::string bin_dir = daemons::self_dir();
-  const std::string log = node.log_dir() + "/hamon-master.log";
+  const std::string log = node.log_dir() + "/hamon-watcher.log";
   const pid_t child = ::fork();
-  if (child < 0) return false;
-  if (child == 0) {
-    ::setsid();
-    if (::fork() != 0) ::_exit(0);
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    // Bare program names in the configuration find hamon's own programs first.
-    const char* path = std::getenv("PATH");
-    ::setenv("PATH", (bin_dir + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
-    const std::string master = bin_dir + "/hamon-master";
-    ::execl(master.c_str(), master.c_str(), "--config", node.config_path.c_str(), "--node",
-            node.id.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return true;
+  if (child != 0) return child;
+  ::setsid();
+  const int in = ::open("/dev/null", O_RDONLY);
+  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+  ::dup2(in, 0);
+  ::dup2(out, 1);
+  ::dup2(out, 2);
+  // Bare program names in the configuration find hamon's own programs first.
+  const char* path = std::getenv("PATH");
+  ::setenv("PATH", (bin_dir + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
+  const std::string watcher = bin_dir + "/hamon-watcher";
+  ::execl(watcher.c_str(), watcher.c_str(), "--config", node.config_path.c_str(), "--node",
+          node.id.c_str(), static_cast<char*>(nullptr));
+  ::_exit(127);
 }
 
 struct UpOptions {
@@ -97,22 +92,22 @@ int up(const UpOptions& o) {
     std::cerr << "hamon: unable to create " << node.log_dir() << ": " << std::strerror(e) << '\n';
     return exit_io;
   }
-  if (!launch_master(node)) {
-    std::cerr << "hamon: unable to start hamon-master: " << std::strerror(errno) << '\n';
+  const pid_t watcher = launch_watcher(node);
+  if (watcher < 0) {
+    std::cerr << "hamon: unable to start hamon-watcher: " << std::strerror(errno) << '\n';
     return exit_io;
   }
   const auto deadline = Clock::now() + limit.value;
-  const std::string master_log = node.log_dir() + "/hamon-master.log";
   while (Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_only);
-    if (!ctl) continue;
-    if (ctl->daemon(shm::DaemonId::master).pid.load() != 0 && !master_alive(*ctl)) {
-      std::cerr << "hamon: hamon-master stopped while the node was starting; its log ("
-                << master_log << ") ends with:\n";
-      print_log_tail(master_log);
+    if (::waitpid(watcher, nullptr, WNOHANG) == watcher) {
+      const std::string log = node.log_dir() + "/hamon-watcher.log";
+      std::cerr << "hamon: the node stopped while starting; " << log << " ends with:\n";
+      print_log_tail(log);
       return exit_not_running;
     }
+    auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_only);
+    if (!ctl) continue;
     if (ctl->daemon(shm::DaemonId::server).state.load() !=
         static_cast<std::uint32_t>(shm::DaemonState::running)) {
       continue;
@@ -170,9 +165,19 @@ int down(const DownOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
-  // ...then the daemons, and the segments with them.
+  // ...then the daemons, and the segments with them: through the watcher when there is one
+  // (it stops the master, which stops the rest), else through the master.
+  const shm::DaemonSlot& w = ctl->daemon(shm::DaemonId::watcher);
+  const int wfd = w.pid.load() > 0 ? daemons::pidfd_open_checked(static_cast<pid_t>(w.pid.load()),
+                                                                  w.start_ticks.load())
+                                   : -1;
   const auto master = static_cast<pid_t>(ctl->daemon(shm::DaemonId::master).pid.load());
-  if (master > 0 && master_alive(*ctl)) ::kill(master, SIGTERM);
+  if (wfd >= 0) {
+    daemons::pidfd_signal(wfd, SIGTERM);
+    ::close(wfd);
+  } else if (master > 0 && master_alive(*ctl)) {
+    ::kill(master, SIGTERM);
+  }
   while (shm::ControlSegment::attach(target->control_segment, shm::Access::read_only)) {
     if (Clock::now() >= deadline) {
       std::cerr << "hamon: hamon-master did not stop within " << o.timeout << '\n';

@@ -7,11 +7,14 @@
 
 namespace hamon::daemons {
 
-Node daemon_startup(const char* prog, int argc, char** argv) {
-  CLI::App app{std::string(prog) + ": a hamon daemon, started by hamon-master"};
+Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
+  CLI::App app{std::string(prog) + ": a hamon daemon (see docs/architecture.md)"};
   std::string config, node;
   app.add_option("--config", config, "the node's configuration file")->required();
   app.add_option("--node", node, "this node's id in the configuration");
+  if (adopt != nullptr) {
+    app.add_flag("--adopt", *adopt, "take over a running node instead of starting one");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,8 @@ inline constexpr int kExitUsage = 100;
 inline constexpr int kExitSystem = 111;
 
 // Parses argv and loads the node; on failure prints why (prefixed by `prog`) and exits.
-Node daemon_startup(const char* prog, int argc, char** argv);
+// With `adopt`, also accepts --adopt (the watch tree restarting one of its own) and sets it.
+Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt = nullptr);
 
 // Attaches the node's control segment read-write; on failure prints why and exits 111.
 shm::ControlSegment attach_control_or_exit(const char* prog, const Node& node);

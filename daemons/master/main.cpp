@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 
 #include <cstdio>
+#include <string>
 
 #include "daemon_args.hpp"
 #include "daemon_slot.hpp"
@@ -21,7 +22,8 @@ void on_signal(int sig) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const daemons::Node node = daemons::daemon_startup("hamon-master", argc, argv);
+  bool adopt = false;  // restarted by hamon-watcher: the node runs, its daemons are taken over
+  const daemons::Node node = daemons::daemon_startup("hamon-master", argc, argv, &adopt);
   daemons::make_dirs(node.log_dir(), 0750);
   // Processes orphaned by a dying spawner come to us, so none is left a zombie.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -39,7 +41,7 @@ int main(int argc, char** argv) {
 
   master::Master agent(node);
   std::string error;
-  if (!agent.create_segment(error)) {
+  if (!agent.open_segment(adopt, error)) {
     std::fprintf(stderr, "hamon-master: %s\n", error.c_str());
     return daemons::kExitSystem;
   }
@@ -49,7 +51,8 @@ int main(int argc, char** argv) {
     daemons::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
     g_child = 0;
     agent.reap(now, true);
-    pollfd fds[3];
+    agent.check(now, 2'000'000'000);
+    pollfd fds[4];
     int n = 0;
     for (int fd : agent.pidfds()) {
       if (fd >= 0) fds[n++] = pollfd{fd, POLLIN, 0};

@@ -20,19 +20,25 @@ extern char** environ;
 
 namespace hamon::master {
 
-bool Master::create_segment(std::string& error) {
+bool Master::open_segment(bool adopt, std::string& error) {
   const std::string name = node_.control_segment();
-  if (auto old = shm::ControlSegment::attach(name, shm::Access::read_only)) {
-    // A live master owns it: this node runs already. Otherwise it is left from a crash.
+  if (auto old = shm::ControlSegment::attach(name, shm::Access::read_write)) {
+    // A live master owns it: this node runs already. Otherwise it is left from a crash, or
+    // (adopt) from our predecessor, whose daemons and processes we take over.
     const shm::DaemonSlot& m = old->daemon(shm::DaemonId::master);
     const auto pid = static_cast<pid_t>(m.pid.load());
-    const std::uint64_t ticks = m.start_ticks.load();
-    const int fd = pid > 0 ? daemons::pidfd_open_checked(pid, ticks) : -1;
+    const int fd = pid > 0 ? daemons::pidfd_open_checked(pid, m.start_ticks.load()) : -1;
     if (fd >= 0) {
       ::close(fd);
-      error = "node " + node_.id + " of cluster " + node_.cluster() + " is already running (hamon-master pid " +
-              std::to_string(pid) + ")";
+      error = "node " + node_.id + " of cluster " + node_.cluster() +
+              " is already running (hamon-master pid " + std::to_string(pid) + ")";
       return false;
+    }
+    if (adopt) {
+      ctl_.emplace(std::move(old).value());
+      daemons::register_daemon(*ctl_, shm::DaemonId::master);
+      adopt_daemons();
+      return true;
     }
   }
   remove_segments();  // stale: its owner is dead
@@ -46,6 +52,20 @@ bool Master::create_segment(std::string& error) {
   ctl_.emplace(std::move(c).value());
   daemons::register_daemon(*ctl_, shm::DaemonId::master);
   return true;
+}
+
+void Master::adopt_daemons() {
+  for (auto& d : daemons_) {
+    const shm::DaemonSlot& slot = ctl_->daemon(d.id);
+    const auto pid = static_cast<pid_t>(slot.pid.load());
+    if (pid <= 0 || slot.state.load() == static_cast<std::uint32_t>(shm::DaemonState::exited)) continue;
+    const int fd = daemons::pidfd_open_checked(pid, slot.start_ticks.load());
+    if (fd < 0) continue;  // gone: start_missing() starts a new one
+    d.pid = pid;
+    d.pidfd = fd;
+    d.adopted = true;
+    d.started_ns = slot.started_ns.load();
+  }
 }
 
 void Master::remove_segments() {
@@ -106,33 +126,109 @@ void Master::start_missing(std::uint64_t now) {
   }
 }
 
-std::array<int, 3> Master::pidfds() const {
-  return {daemons_[0].pidfd, daemons_[1].pidfd, daemons_[2].pidfd};
+std::array<int, 4> Master::pidfds() const {
+  return {daemons_[0].pidfd, daemons_[1].pidfd, daemons_[2].pidfd, watcher_pidfd_};
+}
+
+void Master::ended(Managed& d, int status, bool restart) {
+  if (d.pidfd >= 0) ::close(d.pidfd);
+  const pid_t pid = d.pid;
+  d.pid = 0;
+  d.pidfd = -1;
+  d.adopted = false;
+  ctl_->daemon(d.id).state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
+  ctl_->daemon(d.id).restarts.fetch_add(restart ? 1 : 0);
+  const std::string why = status == -1 ? "exited (it was not our child: status unknown)"
+                          : WIFSIGNALED(status) ? std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status))
+                                                : "exited with status " + std::to_string(WEXITSTATUS(status));
+  daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "", d.binary,
+                      UINT32_MAX, 0, pid, status, why);
+}
+
+void Master::check(std::uint64_t now, std::uint64_t limit_ns) {
+  for (auto& d : daemons_) {
+    const std::uint64_t hb = ctl_->daemon(d.id).heartbeat_ns.load();
+    // A daemon that stopped turning its loop is as good as dead: kill it; its end restarts it.
+    if (d.pid > 0 && now > d.started_ns + limit_ns && hb != 0 && now > hb + limit_ns) {
+      daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::hung, "", d.binary,
+                          UINT32_MAX, 0, d.pid, static_cast<std::int64_t>(now - hb), "daemon silent");
+      if (d.pidfd >= 0) daemons::pidfd_signal(d.pidfd, SIGKILL);
+    }
+  }
+  watch_watcher(now);
+}
+
+void Master::watch_watcher(std::uint64_t now) {
+  const shm::DaemonSlot& w = ctl_->daemon(shm::DaemonId::watcher);
+  const auto pid = static_cast<pid_t>(w.pid.load());
+  // No watcher on this node (hamon-master run by hand), or it was stopped on purpose.
+  if (pid <= 0 || w.state.load() == static_cast<std::uint32_t>(shm::DaemonState::exited)) return;
+  if (pid != watcher_pid_) {  // a (new) watcher registered: watch that one
+    if (watcher_pidfd_ >= 0) ::close(watcher_pidfd_);
+    watcher_pid_ = pid;
+    watcher_pidfd_ = daemons::pidfd_open_checked(pid, w.start_ticks.load());
+    watcher_spawned_ns_ = 0;
+  }
+  if (watcher_pidfd_ >= 0) {
+    pollfd p{watcher_pidfd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0) return;  // alive
+    ::close(watcher_pidfd_);
+    watcher_pidfd_ = -1;
+  }
+  // Gone. One replacement at a time: give it a second to register before trying again.
+  if (watcher_spawned_ns_ != 0 && now < watcher_spawned_ns_ + 1'000'000'000) return;
+  const std::string bin = daemons::self_dir() + "/hamon-watcher";
+  const std::string log = node_.log_dir() + "/hamon-watcher.log";
+  std::vector<std::string> args{bin, "--config", node_.config_path, "--node", node_.id, "--adopt"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+  pid_t child = -1;
+  if (posix_spawn(&child, bin.c_str(), &fa, &attr, argv.data(), environ) == 0) {
+    watcher_spawned_ns_ = now;
+    ctl_->daemon(shm::DaemonId::watcher).restarts.fetch_add(1);
+    daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
+                        "hamon-watcher", UINT32_MAX, 0, child, 0, "restarted by hamon-master");
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
 }
 
 int Master::reap(std::uint64_t now, bool restart) {
-  int ended = 0;
+  int count = 0;
   for (;;) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
     for (auto& d : daemons_) {
-      if (d.pid != pid) continue;
-      ++ended;
-      if (d.pidfd >= 0) ::close(d.pidfd);
-      d.pid = 0;
-      d.pidfd = -1;
-      ctl_->daemon(d.id).state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
-      ctl_->daemon(d.id).restarts.fetch_add(restart ? 1 : 0);
-      std::string why = WIFSIGNALED(status) ? std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status))
-                                            : "exited with status " + std::to_string(WEXITSTATUS(status));
-      daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "",
-                          d.binary, UINT32_MAX, 0, pid, status, why);
+      if (d.pid == pid && !d.adopted) {
+        ended(d, status, restart);
+        ++count;
+      }
     }
     // Anything else is an orphan that came to us as subreaper: reaped, so no zombie is left.
   }
-  if (restart && ended > 0) start_missing(now);
-  return ended;
+  // Daemons a previous master started are not our children: their pidfds say when they end.
+  for (auto& d : daemons_) {
+    pollfd p{d.pidfd, POLLIN, 0};
+    if (d.adopted && d.pidfd >= 0 && ::poll(&p, 1, 0) > 0) {
+      ended(d, -1, restart);
+      ++count;
+    }
+  }
+  if (restart && count > 0) start_missing(now);
+  return count;
 }
 
 void Master::shutdown(int grace_ms) {
@@ -143,6 +239,9 @@ void Master::shutdown(int grace_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     reap(daemons::now_ns(), false);
+    for (auto& d : daemons_) {
+      if (d.adopted && d.pid > 0 && ::kill(d.pid, 0) != 0) d.pid = 0;
+    }
     bool any = false;
     for (auto& d : daemons_) any |= d.pid > 0;
     if (!any) break;
@@ -151,7 +250,7 @@ void Master::shutdown(int grace_ms) {
   for (auto& d : daemons_) {
     if (d.pid > 0) {
       ::kill(d.pid, SIGKILL);
-      ::waitpid(d.pid, nullptr, 0);
+      if (!d.adopted) ::waitpid(d.pid, nullptr, 0);
       d.pid = 0;
     }
   }

@@ -21,17 +21,22 @@ class Master {
  public:
   explicit Master(const daemons::Node& node) : node_(node) {}
 
-  // Creates the control segment, replacing a stale one (whose master is dead). Returns false
-  // with `error` set when the node already runs or the segment cannot be made.
-  bool create_segment(std::string& error);
+  // Creates the control segment, replacing a stale one (whose master is dead) — or, when
+  // `adopt` (a master restarted by hamon-watcher), attaches the live node's segment and takes
+  // over the daemons that still run. False with `error` set when the node already runs or the
+  // segment cannot be made.
+  bool open_segment(bool adopt, std::string& error);
   [[nodiscard]] const shm::ControlSegment& control() const { return *ctl_; }
 
   // Starts every daemon that is not running.
   void start_missing(std::uint64_t now);
   // Reaps exited children; restarts daemons that ended. Returns how many ended.
   int reap(std::uint64_t now, bool restart);
-  // The pidfds to wait on (-1 where no daemon runs).
-  [[nodiscard]] std::array<int, 3> pidfds() const;
+  // The pidfds to wait on (-1 where none): the three daemons, then the watcher.
+  [[nodiscard]] std::array<int, 4> pidfds() const;
+  // Kills a daemon whose heartbeat is older than `limit_ns` (hung); restarts a watcher that
+  // ended. Mutual watch: the watcher restarts us, we restart it.
+  void check(std::uint64_t now, std::uint64_t limit_ns);
   // Stops the daemons (SIGTERM, then SIGKILL after `grace_ms`) and removes the segments.
   void shutdown(int grace_ms);
 
@@ -42,12 +47,19 @@ class Master {
     pid_t pid = 0;
     int pidfd = -1;
     std::uint64_t started_ns = 0;
+    bool adopted = false;  // started by a previous master: not our child, watched by pidfd only
   };
+  void ended(Managed& d, int status, bool restart);
+  void adopt_daemons();
+  void watch_watcher(std::uint64_t now);
   pid_t spawn(Managed& d);
   void remove_segments();
 
   const daemons::Node& node_;
   std::optional<shm::ControlSegment> ctl_;
+  int watcher_pidfd_ = -1;
+  pid_t watcher_pid_ = 0;
+  std::uint64_t watcher_spawned_ns_ = 0;  // a replacement watcher is on its way
   std::array<Managed, 3> daemons_{{{shm::DaemonId::spawner, "hamon-spawner"},
                                    {shm::DaemonId::monitor, "hamon-monitor"},
                                    {shm::DaemonId::server, "hamon-server"}}};

@@ -95,7 +95,8 @@ TEST_P(DaemonKill, RepeatedSigkillOfADaemonTouchesNoProcess) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EachDaemon, DaemonKill,
-                         ::testing::Values("hamon-spawner", "hamon-monitor", "hamon-server"),
+                         ::testing::Values("hamon-spawner", "hamon-monitor", "hamon-server",
+                                           "hamon-master", "hamon-watcher"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            return n.substr(6);

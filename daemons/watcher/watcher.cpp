@@ -1,0 +1,146 @@
+#include "watcher.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "clock.hpp"
+#include "daemon_slot.hpp"
+#include "proc.hpp"
+
+extern char** environ;
+
+namespace hamon::watcher {
+
+bool Watcher::spawn_master(bool adopt) {
+  const std::string bin = daemons::self_dir() + "/hamon-master";
+  const std::string log = node_.log_dir() + "/hamon-master.log";
+  std::vector<std::string> args{bin, "--config", node_.config_path, "--node", node_.id};
+  if (adopt) args.emplace_back("--adopt");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return false;
+  master_pid_ = pid;
+  master_pidfd_ = daemons::pidfd_open(pid);  // our child: its pid cannot be reused before we reap
+  master_started_ns_ = daemons::now_ns();
+  return true;
+}
+
+bool Watcher::start(bool adopt, std::string& error) {
+  if (adopt) {
+    auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
+    if (!c) {
+      error = c.error().message;
+      return false;
+    }
+    ctl_.emplace(std::move(c).value());
+    const shm::DaemonSlot& m = ctl_->daemon(shm::DaemonId::master);
+    master_pid_ = static_cast<pid_t>(m.pid.load());
+    master_pidfd_ = daemons::pidfd_open_checked(master_pid_, m.start_ticks.load());
+    master_started_ns_ = m.started_ns.load();
+    if (master_pidfd_ < 0 && !spawn_master(true)) {
+      error = "unable to start hamon-master";
+      return false;
+    }
+  } else {
+    if (!spawn_master(false)) {
+      error = "unable to start hamon-master";
+      return false;
+    }
+    // The master creates the segment; wait for it (or for the master to give up and say why).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ctl_ && std::chrono::steady_clock::now() < deadline) {
+      if (auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
+          c && c->daemon(shm::DaemonId::master).pid.load() == static_cast<std::uint32_t>(master_pid_)) {
+        ctl_.emplace(std::move(c).value());
+        break;
+      }
+      pollfd p{master_pidfd_, POLLIN, 0};
+      if (::poll(&p, 1, 2) > 0) {
+        ::waitpid(master_pid_, nullptr, 0);
+        error = "hamon-master stopped while starting; see " + node_.log_dir() + "/hamon-master.log";
+        return false;
+      }
+    }
+    if (!ctl_) {
+      error = "hamon-master did not create the node's segment within 10s";
+      return false;
+    }
+  }
+  daemons::register_daemon(*ctl_, shm::DaemonId::watcher);
+  return true;
+}
+
+void Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
+  daemons::daemon_heartbeat(*ctl_, shm::DaemonId::watcher, now);
+  // Our children (the master) and orphans that came to us as subreaper: no zombie is left.
+  for (;;) {
+    if (::waitpid(-1, nullptr, WNOHANG) <= 0) break;
+  }
+  bool gone = master_pidfd_ < 0;
+  if (!gone) {
+    pollfd p{master_pidfd_, POLLIN, 0};
+    gone = ::poll(&p, 1, 0) > 0;
+  }
+  if (gone) {
+    if (master_pidfd_ >= 0) ::close(master_pidfd_);
+    master_pidfd_ = -1;
+    ctl_->daemon(shm::DaemonId::master).state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
+    ctl_->daemon(shm::DaemonId::master).restarts.fetch_add(1);
+    daemons::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_exited, "",
+                        "hamon-master", UINT32_MAX, 0, master_pid_, 0, "restarting it");
+    if (spawn_master(true)) {
+      daemons::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_started, "",
+                          "hamon-master", UINT32_MAX, 0, master_pid_, 0, "adopts the running node");
+    }
+    return;
+  }
+  const std::uint64_t hb = ctl_->daemon(shm::DaemonId::master).heartbeat_ns.load();
+  if (now > master_started_ns_ + hang_limit_ns && hb != 0 && now > hb + hang_limit_ns) {
+    daemons::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::hung, "", "hamon-master",
+                        UINT32_MAX, 0, master_pid_, static_cast<std::int64_t>(now - hb), "daemon silent");
+    daemons::pidfd_signal(master_pidfd_, SIGKILL);
+  }
+  if (!ready_sent_ && ctl_->daemon(shm::DaemonId::server).state.load() ==
+                          static_cast<std::uint32_t>(shm::DaemonState::running)) {
+    sd_notify(0, "READY=1\nSTATUS=node up");  // no-op outside systemd
+    ready_sent_ = true;
+  }
+}
+
+void Watcher::shutdown(int grace_ms) {
+  // First say we stop on purpose, so the master does not start another watcher.
+  daemons::unregister_daemon(*ctl_, shm::DaemonId::watcher);
+  sd_notify(0, "STOPPING=1");
+  if (master_pidfd_ < 0) return;
+  daemons::pidfd_signal(master_pidfd_, SIGTERM);
+  pollfd p{master_pidfd_, POLLIN, 0};
+  if (::poll(&p, 1, grace_ms) == 0) daemons::pidfd_signal(master_pidfd_, SIGKILL);
+  ::waitpid(master_pid_, nullptr, 0);
+}
+
+}  // namespace hamon::watcher

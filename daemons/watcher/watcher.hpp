@@ -1,0 +1,44 @@
+// Watcher: the agent of hamon-watcher, the top of the watch tree. It starts hamon-master and
+// restarts it the moment it exits or stops beating; hamon-master watches it in turn and restarts
+// it. Under systemd it is the unit's main process and says READY=1 once the node is up.
+#ifndef HAMON_WATCHER_WATCHER_HPP
+#define HAMON_WATCHER_WATCHER_HPP
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "hamon/shm/control_segment.hpp"
+#include "node.hpp"
+
+namespace hamon::watcher {
+
+class Watcher {
+ public:
+  explicit Watcher(const daemons::Node& node) : node_(node) {}
+
+  // Fresh: starts hamon-master and waits for the node's segment. Adopt (restarted by the
+  // master): attaches the running node and watches its master. False with `error` set.
+  bool start(bool adopt, std::string& error);
+  // One turn: heartbeat, reap, restart or kill a master that ended or hangs, READY=1.
+  void turn(std::uint64_t now, std::uint64_t hang_limit_ns);
+  [[nodiscard]] int master_pidfd() const { return master_pidfd_; }
+  // Stops the node's daemons through the master (SIGTERM), at most `grace_ms`.
+  void shutdown(int grace_ms);
+
+ private:
+  bool spawn_master(bool adopt);
+
+  const daemons::Node& node_;
+  std::optional<shm::ControlSegment> ctl_;
+  pid_t master_pid_ = 0;
+  int master_pidfd_ = -1;
+  std::uint64_t master_started_ns_ = 0;
+  bool ready_sent_ = false;
+};
+
+}  // namespace hamon::watcher
+
+#endif  // HAMON_WATCHER_WATCHER_HPP
