@@ -23,3 +23,10 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/hamon-client.pc.in
                ${PROJECT_BINARY_DIR}/hamon-client.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/hamon-client.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT client)
+
+# The systemd unit (component "node"), and the documentation it points to.
+configure_file(${PROJECT_SOURCE_DIR}/packaging/hamon@.service.in
+               ${PROJECT_BINARY_DIR}/hamon@.service @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/hamon@.service
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system COMPONENT node)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT node)
