@@ -6,6 +6,7 @@
 //                                           beats stop → `hung` in the segment, past the
 //                                           timeout (1 ms interval, 3 ms timeout; the real
 //                                           hamon-monitor, N simulated beaters)
+//   hamon-latency daemon [--trials 100]    SIGKILL of each daemon in turn → replacement at work
 //   hamon-latency floor [--trials 1000]     the same restart with this harness as the parent:
 //                                           the floor a supervisor cannot beat
 //   hamon-latency cpu --slots 4096 [--seconds 5]
@@ -115,21 +116,69 @@ struct TempDir {
 };
 
 // (a) and (c) on a real node: hamon up, then SIGKILL the process again and again.
-int crash(int trials) {
+// A real node with one process that beats every millisecond, brought up with `hamon up` and
+// always taken down again.
+struct RealNode {
   TempDir dir;
-  const std::string cluster = "lat" + std::to_string(getpid());
-  const std::string config = dir.path + "/node.toml";
-  std::ofstream(config) << "[cluster]\nname = \"" << cluster
-                        << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = "
-                           "\"127.0.0.1:7401\"\n[[system.process]]\nname = \"victim\"\ncommand = [\""
-                        << bin("hamon-demo-app")
-                        << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \"0s\"\n"
-                           "restart_budget = 1000000\nrestart_window = \"1s\"\n";
-  setenv("HAMON_RUNTIME_DIR", (dir.path + "/run").c_str(), 1);
-  if (run({bin("hamon"), "up", "--config", config, "--node", "a"}) != 0) {
-    std::fprintf(stderr, "hamon-latency: hamon up failed\n");
-    return 1;
+  std::string cluster = "lat" + std::to_string(getpid());
+  std::string config = dir.path + "/node.toml";
+  bool up = false;
+  RealNode() {
+    std::ofstream(config) << "[cluster]\nname = \"" << cluster
+                          << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = "
+                             "\"127.0.0.1:7401\"\n[[system.process]]\nname = \"victim\"\ncommand = [\""
+                          << bin("hamon-demo-app")
+                          << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \"0s\"\n"
+                             "restart_budget = 1000000\nrestart_window = \"1s\"\n";
+    setenv("HAMON_RUNTIME_DIR", (dir.path + "/run").c_str(), 1);
+    remember_segment(shm::control_segment_name(cluster, "a"));
+    remember_segment(shm::heartbeat_segment_name(cluster, "a", "system"));
+    up = run({bin("hamon"), "up", "--config", config, "--node", "a"}) == 0;
+    if (!up) std::fprintf(stderr, "hamon-latency: hamon up failed\n");
   }
+  ~RealNode() { run({bin("hamon"), "down", "--config", config, "--node", "a"}); }
+};
+
+// Daemon restart: SIGKILL of a daemon → its replacement registered and at work.
+int daemon_restart(int trials) {
+  RealNode node;
+  if (!node.up) return 1;
+  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"), shm::Access::read_only);
+  if (!ctl) return 1;
+  const shm::DaemonId ids[] = {shm::DaemonId::spawner, shm::DaemonId::monitor, shm::DaemonId::server,
+                               shm::DaemonId::master, shm::DaemonId::watcher};
+  std::map<shm::DaemonId, std::vector<double>> us;
+  std::vector<double> all;
+  for (int t = 0; t < trials; ++t) {
+    const shm::DaemonId id = ids[t % 5];
+    const shm::DaemonSlot& d = ctl->daemon(id);
+    const auto pid = static_cast<pid_t>(d.pid.load());
+    const std::uint64_t t0 = now_ns();
+    kill(pid, SIGKILL);
+    while (now_ns() < t0 + 5'000'000'000ULL) {
+      if (d.pid.load() != static_cast<std::uint32_t>(pid) &&
+          d.state.load() == static_cast<std::uint32_t>(shm::DaemonState::running)) {
+        const double v = static_cast<double>(now_ns() - t0) / 1000.0;
+        us[id].push_back(v);
+        all.push_back(v);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it settle before the next kill
+  }
+  print_machine();
+  for (const auto& [id, v] : us) {
+    report((std::string("daemon restart: ") + shm::to_string(id)).c_str(), v);
+  }
+  report("daemon restart: all daemons", all);
+  return 0;
+}
+
+int crash(int trials) {
+  RealNode node;
+  if (!node.up) return 1;
+  const std::string& cluster = node.cluster;
   auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster, "a"), shm::Access::read_only);
   auto hb = shm::HeartbeatTable::attach(shm::heartbeat_segment_name(cluster, "a", "system"), shm::Access::read_only);
   std::vector<double> detect, restart;
@@ -167,7 +216,6 @@ int crash(int trials) {
       }
     }
   }
-  run({bin("hamon"), "down", "--config", config, "--node", "a"});
   print_machine();
   report("crash detected (SIGKILL -> exited)", detect);
   report("restart (SIGKILL -> replacement's first beat)", restart);
@@ -494,6 +542,8 @@ int main(int argc, char** argv) {
   auto* h = app.add_subcommand("hang", "beats stop -> hung, past the timeout");
   h->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   h->add_option("--trials", trials);
+  auto* dm = app.add_subcommand("daemon", "SIGKILL of each daemon in turn -> its replacement at work");
+  dm->add_option("--trials", trials);
   auto* f = app.add_subcommand("floor", "the bare restart floor: this harness as a minimal supervisor");
   f->add_option("--trials", trials);
   auto* u = app.add_subcommand("cpu", "hamon-monitor CPU with N slots at 1 ms");
@@ -505,5 +555,6 @@ int main(int argc, char** argv) {
   if (c->parsed()) return crash(trials);
   if (h->parsed()) return hang(slots, trials);
   if (f->parsed()) return floor_restart(trials);
+  if (dm->parsed()) return daemon_restart(trials);
   return cpu(slots, seconds);
 }

@@ -1,0 +1,179 @@
+// The chaos run: many random SIGKILLs across the daemons and the monitored processes, then the
+// node must have converged with every invariant intact. Not part of the test suite (it takes a
+// few minutes); run it with scripts/chaos [KILLS].
+//
+// Invariants checked at every checkpoint:
+//  - every daemon and every process runs again;
+//  - a process that was never killed still has its first pid and incarnation;
+//  - no process runs twice (two live processes of this node claiming one heartbeat slot);
+//  - `hamon status --json` names exactly the processes that run (compared with /proc);
+//  - no daemon has a zombie child.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <hamon/heartbeat_abi.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "test_node.hpp"
+
+namespace hamon::test {
+namespace {
+
+const char* kConfig = R"(
+[defaults]
+interval = "20ms"
+timeout = "300ms"
+restart_delay = "1ms"
+restart_budget = 1000000
+restart_window = "1s"
+restart_with_dependencies = false
+
+[[system.process]]
+name = "db"
+command = ["@APP@"]
+
+[[system.process]]
+name = "sipd"
+command = ["@APP@"]
+depends_on = ["db"]
+
+[[system.process]]
+name = "steady"
+command = ["@APP@"]
+
+[[tenant]]
+name = "acme"
+
+[[tenant.process]]
+name = "acd"
+command = ["@APP@"]
+depends_on = ["system/sipd"]
+
+[[tenant.process]]
+name = "reports"
+command = ["@APP@"]
+)";
+
+std::string env_of(pid_t pid, const std::string& key) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/environ");
+  std::string all((std::istreambuf_iterator<char>(f)), {});
+  std::istringstream in(all);
+  for (std::string kv; std::getline(in, kv, '\0');) {
+    if (kv.rfind(key + "=", 0) == 0) return kv.substr(key.size() + 1);
+  }
+  return "";
+}
+
+struct ProcInfo {
+  pid_t pid;
+  pid_t ppid;
+  char state;
+};
+
+std::vector<ProcInfo> all_processes() {
+  std::vector<ProcInfo> out;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string s((std::istreambuf_iterator<char>(f)), {});
+    const auto close = s.rfind(')');
+    if (close == std::string::npos || close + 4 > s.size()) continue;
+    std::istringstream rest(s.substr(close + 2));
+    char state = '?';
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    out.push_back({pid, ppid, state});
+  }
+  closedir(d);
+  return out;
+}
+
+TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
+  const int kills = std::getenv("HAMON_CHAOS_KILLS") ? std::atoi(std::getenv("HAMON_CHAOS_KILLS")) : 200;
+  TestNode node(kConfig);
+  ASSERT_EQ(node.up().code, 0);
+  const std::string runtime = std::getenv("HAMON_RUNTIME_DIR");
+  std::map<std::string, std::pair<std::int32_t, std::uint64_t>> first;
+  for (const auto& p : node.view().processes) first[p.tenant + "/" + p.name] = {p.pid, p.incarnation};
+  std::map<std::string, int> killed;
+  std::mt19937 rng(12345);
+  int daemon_kills = 0, process_kills = 0;
+
+  auto converged = [&](const cli::NodeView& v) {
+    for (const auto& d : v.daemons) {
+      if (d.state != "running" || d.pid <= 0) return false;
+    }
+    for (const auto& p : v.processes) {
+      if (p.state != "running" || p.pid <= 0) return false;
+    }
+    return !v.processes.empty();
+  };
+  auto checkpoint = [&](int at) {
+    ASSERT_TRUE(node.wait(converged, std::chrono::seconds(30))) << "no convergence after kill " << at;
+    const auto v = node.view();
+    std::set<pid_t> daemons;
+    for (const auto& d : v.daemons) daemons.insert(d.pid);
+    std::map<std::string, pid_t> claimed;  // heartbeat slot → live process claiming it
+    std::set<pid_t> live;
+    for (const auto& pr : all_processes()) {
+      if (pr.state == 'Z') {
+        EXPECT_EQ(daemons.count(pr.ppid), 0u) << "zombie " << pr.pid << " of daemon " << pr.ppid;
+        continue;
+      }
+      if (env_of(pr.pid, "HAMON_RUNTIME_DIR") != runtime || env_of(pr.pid, HAMON_ENV_SLOT).empty()) continue;
+      const std::string key = env_of(pr.pid, HAMON_ENV_SEGMENT) + "#" + env_of(pr.pid, HAMON_ENV_SLOT);
+      EXPECT_EQ(claimed.count(key), 0u) << "two processes run in " << key << ": " << claimed[key]
+                                        << " and " << pr.pid;
+      claimed[key] = pr.pid;
+      live.insert(pr.pid);
+    }
+    std::set<pid_t> reported;
+    for (const auto& p : v.processes) {
+      reported.insert(p.pid);
+      const std::string name = p.tenant + "/" + p.name;
+      if (killed[name] == 0) {
+        EXPECT_EQ(p.pid, first[name].first) << name << " was never killed but its pid changed";
+        EXPECT_EQ(p.incarnation, first[name].second) << name;
+      }
+      EXPECT_LE(p.restarts, static_cast<std::uint32_t>(killed[name])) << name << " restarted more than killed";
+    }
+    EXPECT_EQ(reported, live) << "status disagrees with /proc after kill " << at;
+  };
+
+  for (int k = 1; k <= kills; ++k) {
+    const auto v = node.view();
+    if (rng() % 10 < 7) {
+      const auto& d = v.daemons[rng() % v.daemons.size()];
+      if (d.pid > 0 && kill(d.pid, SIGKILL) == 0) ++daemon_kills;
+    } else {
+      // Only `steady` is never killed: it proves the rest leave it alone.
+      const auto& p = v.processes[rng() % v.processes.size()];
+      if (p.name != "steady" && p.pid > 0 && kill(p.pid, SIGKILL) == 0) {
+        ++killed[p.tenant + "/" + p.name];
+        ++process_kills;
+      }
+    }
+    reap_zombies();
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 30));
+    if (k % 50 == 0 || k == kills) {
+      checkpoint(k);
+      if (HasFatalFailure()) return;
+    }
+  }
+  std::printf("chaos: %d kills (%d daemons, %d processes); invariants held at every checkpoint\n",
+              daemon_kills + process_kills, daemon_kills, process_kills);
+  const auto steady = node.process("system", "steady");
+  EXPECT_EQ(steady->pid, first["system/steady"].first);
+}
+
+}  // namespace
+}  // namespace hamon::test
