@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "clock.hpp"
+#include "daemon_slot.hpp"
 #include "hamon/engine/supervisor.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 
@@ -42,6 +43,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     r.name = shm::to_string(id);
     r.pid = static_cast<std::int32_t>(d.pid.load());
     r.state = daemon_state(d.state.load());
+    // A daemon killed outright cannot say so itself: check that its pid is still it.
+    if (r.state == "running" && !daemons::still_runs(r.pid, d.start_ticks.load())) r.state = "dead";
     r.restarts = d.restarts.load();
     const std::uint64_t hb = d.heartbeat_ns.load();
     if (r.pid > 0 && hb != 0 && hb <= now) r.heartbeat_age_us = (now - hb) / 1000;

@@ -29,6 +29,29 @@ inline void unregister_daemon(const shm::ControlSegment& c, shm::DaemonId id) {
                            std::memory_order_release);
 }
 
+// Whether the process recorded as (pid, start ticks) still runs — never fooled by a reused pid.
+inline bool still_runs(std::int64_t pid, std::uint64_t ticks) {
+  if (pid <= 0) return false;
+  const int fd = pidfd_open_checked(static_cast<pid_t>(pid), ticks);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// Whether anything a node started still runs: a daemon, or a process (orphaned when its
+// daemons died). A node with live parts is adopted, never started over them.
+inline bool has_live_parts(const shm::ControlSegment& c) {
+  for (std::size_t i = 0; i < static_cast<std::size_t>(shm::DaemonId::count); ++i) {
+    const shm::DaemonSlot& d = c.daemon(static_cast<shm::DaemonId>(i));
+    if (still_runs(d.pid.load(), d.start_ticks.load())) return true;
+  }
+  for (std::uint32_t s = 0; s < c.max_processes(); ++s) {
+    shm::SpawnRecord r{};
+    if (c.process(s).spawn.read(r) && r.exited_ns == 0 && still_runs(r.pid, r.start_ticks)) return true;
+  }
+  return false;
+}
+
 // Posts an event about a process slot (or a daemon, with slot UINT32_MAX).
 inline void post_event(const shm::ControlSegment& c, shm::DaemonId source, shm::EventKind kind,
                        std::string_view group, std::string_view name, std::uint32_t slot,

@@ -1,13 +1,18 @@
 #include "spawner.hpp"
 
 #include <hamon/heartbeat_abi.h>
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
+#include <thread>
 
 #include "config_file.hpp"
 #include "daemon_slot.hpp"
@@ -23,15 +28,79 @@ using shm::MessageKind;
 Spawner::Spawner(const daemons::Node& node, const shm::ControlSegment& control)
     : node_(node), config_(node.config), ctl_(control) {}
 
+namespace {
+
+// The process whose environment says it is `incarnation` of heartbeat slot `hb_slot` in
+// `segment`: a start a dead spawner made but could not record. 0 if there is none.
+pid_t find_started(const std::string& segment, std::uint32_t hb_slot, std::uint64_t incarnation) {
+  const std::string want_seg = std::string(HAMON_ENV_SEGMENT) + "=/" + segment;
+  const std::string want_slot = std::string(HAMON_ENV_SLOT) + "=" + std::to_string(hb_slot);
+  const std::string want_inc = std::string(HAMON_ENV_INCARNATION) + "=" + std::to_string(incarnation);
+  pid_t found = 0;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return 0;
+  while (const dirent* e = ::readdir(d)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::string env;
+    if (daemons::read_whole_file("/proc/" + std::to_string(pid) + "/environ", env) != 0) continue;
+    int hits = 0;
+    std::size_t at = 0;
+    while (at < env.size()) {
+      const std::size_t end = env.find('\0', at);
+      const std::string_view kv(env.data() + at, (end == std::string::npos ? env.size() : end) - at);
+      hits += kv == want_seg || kv == want_slot || kv == want_inc;
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+    if (hits == 3) {
+      found = pid;
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
+}  // namespace
+
 void Spawner::adopt() {
+  bool waited = false;
   for (std::uint32_t s = 0; s < ctl_.max_processes(); ++s) {
     shm::SpawnRecord r{};
-    if (!ctl_.process(s).spawn.read(r) || r.pid <= 0 || r.exited_ns != 0) continue;
+    if (!ctl_.process(s).spawn.read(r) || r.exited_ns != 0 || r.incarnation == 0) continue;
     Child c;
     c.pid = r.pid;
     c.incarnation = r.incarnation;
-    // Still our child if the pid names the same process: a pidfd checked against its start time.
-    c.pidfd = daemons::pidfd_open_checked(r.pid, r.start_ticks);
+    if (r.pid == 0) {
+      // The previous spawner died in the middle of this start: the process may or may not
+      // exist. Give an exec in flight a moment, then look for it by the identity it was given.
+      if (!waited) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        waited = true;
+      }
+      std::string group, name, segment;
+      std::uint32_t hb_slot = 0;
+      (void)process_for(s, group, name, segment, hb_slot);
+      c.pid = segment.empty() ? 0 : find_started(segment, hb_slot, r.incarnation);
+      if (c.pid == 0) {  // never started: finish the predecessor's work, as it was asked
+        start(s, r.incarnation, daemons::now_ns());
+        continue;
+      }
+      r.pid = c.pid;
+      r.start_ticks = daemons::start_ticks(c.pid).value_or(0);
+      ctl_.process(s).spawn.write(r);
+      Message out;
+      out.kind = MessageKind::started;
+      out.slot = s;
+      out.incarnation = r.incarnation;
+      out.pid = c.pid;
+      out.arg = r.start_ticks;
+      (void)ctl_.send(ChannelId::spawner_to_monitor, out);
+      (void)ctl_.send(ChannelId::spawner_to_server, out);
+    }
+    // Still the same process if its pidfd checks out against its start time.
+    c.pidfd = daemons::pidfd_open_checked(c.pid, r.start_ticks);
     if (c.pidfd < 0) {  // ended while no spawner ran: its status went to whoever reaped it
       report_exit(s, c, -1, daemons::now_ns());
       continue;
@@ -148,8 +217,12 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                               {HAMON_ENV_INCARNATION, std::to_string(inc)},
                               {HAMON_ENV_INTERVAL_NS, std::to_string(pc->interval.count())}},
                              node_.log_dir() + "/" + group + "." + name + ".log"};
+  // Recorded before the launch: a spawner that dies between the two leaves a start in progress
+  // (pid 0) that its successor resolves, instead of a process nobody knows.
+  ctl_.process(slot).spawn.write({inc, 0, now, 0, 0, 0});
   const pid_t pid = launch(req);
   if (pid < 0) {
+    ctl_.process(slot).spawn.write({inc, 0, now, daemons::now_ns(), 0, -1});
     out.kind = MessageKind::start_failed;
     out.status = -pid;
     (void)ctl_.send(ChannelId::spawner_to_server, out);

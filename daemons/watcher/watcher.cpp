@@ -53,16 +53,11 @@ bool Watcher::spawn_master(bool adopt) {
 bool Watcher::start(bool adopt, std::string& error) {
   // A node whose master lives (this watcher alone died, and systemd or an operator starts a new
   // one) is adopted, never started twice.
+  // So is one whose daemons all died but whose processes still run (they are taken over, not
+  // started twice). Only a node with nothing left running is started afresh.
   if (!adopt) {
     if (auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only)) {
-      const shm::DaemonSlot& m = c->daemon(shm::DaemonId::master);
-      const int fd = m.pid.load() > 0 ? daemons::pidfd_open_checked(static_cast<pid_t>(m.pid.load()),
-                                                                     m.start_ticks.load())
-                                      : -1;
-      if (fd >= 0) {
-        ::close(fd);
-        adopt = true;
-      }
+      adopt = daemons::has_live_parts(*c);
     }
   }
   if (adopt) {
