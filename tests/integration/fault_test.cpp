@@ -121,3 +121,66 @@ TEST(FaultInjection, AProcessThatDiesWhileTheSpawnerIsDownIsStillRestarted) {
 
 }  // namespace
 }  // namespace hamon::test
+
+namespace hamon::test {
+namespace {
+
+TEST(FaultInjection, UpAfterEverythingWasKilledStartsCleanlyAndASecondUpIsRefused) {
+  TestNode node(kConfig);
+  ASSERT_EQ(node.up().code, 0);
+  // Everything dies at once, as in a crash of the whole node; the segments stay behind.
+  const auto v = node.view();
+  for (const auto& d : v.daemons) {
+    if (d.pid > 0) kill(d.pid, SIGKILL);
+  }
+  for (const auto& p : v.processes) kill(p.pid, SIGKILL);
+  ASSERT_TRUE(node.wait([&](const cli::NodeView& now) {
+    reap_zombies();
+    for (const auto& d : now.daemons) {
+      if (d.state == "running") return false;
+    }
+    return true;
+  })) << "the daemons did not all die";
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << "up over a dead node's segments: " << up.err;
+  for (const auto& p : node.view().processes) {
+    EXPECT_TRUE(p.state == "running" || p.state == "ready") << p.name << " is " << p.state;
+    EXPECT_GT(p.pid, 0);
+  }
+  const auto again = node.up();
+  EXPECT_EQ(again.code, 4);
+  EXPECT_NE(again.err.find("already running"), std::string::npos) << again.err;
+}
+
+TEST(FaultInjection, DaemonsKilledDuringARestartStormKeepTheStormConfinedToItsProcess) {
+  TestNode node(std::string(kConfig) +
+                "\n[[system.process]]\nname = \"storm\"\ncommand = [\"@APP@\", \"--crash-after\", \"4\"]\n"
+                "restart_budget = 100000\nrestart_window = \"1s\"\nrestart_delay = \"0s\"\n");
+  (void)node.up();
+  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+    const auto s = node.process("system", "storm");
+    return s && s->restarts >= 3;
+  })) << "no storm";
+  std::map<std::string, Seen> calm;
+  for (const auto& p : node.view().processes) {
+    if (p.name != "storm") calm[p.tenant + "/" + p.name] = {p.pid, p.incarnation};
+  }
+  for (const char* daemon : {"hamon-spawner", "hamon-server", "hamon-monitor", "hamon-master"}) {
+    const std::int32_t pid = daemon_pid(node.view(), daemon);
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    ASSERT_TRUE(node.wait([&](const cli::NodeView& v) { return back(v, daemon, pid); })) << daemon;
+  }
+  const auto storm_before = node.process("system", "storm")->restarts;
+  EXPECT_TRUE(node.wait([&](const cli::NodeView&) {
+    return node.process("system", "storm")->restarts > storm_before + 2;
+  })) << "the storm's process is still restarted by the new daemons";
+  for (const auto& p : node.view().processes) {
+    if (p.name == "storm") continue;
+    const auto& seen = calm[p.tenant + "/" + p.name];
+    EXPECT_EQ(p.pid, seen.pid) << p.name;
+    EXPECT_EQ(p.incarnation, seen.incarnation) << p.name;
+  }
+}
+
+}  // namespace
+}  // namespace hamon::test
