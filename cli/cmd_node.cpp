@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "hamon/engine/duration.hpp"
 #include "hamon/shm/control_segment.hpp"
+#include "instance_lock.hpp"
 #include "node.hpp"
 #include "node_target.hpp"
 #include "node_view.hpp"
@@ -80,6 +81,11 @@ int up(const UpOptions& o) {
   if (!limit.ok()) {
     std::cerr << "hamon: --timeout " << o.timeout << ": " << limit.error << '\n';
     return exit_usage;
+  }
+  if (const pid_t watcher = daemons::instance_holder(node, "hamon-watcher"); watcher > 0) {
+    std::cerr << "hamon: node " << node.id << " of cluster " << node.cluster()
+              << " is already running (hamon-watcher pid " << watcher << ")\n";
+    return exit_not_running;
   }
   if (auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_only);
       ctl && master_alive(*ctl)) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "daemon_args.hpp"
+#include "instance_lock.hpp"
 #include "daemon_slot.hpp"
 #include "master.hpp"
 
@@ -24,6 +25,10 @@ void on_signal(int sig) {
 int main(int argc, char** argv) {
   bool adopt = false;  // restarted by hamon-watcher: the node runs, its daemons are taken over
   const daemons::Node node = daemons::daemon_startup("hamon-master", argc, argv, &adopt);
+  // Exactly one per node: a second instance (started by a master that did not know of this
+  // one) stops here.
+  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-master");
+  (void)instance_lock;
   daemons::make_dirs(node.log_dir(), 0750);
   // Processes orphaned by a dying spawner come to us, so none is left a zombie.
   prctl(PR_SET_CHILD_SUBREAPER, 1);

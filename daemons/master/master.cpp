@@ -14,6 +14,8 @@
 
 #include "clock.hpp"
 #include "daemon_slot.hpp"
+#include "daemon_spawn.hpp"
+#include "instance_lock.hpp"
 #include "proc.hpp"
 
 extern char** environ;
@@ -55,17 +57,21 @@ bool Master::open_segment(bool adopt, std::string& error) {
 }
 
 void Master::adopt_daemons() {
-  for (auto& d : daemons_) {
-    const shm::DaemonSlot& slot = ctl_->daemon(d.id);
-    const auto pid = static_cast<pid_t>(slot.pid.load());
-    if (pid <= 0 || slot.state.load() == static_cast<std::uint32_t>(shm::DaemonState::exited)) continue;
-    const int fd = daemons::pidfd_open_checked(pid, slot.start_ticks.load());
-    if (fd < 0) continue;  // gone: start_missing() starts a new one
-    d.pid = pid;
-    d.pidfd = fd;
-    d.adopted = true;
-    d.started_ns = slot.started_ns.load();
-  }
+  for (auto& d : daemons_) adopt_running(d);
+}
+
+bool Master::adopt_running(Managed& d) {
+  // Whoever holds the daemon's instance lock is the one live instance, whoever started it
+  // (its slot may still name a predecessor if it had not registered yet).
+  const pid_t pid = daemons::instance_holder(node_, d.binary);
+  if (pid <= 0) return false;
+  const int fd = daemons::pidfd_open(pid);
+  if (fd < 0) return false;
+  d.pid = pid;
+  d.pidfd = fd;
+  d.adopted = true;
+  d.started_ns = daemons::now_ns();
+  return true;
 }
 
 void Master::remove_segments() {
@@ -82,35 +88,11 @@ void Master::remove_segments() {
   }
 }
 
-pid_t Master::spawn(Managed& d) {
-  const std::string bin = daemons::self_dir() + "/" + d.binary;
-  const std::string log = node_.log_dir() + "/" + d.binary + ".log";
-  std::vector<std::string> args{bin, "--config", node_.config_path, "--node", node_.id};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return -rc;
-  return pid;
-}
+pid_t Master::spawn(Managed& d) { return daemons::spawn_daemon(node_, {d.binary}); }
 
 void Master::start_missing(std::uint64_t now) {
   for (auto& d : daemons_) {
-    if (d.pid > 0) continue;
+    if (d.pid > 0 || adopt_running(d)) continue;
     const pid_t pid = spawn(d);
     if (pid < 0) {
       daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "",
@@ -177,32 +159,13 @@ void Master::watch_watcher(std::uint64_t now) {
   }
   // Gone. One replacement at a time: give it a second to register before trying again.
   if (watcher_spawned_ns_ != 0 && now < watcher_spawned_ns_ + 1'000'000'000) return;
-  const std::string bin = daemons::self_dir() + "/hamon-watcher";
-  const std::string log = node_.log_dir() + "/hamon-watcher.log";
-  std::vector<std::string> args{bin, "--config", node_.config_path, "--node", node_.id, "--adopt"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-  pid_t child = -1;
-  if (posix_spawn(&child, bin.c_str(), &fa, &attr, argv.data(), environ) == 0) {
+  const pid_t child = daemons::spawn_daemon(node_, {"hamon-watcher", true, true});
+  if (child > 0) {
     watcher_spawned_ns_ = now;
     ctl_->daemon(shm::DaemonId::watcher).restarts.fetch_add(1);
     daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
                         "hamon-watcher", UINT32_MAX, 0, child, 0, "restarted by hamon-master");
   }
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
 }
 
 int Master::reap(std::uint64_t now, bool restart) {

@@ -51,6 +51,7 @@ class Master {
   };
   void ended(Managed& d, int status, bool restart);
   void adopt_daemons();
+  bool adopt_running(Managed& d);
   void watch_watcher(std::uint64_t now);
   pid_t spawn(Managed& d);
   void remove_segments();

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "daemon_args.hpp"
+#include "instance_lock.hpp"
 #include "daemon_slot.hpp"
 #include "monitor.hpp"
 #include "signals.hpp"
@@ -12,6 +13,10 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   const daemons::Node node = daemons::daemon_startup("hamon-monitor", argc, argv);
+  // Exactly one per node: a second instance (started by a master that did not know of this
+  // one) stops here.
+  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-monitor");
+  (void)instance_lock;
   const shm::ControlSegment ctl = daemons::attach_control_or_exit("hamon-monitor", node);
   // The default 50 us of timer slack would be added to every deadline.
   prctl(PR_SET_TIMERSLACK, 1UL);

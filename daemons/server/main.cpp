@@ -3,6 +3,7 @@
 
 #include "control_socket.hpp"
 #include "daemon_args.hpp"
+#include "instance_lock.hpp"
 #include "daemon_slot.hpp"
 #include "server.hpp"
 #include "signals.hpp"
@@ -11,6 +12,10 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   const daemons::Node node = daemons::daemon_startup("hamon-server", argc, argv);
+  // Exactly one per node: a second instance (started by a master that did not know of this
+  // one) stops here.
+  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-server");
+  (void)instance_lock;
   const shm::ControlSegment ctl = daemons::attach_control_or_exit("hamon-server", node);
   constexpr auto self = shm::DaemonId::server;
   shm::Doorbell& bell = ctl.daemon(self).inbox;

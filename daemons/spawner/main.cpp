@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "daemon_args.hpp"
+#include "instance_lock.hpp"
 #include "daemon_slot.hpp"
 #include "signals.hpp"
 #include "spawner.hpp"
@@ -13,6 +14,10 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   const daemons::Node node = daemons::daemon_startup("hamon-spawner", argc, argv);
+  // Exactly one per node: a second instance (started by a master that did not know of this
+  // one) stops here.
+  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-spawner");
+  (void)instance_lock;
   const shm::ControlSegment ctl = daemons::attach_control_or_exit("hamon-spawner", node);
   // Orphans of double-forking processes come back to us to be reaped.
   prctl(PR_SET_CHILD_SUBREAPER, 1);

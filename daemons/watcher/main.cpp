@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "daemon_args.hpp"
+#include "instance_lock.hpp"
 #include "clock.hpp"
 #include "watcher.hpp"
 
@@ -21,6 +22,10 @@ void on_signal(int sig) {
 int main(int argc, char** argv) {
   bool adopt = false;  // restarted by hamon-master: the node runs
   const daemons::Node node = daemons::daemon_startup("hamon-watcher", argc, argv, &adopt);
+  // Exactly one per node: a second instance (started by a master that did not know of this
+  // one) stops here.
+  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-watcher");
+  (void)instance_lock;
   daemons::make_dirs(node.log_dir(), 0750);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 

@@ -14,6 +14,7 @@
 
 #include "clock.hpp"
 #include "daemon_slot.hpp"
+#include "daemon_spawn.hpp"
 #include "proc.hpp"
 
 extern char** environ;
@@ -21,29 +22,8 @@ extern char** environ;
 namespace hamon::watcher {
 
 bool Watcher::spawn_master(bool adopt) {
-  const std::string bin = daemons::self_dir() + "/hamon-master";
-  const std::string log = node_.log_dir() + "/hamon-master.log";
-  std::vector<std::string> args{bin, "--config", node_.config_path, "--node", node_.id};
-  if (adopt) args.emplace_back("--adopt");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return false;
+  const pid_t pid = daemons::spawn_daemon(node_, {"hamon-master", adopt, false});
+  if (pid < 0) return false;
   master_pid_ = pid;
   master_pidfd_ = daemons::pidfd_open(pid);  // our child: its pid cannot be reused before we reap
   master_started_ns_ = daemons::now_ns();

@@ -137,6 +137,20 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       claimed[key] = pr.pid;
       live.insert(pr.pid);
     }
+    // Exactly one instance of each daemon runs for this node.
+    std::map<std::string, int> instances;
+    for (const auto& pr : all_processes()) {
+      if (pr.state == 'Z') continue;
+      std::ifstream f("/proc/" + std::to_string(pr.pid) + "/cmdline");
+      std::string cmd((std::istreambuf_iterator<char>(f)), {});
+      if (cmd.find(node.config_path()) == std::string::npos) continue;
+      for (const char* d : {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
+        if (cmd.find(std::string("/") + d + '\0') != std::string::npos) ++instances[d];
+      }
+    }
+    for (const char* d : {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
+      EXPECT_EQ(instances[d], 1) << d << " instances after kill " << at;
+    }
     std::set<pid_t> reported;
     for (const auto& p : v.processes) {
       reported.insert(p.pid);

@@ -128,8 +128,12 @@ namespace {
 TEST(FaultInjection, UpAfterEverythingWasKilledStartsCleanlyAndASecondUpIsRefused) {
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
-  // Everything dies at once, as in a crash of the whole node; the segments stay behind.
+  // Everything dies at once, as in a crash of the whole node; the segments stay behind. The
+  // daemons are frozen first, so none can restart another in between.
   const auto v = node.view();
+  for (const auto& d : v.daemons) {
+    if (d.pid > 0) kill(d.pid, SIGSTOP);
+  }
   for (const auto& d : v.daemons) {
     if (d.pid > 0) kill(d.pid, SIGKILL);
   }

@@ -1,0 +1,42 @@
+#include "daemon_spawn.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace hamon::daemons {
+
+pid_t spawn_daemon(const Node& node, const DaemonSpawn& what) {
+  const std::string bin = self_dir() + "/" + what.binary;
+  const std::string log = node.log_dir() + "/" + what.binary + ".log";
+  std::vector<std::string> args{bin, "--config", node.config_path, "--node", node.id};
+  if (what.adopt) args.emplace_back("--adopt");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // The caller blocks signals around its wait; the daemon starts with none blocked.
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, static_cast<short>(POSIX_SPAWN_SETSIGMASK |
+                                                     (what.new_session ? POSIX_SPAWN_SETSID : 0)));
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -rc;
+}
+
+}  // namespace hamon::daemons

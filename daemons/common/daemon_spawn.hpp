@@ -1,0 +1,23 @@
+// Starting one of hamon's own daemons: the binary beside this one, the node's --config and
+// --node, stdin from /dev/null and stdout/stderr appended to log/<binary>.log.
+#ifndef HAMON_DAEMONS_DAEMON_SPAWN_HPP
+#define HAMON_DAEMONS_DAEMON_SPAWN_HPP
+
+#include <sys/types.h>
+
+#include "node.hpp"
+
+namespace hamon::daemons {
+
+struct DaemonSpawn {
+  const char* binary;        // "hamon-master"
+  bool adopt = false;        // pass --adopt: take over the running node
+  bool new_session = false;  // setsid: not in the caller's session (a watcher started by a master)
+};
+
+// The child's pid, or -errno.
+pid_t spawn_daemon(const Node& node, const DaemonSpawn& what);
+
+}  // namespace hamon::daemons
+
+#endif  // HAMON_DAEMONS_DAEMON_SPAWN_HPP
