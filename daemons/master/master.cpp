@@ -174,13 +174,24 @@ int Master::reap(std::uint64_t now, bool restart) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
+    bool daemon = false;
     for (auto& d : daemons_) {
       if (d.pid == pid && !d.adopted) {
         ended(d, status, restart);
         ++count;
+        daemon = true;
       }
     }
-    // Anything else is an orphan that came to us as subreaper: reaped, so no zombie is left.
+    if (!daemon) {
+      // An orphan that came to us as subreaper — a process whose spawner died: reaped, so no
+      // zombie is left, and its exit status passed on to the spawner, which reports it.
+      shm::Message m;
+      m.kind = shm::MessageKind::exited;
+      m.pid = pid;
+      m.status = status;
+      m.t_ns = now;
+      (void)ctl_->send(shm::ChannelId::master_to_spawner, m);
+    }
   }
   // Daemons a previous master started are not our children: their pidfds say when they end.
   for (auto& d : daemons_) {

@@ -65,6 +65,9 @@ pid_t find_started(const std::string& segment, std::uint32_t hb_slot, std::uint6
 }  // namespace
 
 void Spawner::adopt() {
+  // Exit statuses the master collected while no spawner ran come first.
+  Message m;
+  while (ctl_.channel(ChannelId::master_to_spawner).pop(m)) handle(m, daemons::now_ns());
   bool waited = false;
   for (std::uint32_t s = 0; s < ctl_.max_processes(); ++s) {
     shm::SpawnRecord r{};
@@ -101,8 +104,10 @@ void Spawner::adopt() {
     }
     // Still the same process if its pidfd checks out against its start time.
     c.pidfd = daemons::pidfd_open_checked(c.pid, r.start_ticks);
-    if (c.pidfd < 0) {  // ended while no spawner ran: its status went to whoever reaped it
-      report_exit(s, c, -1, daemons::now_ns());
+    if (c.pidfd < 0) {  // ended while no spawner ran: the master reaped it and kept its status
+      auto st = orphan_status_.find(c.pid);
+      report_exit(s, c, st == orphan_status_.end() ? -1 : st->second, daemons::now_ns());
+      if (st != orphan_status_.end()) orphan_status_.erase(st);
       continue;
     }
     // Not our child any more (the previous spawner was its parent): its pidfd says when it ends.
@@ -155,6 +160,10 @@ std::uint64_t Spawner::next_deadline() const {
 }
 
 void Spawner::handle(const Message& m, std::uint64_t now) {
+  if (m.kind == MessageKind::exited) {  // from the master: the status of an orphan it reaped
+    orphan_status_[m.pid] = m.status;
+    return;
+  }
   if (m.slot >= ctl_.max_processes()) return;  // never trust an index (reload names slot 0)
   auto it = children_.find(m.slot);
   switch (m.kind) {
@@ -271,7 +280,19 @@ int Spawner::reap(std::uint64_t now) {
     Child& c = it->second;
     pollfd p{c.pidfd, POLLIN, 0};
     if (c.adopted && c.pidfd >= 0 && ::poll(&p, 1, 0) > 0) {
-      report_exit(it->first, c, -1, now);
+      // Its parent now is the master, which reaps it and sends us the status: wait a moment
+      // for it before reporting the exit without one.
+      auto st = orphan_status_.find(c.pid);
+      if (st == orphan_status_.end()) {
+        if (c.ended_seen_ns == 0) c.ended_seen_ns = now;
+        if (now < c.ended_seen_ns + 50'000'000) {
+          sigchld_ = true;  // look again next turn
+          ++it;
+          continue;
+        }
+      }
+      report_exit(it->first, c, st == orphan_status_.end() ? -1 : st->second, now);
+      if (st != orphan_status_.end()) orphan_status_.erase(st);
       ::close(c.pidfd);
       by_pid_.erase(c.pid);
       it = children_.erase(it);

@@ -38,8 +38,9 @@ class Spawner {
     pid_t pid = 0;
     std::uint64_t incarnation = 0;
     std::uint64_t kill_at = 0;  // SIGKILL deadline of a stop in progress; 0 = none
-    bool adopted = false;       // not our child: exit seen through a pidfd, status unknown
+    bool adopted = false;       // not our child: exit seen through a pidfd, status from the master
     int pidfd = -1;
+    std::uint64_t ended_seen_ns = 0;  // adopted: when its pidfd said it ended
   };
 
   void handle(const shm::Message& m, std::uint64_t now);
@@ -56,6 +57,7 @@ class Spawner {
   const shm::ControlSegment& ctl_;
   std::map<std::uint32_t, Child> children_;  // by slot
   std::map<pid_t, std::uint32_t> by_pid_;
+  std::map<pid_t, int> orphan_status_;  // exit statuses the master reaped for us
   bool sigchld_ = true;
 };
 

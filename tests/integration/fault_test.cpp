@@ -116,6 +116,11 @@ TEST(FaultInjection, AProcessThatDiesWhileTheSpawnerIsDownIsStillRestarted) {
     const auto p = node.process("acme", "acd");
     return p && p->pid > 0 && p->pid != acd->pid && p->state == "running";
   })) << "the process that died during the spawner's absence was not restarted";
+  const auto ev = node.events();
+  const int exited = find_event(ev, shm::EventKind::exited, "acme", "acd");
+  ASSERT_GE(exited, 0);
+  EXPECT_EQ(ev[static_cast<std::size_t>(exited)].detail, "killed by SIGKILL")
+      << "the master, as subreaper, reaped it and passed its status on";
   EXPECT_EQ(node.process("system", "db")->restarts, 0u);
 }
 

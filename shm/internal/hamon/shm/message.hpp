@@ -18,7 +18,7 @@ enum class MessageKind : std::uint32_t {
   // reports from the spawner
   started,    // pid, arg = start time (clock ticks since boot, /proc/pid/stat field 22)
   start_failed,  // status = errno
-  exited,     // pid, status = wait status
+  exited,     // pid, status = wait status (also master → spawner: an orphan it reaped)
   // reports from the monitor
   state,      // arg = new ProcessState
   // from the server
