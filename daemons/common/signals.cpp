@@ -39,4 +39,14 @@ void install_signal_handlers(SignalState& state, shm::Doorbell* bell) {
   signal(SIGPIPE, SIG_IGN);
 }
 
+sigset_t block_signals_for_ppoll(SignalState& state) {
+  sigset_t block, during_wait;
+  sigemptyset(&block);
+  sigemptyset(&during_wait);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&block, s);
+  sigprocmask(SIG_BLOCK, &block, nullptr);
+  install_signal_handlers(state, nullptr);
+  return during_wait;
+}
+
 }  // namespace hamon::daemons

@@ -22,6 +22,11 @@ struct SignalState {
 // `bell` (may be null). SIGPIPE is ignored.
 void install_signal_handlers(SignalState& state, shm::Doorbell* bell);
 
+// For a loop that waits in ppoll: installs the handlers (no doorbell) and blocks SIGTERM, SIGINT,
+// SIGHUP and SIGCHLD everywhere but inside the wait, so none is lost between a check and the
+// wait. Returns the mask to pass to ppoll.
+sigset_t block_signals_for_ppoll(SignalState& state);
+
 }  // namespace hamon::daemons
 
 #endif  // HAMON_DAEMONS_SIGNALS_HPP

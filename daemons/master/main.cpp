@@ -7,20 +7,13 @@
 #include <string>
 
 #include "daemon_args.hpp"
+#include "signals.hpp"
 #include "instance_lock.hpp"
 #include "daemon_slot.hpp"
 #include "master.hpp"
 
 using namespace hamon;
 
-namespace {
-volatile sig_atomic_t g_stop = 0;
-volatile sig_atomic_t g_child = 0;
-void on_signal(int sig) {
-  if (sig == SIGCHLD) g_child = 1;
-  else g_stop = 1;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   bool adopt = false;  // restarted by hamon-watcher: the node runs, its daemons are taken over
@@ -33,16 +26,8 @@ int main(int argc, char** argv) {
   // Processes orphaned by a dying spawner come to us, so none is left a zombie.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  // Signals are blocked except inside ppoll: none is lost between a check and the wait.
-  sigset_t block, none;
-  sigemptyset(&block);
-  sigemptyset(&none);
-  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&block, s);
-  sigprocmask(SIG_BLOCK, &block, nullptr);
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaction(s, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  daemons::SignalState signals;
+  const sigset_t wait_mask = daemons::block_signals_for_ppoll(signals);
 
   master::Master agent(node);
   std::string error;
@@ -51,10 +36,10 @@ int main(int argc, char** argv) {
     return daemons::kExitSystem;
   }
   agent.start_missing(daemons::now_ns());
-  while (!g_stop) {
+  while (!signals.stop.load()) {
     const std::uint64_t now = daemons::now_ns();
     daemons::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
-    g_child = 0;
+    signals.child.store(false);
     agent.reap(now, true);
     agent.check(now, 2'000'000'000);
     pollfd fds[4];
@@ -63,7 +48,7 @@ int main(int argc, char** argv) {
       if (fd >= 0) fds[n++] = pollfd{fd, POLLIN, 0};
     }
     const timespec ts{0, 10'000'000};
-    ppoll(fds, static_cast<nfds_t>(n), &ts, &none);
+    ppoll(fds, static_cast<nfds_t>(n), &ts, &wait_mask);
   }
   agent.shutdown(3000);
   return 0;

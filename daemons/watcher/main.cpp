@@ -6,18 +6,13 @@
 #include <cstdio>
 
 #include "daemon_args.hpp"
+#include "signals.hpp"
 #include "instance_lock.hpp"
 #include "clock.hpp"
 #include "watcher.hpp"
 
 using namespace hamon;
 
-namespace {
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int sig) {
-  if (sig != SIGCHLD) g_stop = 1;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   bool adopt = false;  // restarted by hamon-master: the node runs
@@ -29,16 +24,8 @@ int main(int argc, char** argv) {
   daemons::make_dirs(node.log_dir(), 0750);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  // Signals are blocked except inside ppoll: none is lost between a check and the wait.
-  sigset_t block, none;
-  sigemptyset(&block);
-  sigemptyset(&none);
-  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&block, s);
-  sigprocmask(SIG_BLOCK, &block, nullptr);
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  for (int s : {SIGTERM, SIGINT, SIGCHLD}) sigaction(s, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  daemons::SignalState signals;
+  const sigset_t wait_mask = daemons::block_signals_for_ppoll(signals);
 
   watcher::Watcher agent(node);
   std::string error;
@@ -46,11 +33,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hamon-watcher: %s\n", error.c_str());
     return daemons::kExitSystem;
   }
-  while (!g_stop) {
+  while (!signals.stop.load()) {
     agent.turn(daemons::now_ns(), 2'000'000'000);
     pollfd p{agent.master_pidfd(), POLLIN, 0};
     const timespec ts{0, 10'000'000};
-    ppoll(&p, agent.master_pidfd() >= 0 ? 1 : 0, &ts, &none);
+    ppoll(&p, agent.master_pidfd() >= 0 ? 1 : 0, &ts, &wait_mask);
   }
   agent.shutdown(10000);
   return 0;
