@@ -36,8 +36,16 @@ int main(int argc, char** argv) {
     return daemons::kExitSystem;
   }
   agent.start_missing(daemons::now_ns());
+  std::uint64_t next_segment_check = 0;
   while (!signals.stop.load()) {
     const std::uint64_t now = daemons::now_ns();
+    if (now >= next_segment_check) {
+      next_segment_check = now + 100'000'000;
+      if (!agent.segment_still_ours()) {
+        std::fprintf(stderr, "hamon-master: the node's segment is gone; stopping\n");
+        break;
+      }
+    }
     daemons::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
     signals.child.store(false);
     agent.reap(now, true);

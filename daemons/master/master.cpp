@@ -56,6 +56,12 @@ bool Master::open_segment(bool adopt, std::string& error) {
   return true;
 }
 
+bool Master::segment_still_ours() const {
+  auto now = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only);
+  return now && now->header().created_ns == ctl_->header().created_ns &&
+         now->header().creator_pid == ctl_->header().creator_pid;
+}
+
 void Master::adopt_daemons() {
   for (auto& d : daemons_) adopt_running(d);
 }

@@ -37,6 +37,9 @@ class Master {
   // Kills a daemon whose heartbeat is older than `limit_ns` (hung); restarts a watcher that
   // ended. Mutual watch: the watcher restarts us, we restart it.
   void check(std::uint64_t now, std::uint64_t limit_ns);
+  // False once the node's segment is gone or was replaced (the node was taken down or cleaned
+  // up without us): a master must not outlive its node.
+  [[nodiscard]] bool segment_still_ours() const;
   // Stops the daemons (SIGTERM, then SIGKILL after `grace_ms`) and removes the segments.
   void shutdown(int grace_ms);
 

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "hamon/shm/control_segment.hpp"
+#include "instance_lock.hpp"
 
 extern char** environ;
 
@@ -152,6 +153,13 @@ void TestNode::force_cleanup() {
       shm::SpawnRecord r{};
       if (ctl->process(s).spawn.read(r) && r.pid > 0 && r.exited_ns == 0) kill(-r.pid, SIGKILL);
     }
+  }
+  // And any daemon that holds its instance lock for this node, registered or not.
+  daemons::Node names;
+  names.config.cluster.name = cluster_;
+  names.id = "a";
+  for (const char* d : {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
+    if (const pid_t holder = daemons::instance_holder(names, d); holder > 0) kill(holder, SIGKILL);
   }
   shm::Segment::remove(shm::control_segment_name(cluster_, "a"));
   for (const auto& g : groups_) shm::Segment::remove(shm::heartbeat_segment_name(cluster_, "a", g));
