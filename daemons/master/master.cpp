@@ -43,6 +43,10 @@ bool Master::open_segment(bool adopt, std::string& error) {
       return true;
     }
   }
+  if (adopt) {  // a node to take over that is no more: nothing to restart
+    error = "no running node " + node_.id + " of cluster " + node_.cluster() + " to take over";
+    return false;
+  }
   remove_segments();  // stale: its owner is dead
   shm::ControlGeometry g;
   g.max_processes = std::max<std::uint32_t>(g.max_processes, static_cast<std::uint32_t>(node_.config.processes.size()));

@@ -34,7 +34,10 @@ int main(int argc, char** argv) {
     return daemons::kExitSystem;
   }
   while (!signals.stop.load()) {
-    agent.turn(daemons::now_ns(), 2'000'000'000);
+    if (!agent.turn(daemons::now_ns(), 2'000'000'000)) {
+      std::fprintf(stderr, "hamon-watcher: the node's segment is gone; stopping\n");
+      break;
+    }
     pollfd p{agent.master_pidfd(), POLLIN, 0};
     const timespec ts{0, 10'000'000};
     ppoll(&p, agent.master_pidfd() >= 0 ? 1 : 0, &ts, &wait_mask);

@@ -84,8 +84,16 @@ bool Watcher::start(bool adopt, std::string& error) {
   return true;
 }
 
-void Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
+bool Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
   daemons::daemon_heartbeat(*ctl_, shm::DaemonId::watcher, now);
+  if (now >= next_segment_check_) {
+    next_segment_check_ = now + 100'000'000;
+    auto current = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only);
+    if (!current || current->header().created_ns != ctl_->header().created_ns ||
+        current->header().creator_pid != ctl_->header().creator_pid) {
+      return false;
+    }
+  }
   // Our children (the master) and orphans that came to us as subreaper: no zombie is left.
   for (;;) {
     if (::waitpid(-1, nullptr, WNOHANG) <= 0) break;
@@ -106,7 +114,7 @@ void Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
       daemons::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_started, "",
                           "hamon-master", UINT32_MAX, 0, master_pid_, 0, "adopts the running node");
     }
-    return;
+    return true;
   }
   const std::uint64_t hb = ctl_->daemon(shm::DaemonId::master).heartbeat_ns.load();
   if (now > master_started_ns_ + hang_limit_ns && hb != 0 && now > hb + hang_limit_ns) {
@@ -119,6 +127,7 @@ void Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
     sd_notify(0, "READY=1\nSTATUS=node up");  // no-op outside systemd
     ready_sent_ = true;
   }
+  return true;
 }
 
 void Watcher::shutdown(int grace_ms) {

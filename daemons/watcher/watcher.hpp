@@ -22,8 +22,9 @@ class Watcher {
   // Fresh: starts hamon-master and waits for the node's segment. Adopt (restarted by the
   // master): attaches the running node and watches its master. False with `error` set.
   bool start(bool adopt, std::string& error);
-  // One turn: heartbeat, reap, restart or kill a master that ended or hangs, READY=1.
-  void turn(std::uint64_t now, std::uint64_t hang_limit_ns);
+  // One turn: heartbeat, reap, restart or kill a master that ended or hangs, READY=1. False once
+  // the node's segment is gone or replaced: the node was taken down without us, so stop.
+  bool turn(std::uint64_t now, std::uint64_t hang_limit_ns);
   [[nodiscard]] int master_pidfd() const { return master_pidfd_; }
   // Stops the node's daemons through the master (SIGTERM), at most `grace_ms`.
   void shutdown(int grace_ms);
@@ -37,6 +38,7 @@ class Watcher {
   int master_pidfd_ = -1;
   std::uint64_t master_started_ns_ = 0;
   bool ready_sent_ = false;
+  std::uint64_t next_segment_check_ = 0;
 };
 
 }  // namespace hamon::watcher
