@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -28,23 +29,29 @@ TEST(Seqlock, ReadsWhatWasWritten) {
 TEST(Seqlock, ConcurrentReadersNeverSeeAMixOfTwoWrites) {
   auto s = std::make_unique<Seqlocked<Triple>>();
   s->write({0, 0, 0});
+  // The writer keeps writing until the reader has checked enough snapshots (or a deadline
+  // passes), so the reader always overlaps with writes, however the threads are scheduled.
   std::atomic<bool> stop{false};
   std::thread writer([&] {
-    for (std::uint64_t i = 1; i < 200'000; ++i) s->write({i, i * 2, i * 3});
-    stop = true;
+    for (std::uint64_t i = 1; !stop.load(std::memory_order_relaxed); ++i) s->write({i, i * 2, i * 3});
   });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::uint64_t reads = 0, last = 0;
-  while (!stop.load()) {
+  while ((reads < 100'000 || last == 0) && std::chrono::steady_clock::now() < deadline) {
     Triple t{};
     if (!s->read(t)) continue;
-    ASSERT_EQ(t.b, t.a * 2);
-    ASSERT_EQ(t.c, t.a * 3);
-    ASSERT_GE(t.a, last) << "values only move forward";
+    if (t.b != t.a * 2 || t.c != t.a * 3 || t.a < last) {
+      stop = true;
+      writer.join();
+      FAIL() << "torn or backwards snapshot: " << t.a << " " << t.b << " " << t.c << " after " << last;
+    }
     last = t.a;
     ++reads;
   }
+  stop = true;
   writer.join();
-  EXPECT_GT(reads, 0u);
+  EXPECT_GE(reads, 100'000u) << "the reader could not get enough consistent snapshots in 20 s";
+  EXPECT_GT(last, 0u) << "the reader saw the writer's writes";
 }
 
 TEST(Seqlock, AWriterThatDiedMidWriteIsReportedThenRepairedByTheNextWrite) {
