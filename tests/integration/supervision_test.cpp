@@ -64,7 +64,7 @@ TEST(Supervision, StartsAChainInDependencyOrder) {
 
 TEST(Supervision, StartsADiamondInDependencyOrder) {
   TestNode node(std::string(kDefaults) + sys("top", "depends_on = [\"left\", \"right\"]") +
-                sys("left", "depends_on = [\"base\"]", ", \"--ready-delay\", \"30ms\"") +
+                sys("left", "depends_on = [\"base\"]", ", \"--ready-delay\", \"300ms\"") +
                 sys("right", "depends_on = [\"base\"]") + sys("base"));
   const auto up = node.up();
   ASSERT_EQ(up.code, 0) << up.err;
@@ -282,7 +282,7 @@ TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
   EXPECT_EQ(s->incarnation, same->incarnation);
   EXPECT_EQ(d->pid, dependent->pid);
   EXPECT_EQ(node.process("system", "changed")->restarts, changed->restarts) << "a change is not a failure";
-  EXPECT_EQ(kill(removed->pid, 0) != 0 || errno == ESRCH, true) << "the removed process was stopped";
+  EXPECT_TRUE(kill(removed->pid, 0) != 0 && errno == ESRCH) << "the removed process was stopped";
   // A broken file is refused, with where and why, and nothing changes.
   node.rewrite("[cluster]\nbogus = 1\n");
   const auto bad = node.hamon({"reload"});
