@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "daemon_slot.hpp"
 #include "hamon/engine/duration.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "instance_lock.hpp"
@@ -28,12 +29,8 @@ using Clock = std::chrono::steady_clock;
 
 bool master_alive(const shm::ControlSegment& ctl) {
   const shm::DaemonSlot& m = ctl.daemon(shm::DaemonId::master);
-  const auto pid = static_cast<pid_t>(m.pid.load());
-  if (pid <= 0 || m.state.load() == static_cast<std::uint32_t>(shm::DaemonState::exited)) return false;
-  const int fd = daemons::pidfd_open_checked(pid, m.start_ticks.load());
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
+  return m.state.load() != static_cast<std::uint32_t>(shm::DaemonState::exited) &&
+         daemons::still_runs(m.pid.load(), m.start_ticks.load());
 }
 
 void print_log_tail(const std::string& path) {

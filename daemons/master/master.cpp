@@ -29,9 +29,7 @@ bool Master::open_segment(bool adopt, std::string& error) {
     // (adopt) from our predecessor, whose daemons and processes we take over.
     const shm::DaemonSlot& m = old->daemon(shm::DaemonId::master);
     const auto pid = static_cast<pid_t>(m.pid.load());
-    const int fd = pid > 0 ? daemons::pidfd_open_checked(pid, m.start_ticks.load()) : -1;
-    if (fd >= 0) {
-      ::close(fd);
+    if (daemons::still_runs(pid, m.start_ticks.load())) {
       error = "node " + node_.id + " of cluster " + node_.cluster() +
               " is already running (hamon-master pid " + std::to_string(pid) + ")";
       return false;

@@ -93,14 +93,7 @@ void Spawner::adopt() {
       r.pid = c.pid;
       r.start_ticks = daemons::start_ticks(c.pid).value_or(0);
       ctl_.process(s).spawn.write(r);
-      Message out;
-      out.kind = MessageKind::started;
-      out.slot = s;
-      out.incarnation = r.incarnation;
-      out.pid = c.pid;
-      out.arg = r.start_ticks;
-      (void)ctl_.send(ChannelId::spawner_to_monitor, out);
-      (void)ctl_.send(ChannelId::spawner_to_server, out);
+      announce_started(s, r.incarnation, c.pid, r.start_ticks, daemons::now_ns());
     }
     // Still the same process if its pidfd checks out against its start time.
     c.pidfd = daemons::pidfd_open_checked(c.pid, r.start_ticks);
@@ -243,13 +236,22 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   ctl_.process(slot).spawn.write({inc, ticks, now, 0, pid, 0});
   children_[slot] = Child{pid, inc, 0, false, -1};
   by_pid_[pid] = slot;
-  out.kind = MessageKind::started;
-  out.pid = pid;
-  out.arg = ticks;
-  (void)ctl_.send(ChannelId::spawner_to_monitor, out);
-  (void)ctl_.send(ChannelId::spawner_to_server, out);
+  announce_started(slot, inc, pid, ticks, now);
   daemons::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::spawned, group, name, slot,
                       inc, pid, 0, "");
+}
+
+void Spawner::announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid,
+                               std::uint64_t ticks, std::uint64_t now) {
+  Message out;
+  out.kind = MessageKind::started;
+  out.slot = slot;
+  out.incarnation = inc;
+  out.pid = pid;
+  out.arg = ticks;
+  out.t_ns = now;
+  (void)ctl_.send(ChannelId::spawner_to_monitor, out);
+  (void)ctl_.send(ChannelId::spawner_to_server, out);
 }
 
 void Spawner::signal_child(std::uint32_t, Child& c, int sig) {

@@ -45,6 +45,9 @@ class Spawner {
 
   void handle(const shm::Message& m, std::uint64_t now);
   void start(std::uint32_t slot, std::uint64_t incarnation, std::uint64_t now);
+  // Tells the monitor (to watch it) and the server that `inc` of `slot` runs as `pid`.
+  void announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid, std::uint64_t ticks,
+                        std::uint64_t now);
   void signal_child(std::uint32_t slot, Child& c, int sig);
   int reap(std::uint64_t now);
   void report_exit(std::uint32_t slot, const Child& c, int status, std::uint64_t now);
