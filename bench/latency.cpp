@@ -36,17 +36,17 @@
 #include <thread>
 #include <vector>
 
-#include "clock.hpp"
+#include "hamon/node/clock.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 #include "machine.hpp"
-#include "proc.hpp"
+#include "hamon/node/proc.hpp"
 
 extern char** environ;
 
 namespace {
 
-using hamon::daemons::now_ns;
+using hamon::node::now_ns;
 namespace shm = hamon::shm;
 namespace fs = std::filesystem;
 
@@ -329,7 +329,7 @@ class SimulatedNode {
     posix_spawn(&monitor_, m.c_str(), nullptr, nullptr, argv.data(), environ);
     g_child = monitor_;
     // Announce every slot as started by "the spawner", with this harness's pid to watch.
-    const auto ticks = hamon::daemons::start_ticks(getpid()).value_or(0);
+    const auto ticks = hamon::node::start_ticks(getpid()).value_or(0);
     for (std::uint32_t i = 0; i < slots; ++i) announce(i, ticks);
   }
   ~SimulatedNode() {
@@ -356,7 +356,7 @@ class SimulatedNode {
 
   // One hang: stop beating slot i, time until the monitor says hung, past the timeout.
   double hang_once(std::uint32_t i, std::uint64_t timeout_ns) {
-    const auto ticks = hamon::daemons::start_ticks(getpid()).value_or(0);
+    const auto ticks = hamon::node::start_ticks(getpid()).value_or(0);
     beating_[i] = false;
     // The last beat's real time: once it stops changing, the beater has passed the slot by.
     std::uint64_t last = 0;

@@ -11,7 +11,7 @@
 
 #include "commands.hpp"
 #include "node_target.hpp"
-#include "node_view.hpp"
+#include "hamon/node/node_view.hpp"
 
 namespace hamon::cli {
 namespace {
@@ -31,10 +31,10 @@ void print(const shm::Event& e, bool json) {
   const std::string group = field(e.group, sizeof e.group), name = field(e.name, sizeof e.name),
                     detail = field(e.detail, sizeof e.detail);
   if (json) {
-    std::cout << "{\"t_ns\":" << e.t_ns << ",\"kind\":" << json_string(shm::to_string(e.kind))
-              << ",\"tenant\":" << json_string(group) << ",\"name\":" << json_string(name)
+    std::cout << "{\"t_ns\":" << e.t_ns << ",\"kind\":" << node::json_string(shm::to_string(e.kind))
+              << ",\"tenant\":" << node::json_string(group) << ",\"name\":" << node::json_string(name)
               << ",\"pid\":" << e.pid << ",\"incarnation\":" << e.incarnation
-              << ",\"detail\":" << json_string(detail) << "}\n";
+              << ",\"detail\":" << node::json_string(detail) << "}\n";
     return;
   }
   char line[512];

@@ -13,14 +13,14 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "daemon_slot.hpp"
+#include "hamon/node/daemon_slot.hpp"
 #include "hamon/engine/duration.hpp"
 #include "hamon/shm/control_segment.hpp"
-#include "instance_lock.hpp"
-#include "node.hpp"
+#include "hamon/node/instance_lock.hpp"
+#include "hamon/node/node.hpp"
 #include "node_target.hpp"
-#include "node_view.hpp"
-#include "proc.hpp"
+#include "hamon/node/node_view.hpp"
+#include "hamon/node/proc.hpp"
 
 namespace hamon::cli {
 namespace {
@@ -30,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 bool master_alive(const shm::ControlSegment& ctl) {
   const shm::DaemonSlot& m = ctl.daemon(shm::DaemonId::master);
   return m.state.load() != static_cast<std::uint32_t>(shm::DaemonState::exited) &&
-         daemons::still_runs(m.pid.load(), m.start_ticks.load());
+         node::still_runs(m.pid.load(), m.start_ticks.load());
 }
 
 void print_log_tail(const std::string& path) {
@@ -43,8 +43,8 @@ void print_log_tail(const std::string& path) {
 
 // Starts hamon-watcher (which starts hamon-master, which starts the rest) in its own session,
 // stdio to its log. Returns its pid, or -1.
-pid_t launch_watcher(const daemons::Node& node) {
-  const std::string bin_dir = daemons::self_dir();
+pid_t launch_watcher(const node::Node& node) {
+  const std::string bin_dir = node::self_dir();
   const std::string log = node.log_dir() + "/hamon-watcher.log";
   const pid_t child = ::fork();
   if (child != 0) return child;
@@ -68,18 +68,18 @@ struct UpOptions {
 };
 
 int up(const UpOptions& o) {
-  auto loaded = daemons::load_node(o.config, o.node);
+  auto loaded = node::load_node(o.config, o.node);
   if (auto* err = std::get_if<std::string>(&loaded)) {
     std::cerr << "hamon: " << *err << '\n';
     return exit_config_invalid;
   }
-  const daemons::Node node = std::get<daemons::Node>(std::move(loaded));
+  const node::Node node = std::get<node::Node>(std::move(loaded));
   const auto limit = engine::parse_duration(o.timeout);
   if (!limit.ok()) {
     std::cerr << "hamon: --timeout " << o.timeout << ": " << limit.error << '\n';
     return exit_usage;
   }
-  if (const pid_t watcher = daemons::instance_holder(node, "hamon-watcher"); watcher > 0) {
+  if (const pid_t watcher = node::instance_holder(node, "hamon-watcher"); watcher > 0) {
     std::cerr << "hamon: node " << node.id << " of cluster " << node.cluster()
               << " is already running (hamon-watcher pid " << watcher << ")\n";
     return exit_not_running;
@@ -91,7 +91,7 @@ int up(const UpOptions& o) {
               << ctl->daemon(shm::DaemonId::master).pid.load() << ")\n";
     return exit_not_running;
   }
-  if (const int e = daemons::make_dirs(node.log_dir(), 0750); e != 0) {
+  if (const int e = node::make_dirs(node.log_dir(), 0750); e != 0) {
     std::cerr << "hamon: unable to create " << node.log_dir() << ": " << std::strerror(e) << '\n';
     return exit_io;
   }
@@ -115,7 +115,7 @@ int up(const UpOptions& o) {
         static_cast<std::uint32_t>(shm::DaemonState::running)) {
       continue;
     }
-    const NodeView v = read_view(*ctl);
+    const node::NodeView v = node::read_view(*ctl);
     bool all_up = true;
     for (const auto& p : v.processes) {
       if (p.state == "failed") {
@@ -127,7 +127,7 @@ int up(const UpOptions& o) {
       if (p.wanted && p.state != "ready" && p.state != "running") all_up = false;
     }
     if (all_up) {
-      std::cout << render_table(v);
+      std::cout << node::render_table(v);
       return exit_ok;
     }
   }
@@ -159,7 +159,7 @@ int down(const DownOptions& o) {
     if (const int rc = server_request(*target, "down"); rc != exit_ok) return rc;
     for (;;) {
       bool any = false;
-      for (const auto& p : read_view(*ctl).processes) any |= p.pid != 0;
+      for (const auto& p : node::read_view(*ctl).processes) any |= p.pid != 0;
       if (!any) break;
       if (Clock::now() >= deadline) {
         std::cerr << "hamon: processes still run after " << o.timeout << "; see `hamon status`\n";
@@ -171,12 +171,12 @@ int down(const DownOptions& o) {
   // ...then the daemons, and the segments with them: through the watcher when there is one
   // (it stops the master, which stops the rest), else through the master.
   const shm::DaemonSlot& w = ctl->daemon(shm::DaemonId::watcher);
-  const int wfd = w.pid.load() > 0 ? daemons::pidfd_open_checked(static_cast<pid_t>(w.pid.load()),
+  const int wfd = w.pid.load() > 0 ? node::pidfd_open_checked(static_cast<pid_t>(w.pid.load()),
                                                                   w.start_ticks.load())
                                    : -1;
   const auto master = static_cast<pid_t>(ctl->daemon(shm::DaemonId::master).pid.load());
   if (wfd >= 0) {
-    daemons::pidfd_signal(wfd, SIGTERM);
+    node::pidfd_signal(wfd, SIGTERM);
     ::close(wfd);
   } else if (master > 0 && master_alive(*ctl)) {
     ::kill(master, SIGTERM);

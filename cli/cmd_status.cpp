@@ -10,7 +10,7 @@
 
 #include "commands.hpp"
 #include "node_target.hpp"
-#include "node_view.hpp"
+#include "hamon/node/node_view.hpp"
 
 namespace hamon::cli {
 namespace {
@@ -31,8 +31,8 @@ int status(const StatusOptions& o) {
     std::cerr << "hamon: " << ctl.error().message << '\n';
     return exit_not_running;
   }
-  const NodeView v = read_view(*ctl);
-  std::cout << (o.json ? render_json(v) : render_table(v));
+  const node::NodeView v = node::read_view(*ctl);
+  std::cout << (o.json ? node::render_json(v) : node::render_table(v));
   return exit_ok;
 }
 
@@ -61,7 +61,7 @@ int top(const StatusOptions& o) {
       std::cout << "\x1b[H\x1b[Jthe node stopped\n";
       break;
     }
-    std::cout << "\x1b[H" << render_table(read_view(*ctl))
+    std::cout << "\x1b[H" << node::render_table(node::read_view(*ctl))
               << "\npress q to quit\x1b[J" << std::flush;
     // Keys only from a terminal: a closed or redirected stdin must not end the view.
     pollfd p{tty ? 0 : -1, POLLIN, 0};

@@ -1,12 +1,12 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "config_file.hpp"
+#include "hamon/node/config_file.hpp"
 
 namespace hamon::cli {
 
 LoadedConfig load_config(const std::string& path) {
-  daemons::LoadResult r = daemons::load_config_file(path);
+  node::LoadResult r = node::load_config_file(path);
   if (r.read_errno != 0) {
     std::cerr << "hamon: " << r.errors.front() << '\n';
     return {std::nullopt, exit_io};

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "control_socket.hpp"
+#include "hamon/node/control_socket.hpp"
 #include "hamon/shm/control_segment.hpp"
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
 namespace hamon::cli {
 
@@ -21,13 +21,13 @@ void add_node_options(CLI::App& command, NodeOptions& options) {
 std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) {
   std::string segment;
   if (!options.config.empty()) {
-    auto loaded = daemons::load_node(options.config, options.node);
+    auto loaded = node::load_node(options.config, options.node);
     if (auto* err = std::get_if<std::string>(&loaded)) {
       std::cerr << "hamon: " << *err << '\n';
       exit_code = exit_config_invalid;
       return std::nullopt;
     }
-    segment = std::get<daemons::Node>(loaded).control_segment();
+    segment = std::get<node::Node>(loaded).control_segment();
   } else {
     // The control segments on this machine: "hamon.<cluster>.<node>.ctl".
     std::vector<std::string> found;
@@ -65,16 +65,13 @@ std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) 
   t.cluster = ctl->header().cluster;
   t.node = ctl->header().node;
   t.control_segment = segment;
-  daemons::Node names;
-  names.config.cluster.name = t.cluster;
-  names.id = t.node;
-  t.runtime_dir = names.runtime_dir();
-  t.socket = names.server_socket();
+  t.runtime_dir = node::runtime_dir(t.cluster, t.node);
+  t.socket = node::server_socket(t.cluster, t.node);
   return t;
 }
 
 int server_request(const NodeTarget& node, const std::string& line) {
-  const std::string reply = server::control_request(node.socket, line, 10000);
+  const std::string reply = node::control_request(node.socket, line, 10000);
   if (reply == "ok") return exit_ok;
   std::cerr << "hamon: " << (reply.rfind("error ", 0) == 0 ? reply.substr(6) : reply) << '\n';
   return reply.find("unable to reach") != std::string::npos ? exit_not_running : exit_refused;

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <string>
 
-#include "daemon_args.hpp"
-#include "signals.hpp"
-#include "instance_lock.hpp"
-#include "daemon_slot.hpp"
+#include "hamon/node/daemon_args.hpp"
+#include "hamon/node/signals.hpp"
+#include "hamon/node/instance_lock.hpp"
+#include "hamon/node/daemon_slot.hpp"
 #include "master.hpp"
 
 using namespace hamon;
@@ -17,28 +17,28 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   bool adopt = false;  // restarted by hamon-watcher: the node runs, its daemons are taken over
-  const daemons::Node node = daemons::daemon_startup("hamon-master", argc, argv, &adopt);
+  const node::Node node = node::daemon_startup("hamon-master", argc, argv, &adopt);
   // Exactly one per node: a second instance (started by a master that did not know of this
   // one) stops here.
-  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-master");
+  const int instance_lock = node::take_instance_lock_or_exit(node, "hamon-master");
   (void)instance_lock;
-  daemons::make_dirs(node.log_dir(), 0750);
+  node::make_dirs(node.log_dir(), 0750);
   // Processes orphaned by a dying spawner come to us, so none is left a zombie.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  daemons::SignalState signals;
-  const sigset_t wait_mask = daemons::block_signals_for_ppoll(signals);
+  node::SignalState signals;
+  const sigset_t wait_mask = node::block_signals_for_ppoll(signals);
 
   master::Master agent(node);
   std::string error;
   if (!agent.open_segment(adopt, error)) {
     std::fprintf(stderr, "hamon-master: %s\n", error.c_str());
-    return daemons::kExitSystem;
+    return node::kExitSystem;
   }
-  agent.start_missing(daemons::now_ns());
+  agent.start_missing(node::now_ns());
   std::uint64_t next_segment_check = 0;
   while (!signals.stop.load()) {
-    const std::uint64_t now = daemons::now_ns();
+    const std::uint64_t now = node::now_ns();
     if (now >= next_segment_check) {
       next_segment_check = now + 100'000'000;
       if (!agent.segment_still_ours()) {
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    daemons::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
+    node::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
     signals.child.store(false);
     agent.reap(now, true);
     agent.check(now, 2'000'000'000);

@@ -12,11 +12,11 @@
 #include <cstring>
 #include <thread>
 
-#include "clock.hpp"
-#include "daemon_slot.hpp"
-#include "daemon_spawn.hpp"
-#include "instance_lock.hpp"
-#include "proc.hpp"
+#include "hamon/node/clock.hpp"
+#include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/daemon_spawn.hpp"
+#include "hamon/node/instance_lock.hpp"
+#include "hamon/node/proc.hpp"
 
 extern char** environ;
 
@@ -29,14 +29,14 @@ bool Master::open_segment(bool adopt, std::string& error) {
     // (adopt) from our predecessor, whose daemons and processes we take over.
     const shm::DaemonSlot& m = old->daemon(shm::DaemonId::master);
     const auto pid = static_cast<pid_t>(m.pid.load());
-    if (daemons::still_runs(pid, m.start_ticks.load())) {
+    if (node::still_runs(pid, m.start_ticks.load())) {
       error = "node " + node_.id + " of cluster " + node_.cluster() +
               " is already running (hamon-master pid " + std::to_string(pid) + ")";
       return false;
     }
     if (adopt) {
       ctl_.emplace(std::move(old).value());
-      daemons::register_daemon(*ctl_, shm::DaemonId::master);
+      node::register_daemon(*ctl_, shm::DaemonId::master);
       adopt_daemons();
       return true;
     }
@@ -54,7 +54,7 @@ bool Master::open_segment(bool adopt, std::string& error) {
     return false;
   }
   ctl_.emplace(std::move(c).value());
-  daemons::register_daemon(*ctl_, shm::DaemonId::master);
+  node::register_daemon(*ctl_, shm::DaemonId::master);
   return true;
 }
 
@@ -71,14 +71,14 @@ void Master::adopt_daemons() {
 bool Master::adopt_running(Managed& d) {
   // Whoever holds the daemon's instance lock is the one live instance, whoever started it
   // (its slot may still name a predecessor if it had not registered yet).
-  const pid_t pid = daemons::instance_holder(node_, d.binary);
+  const pid_t pid = node::instance_holder(node_, d.binary);
   if (pid <= 0) return false;
-  const int fd = daemons::pidfd_open(pid);
+  const int fd = node::pidfd_open(pid);
   if (fd < 0) return false;
   d.pid = pid;
   d.pidfd = fd;
   d.adopted = true;
-  d.started_ns = daemons::now_ns();
+  d.started_ns = node::now_ns();
   return true;
 }
 
@@ -96,22 +96,22 @@ void Master::remove_segments() {
   }
 }
 
-pid_t Master::spawn(Managed& d) { return daemons::spawn_daemon(node_, {d.binary}); }
+pid_t Master::spawn(Managed& d) { return node::spawn_daemon(node_, {d.binary}); }
 
 void Master::start_missing(std::uint64_t now) {
   for (auto& d : daemons_) {
     if (d.pid > 0 || adopt_running(d)) continue;
     const pid_t pid = spawn(d);
     if (pid < 0) {
-      daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "",
+      node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "",
                           d.binary, UINT32_MAX, 0, 0, -pid,
                           std::string("cannot start: ") + std::strerror(-pid));
       continue;
     }
     d.pid = pid;
-    d.pidfd = daemons::pidfd_open(pid);
+    d.pidfd = node::pidfd_open(pid);
     d.started_ns = now;
-    daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
+    node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
                         d.binary, UINT32_MAX, 0, pid, 0, "");
   }
 }
@@ -131,7 +131,7 @@ void Master::ended(Managed& d, int status, bool restart) {
   const std::string why = status == -1 ? "exited (it was not our child: status unknown)"
                           : WIFSIGNALED(status) ? std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status))
                                                 : "exited with status " + std::to_string(WEXITSTATUS(status));
-  daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "", d.binary,
+  node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "", d.binary,
                       UINT32_MAX, 0, pid, status, why);
 }
 
@@ -140,9 +140,9 @@ void Master::check(std::uint64_t now, std::uint64_t limit_ns) {
     const std::uint64_t hb = ctl_->daemon(d.id).heartbeat_ns.load();
     // A daemon that stopped turning its loop is as good as dead: kill it; its end restarts it.
     if (d.pid > 0 && now > d.started_ns + limit_ns && hb != 0 && now > hb + limit_ns) {
-      daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::hung, "", d.binary,
+      node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::hung, "", d.binary,
                           UINT32_MAX, 0, d.pid, static_cast<std::int64_t>(now - hb), "daemon silent");
-      if (d.pidfd >= 0) daemons::pidfd_signal(d.pidfd, SIGKILL);
+      if (d.pidfd >= 0) node::pidfd_signal(d.pidfd, SIGKILL);
     }
   }
   watch_watcher(now);
@@ -156,7 +156,7 @@ void Master::watch_watcher(std::uint64_t now) {
   if (pid != watcher_pid_) {  // a (new) watcher registered: watch that one
     if (watcher_pidfd_ >= 0) ::close(watcher_pidfd_);
     watcher_pid_ = pid;
-    watcher_pidfd_ = daemons::pidfd_open_checked(pid, w.start_ticks.load());
+    watcher_pidfd_ = node::pidfd_open_checked(pid, w.start_ticks.load());
     watcher_spawned_ns_ = 0;
   }
   if (watcher_pidfd_ >= 0) {
@@ -167,11 +167,11 @@ void Master::watch_watcher(std::uint64_t now) {
   }
   // Gone. One replacement at a time: give it a second to register before trying again.
   if (watcher_spawned_ns_ != 0 && now < watcher_spawned_ns_ + 1'000'000'000) return;
-  const pid_t child = daemons::spawn_daemon(node_, {"hamon-watcher", true, true});
+  const pid_t child = node::spawn_daemon(node_, {"hamon-watcher", true, true});
   if (child > 0) {
     watcher_spawned_ns_ = now;
     ctl_->daemon(shm::DaemonId::watcher).restarts.fetch_add(1);
-    daemons::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
+    node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
                         "hamon-watcher", UINT32_MAX, 0, child, 0, "restarted by hamon-master");
   }
 }
@@ -220,7 +220,7 @@ void Master::shutdown(int grace_ms) {
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    reap(daemons::now_ns(), false);
+    reap(node::now_ns(), false);
     for (auto& d : daemons_) {
       if (d.adopted && d.pid > 0 && ::kill(d.pid, 0) != 0) d.pid = 0;
     }
@@ -236,7 +236,7 @@ void Master::shutdown(int grace_ms) {
       d.pid = 0;
     }
   }
-  daemons::unregister_daemon(*ctl_, shm::DaemonId::master);
+  node::unregister_daemon(*ctl_, shm::DaemonId::master);
   remove_segments();
   ::unlink(node_.server_socket().c_str());
 }

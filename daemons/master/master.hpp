@@ -13,13 +13,13 @@
 #include <string>
 
 #include "hamon/shm/control_segment.hpp"
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
 namespace hamon::master {
 
 class Master {
  public:
-  explicit Master(const daemons::Node& node) : node_(node) {}
+  explicit Master(const node::Node& node) : node_(node) {}
 
   // Creates the control segment, replacing a stale one (whose master is dead) — or, when
   // `adopt` (a master restarted by hamon-watcher), attaches the live node's segment and takes
@@ -59,7 +59,7 @@ class Master {
   pid_t spawn(Managed& d);
   void remove_segments();
 
-  const daemons::Node& node_;
+  const node::Node& node_;
   std::optional<shm::ControlSegment> ctl_;
   int watcher_pidfd_ = -1;
   pid_t watcher_pid_ = 0;

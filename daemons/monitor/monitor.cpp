@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "clock.hpp"
-#include "config_file.hpp"
-#include "daemon_slot.hpp"
-#include "proc.hpp"
+#include "hamon/node/clock.hpp"
+#include "hamon/node/config_file.hpp"
+#include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/proc.hpp"
 
 namespace hamon::monitor {
 
@@ -43,13 +43,13 @@ ProcessState to_process_state(engine::LiveState s) {
 
 }  // namespace
 
-Monitor::Monitor(const daemons::Node& node, const shm::ControlSegment& control)
+Monitor::Monitor(const node::Node& node, const shm::ControlSegment& control)
     : node_(node),
       config_(node.config),
       ctl_(control),
       tick_(choose_tick(node.config)),
       watches_(control.max_processes()),
-      due_(std::max<std::uint64_t>(tick_ / 4, 10'000), 8192, daemons::now_ns()) {
+      due_(std::max<std::uint64_t>(tick_ / 4, 10'000), 8192, node::now_ns()) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
 }
 
@@ -68,7 +68,7 @@ shm::HeartbeatTable* Monitor::table(std::uint32_t group) {
   const std::string name(g.heartbeat_segment, strnlen(g.heartbeat_segment, sizeof g.heartbeat_segment));
   auto t = shm::HeartbeatTable::attach(name, shm::Access::read_write);
   if (!t) return nullptr;
-  t->tick(daemons::now_ns());
+  t->tick(node::now_ns());
   return tables_.emplace(group, std::make_unique<shm::HeartbeatTable>(std::move(t).value()))
       .first->second.get();
 }
@@ -155,7 +155,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
     }
   }
   w.live = engine::Liveness(inc, now, lp, baseline);
-  w.pidfd = daemons::pidfd_open_checked(pid, ticks);
+  w.pidfd = node::pidfd_open_checked(pid, ticks);
   if (w.pidfd < 0) {  // already gone
     watches_[slot].emplace(std::move(w));
     exited(slot, now);
@@ -176,7 +176,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
     m.arg = static_cast<std::uint64_t>(ProcessState::ready);
     m.t_ns = now;
     (void)ctl_.send(ChannelId::monitor_to_server, m);
-    daemons::post_event(ctl_, shm::DaemonId::monitor, shm::EventKind::ready, stored.group_name,
+    node::post_event(ctl_, shm::DaemonId::monitor, shm::EventKind::ready, stored.group_name,
                         stored.name, slot, inc, pid, 0, "ready at spawn");
   }
   due_.add(now, slot, inc);
@@ -204,7 +204,7 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
       (void)ctl_.send(ChannelId::monitor_to_server, m);
       const bool hung = v.state == engine::LiveState::hung;
       const std::uint64_t silence = now - w.live.alive_at_ns();
-      daemons::post_event(ctl_, shm::DaemonId::monitor,
+      node::post_event(ctl_, shm::DaemonId::monitor,
                           hung ? shm::EventKind::hung : shm::EventKind::ready, w.group_name,
                           w.name, slot, inc, w.pid, hung ? static_cast<std::int64_t>(silence) : 0,
                           hung ? (w.live.beats() == 0 ? "never ready"
@@ -235,21 +235,21 @@ void Monitor::handle_messages(std::uint64_t now) {
   }
   while (ctl_.channel(ChannelId::server_to_monitor).pop(m)) {
     if (m.kind != MessageKind::reload) continue;
-    if (auto r = daemons::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
+    if (auto r = node::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
   }
 }
 
 void Monitor::run_once() {
-  std::uint64_t now = daemons::now_ns();
+  std::uint64_t now = node::now_ns();
   // The clock is written every turn (a store per segment), so a stamp is never older than one
   // turn; the tick only paces the turns.
   publish_clock(now);
   if (now >= next_tick_) {
-    daemons::daemon_heartbeat(ctl_, shm::DaemonId::monitor, now);
+    node::daemon_heartbeat(ctl_, shm::DaemonId::monitor, now);
     next_tick_ = now + tick_;
   }
   handle_messages(now);
-  now = daemons::now_ns();
+  now = node::now_ns();
   publish_clock(now);
   expired_.clear();
   due_.expire(now, expired_);
@@ -268,7 +268,7 @@ void Monitor::run_once() {
   ts.tv_nsec = static_cast<long>(wait % 1'000'000'000);
   epoll_event evs[64];
   const int n = ::epoll_pwait2(epfd_, evs, 64, &ts, nullptr);
-  now = daemons::now_ns();
+  now = node::now_ns();
   for (int i = 0; i < n; ++i) exited(static_cast<std::uint32_t>(evs[i].data.u64), now);
 }
 

@@ -17,14 +17,14 @@
 #include "hamon/engine/liveness.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 #include "timer_wheel.hpp"
 
 namespace hamon::monitor {
 
 class Monitor {
  public:
-  Monitor(const daemons::Node& node, const shm::ControlSegment& control);
+  Monitor(const node::Node& node, const shm::ControlSegment& control);
   ~Monitor();
 
   // Takes over the processes that are running (after a monitor restart).
@@ -60,7 +60,7 @@ class Monitor {
   // The latest time a beat stamped `stamp` can have happened: our next clock write after it.
   [[nodiscard]] std::uint64_t beat_bound(std::uint64_t stamp, std::uint64_t now) const;
 
-  const daemons::Node& node_;
+  const node::Node& node_;
   engine::Config config_;  // re-read from the file on the server's reload message
   const shm::ControlSegment& ctl_;
   std::uint64_t tick_;

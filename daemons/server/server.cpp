@@ -7,8 +7,8 @@
 #include <optional>
 #include <sstream>
 
-#include "daemon_slot.hpp"
-#include "config_file.hpp"
+#include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/config_file.hpp"
 #include "hamon/engine/names.hpp"
 
 namespace hamon::server {
@@ -25,7 +25,7 @@ void copy(char (&dst)[N], const std::string& s) {
 }
 }  // namespace
 
-Server::Server(const daemons::Node& node, const shm::ControlSegment& control)
+Server::Server(const node::Node& node, const shm::ControlSegment& control)
     : node_(node),
       ctl_(control),
       config_(std::make_unique<engine::Config>(node.config)),
@@ -117,7 +117,7 @@ bool Server::setup(std::string& error) {
   adopting_ = ctl_.daemon(shm::DaemonId::server).started_ns.load() != 0;
   // Marked at once, before anything is started: a server that dies from here on has a
   // successor that adopts, never one that boots a second time.
-  ctl_.daemon(shm::DaemonId::server).started_ns.store(daemons::now_ns());
+  ctl_.daemon(shm::DaemonId::server).started_ns.store(node::now_ns());
   if (adopting_) {
     for (std::uint32_t g = 0; g < ctl_.max_groups(); ++g) {
       shm::GroupInfo info{};
@@ -288,7 +288,7 @@ void Server::apply(std::uint64_t now) {
     // A critical process that cannot be kept up here is what moves its tenant to the duplex
     // peer; until the peer link exists, the event records it.
     const bool critical_loss = note.kind == engine::Note::Kind::failed && p.critical;
-    daemons::post_event(ctl_, shm::DaemonId::server, kind, p.group, p.name,
+    node::post_event(ctl_, shm::DaemonId::server, kind, p.group, p.name,
                         slot_of_[note.process], note.incarnation, 0, note.value,
                         critical_loss ? "critical: " + note.detail : note.detail);
   }
@@ -416,7 +416,7 @@ void Server::release(std::uint32_t slot) {
 }
 
 std::string Server::reload(std::uint64_t now) {
-  daemons::LoadResult r = daemons::load_config_file(node_.config_path);
+  node::LoadResult r = node::load_config_file(node_.config_path);
   if (!r.config) {
     std::string why;
     for (const auto& e : r.errors) why += (why.empty() ? "" : "; ") + e;
@@ -497,7 +497,7 @@ std::string Server::reload(std::uint64_t now) {
     if (sup_->wanted(j)) sup_->restart(j, now);
   }
   apply(now);
-  daemons::post_event(ctl_, shm::DaemonId::server, shm::EventKind::config_loaded, "", "hamon-server",
+  node::post_event(ctl_, shm::DaemonId::server, shm::EventKind::config_loaded, "", "hamon-server",
                       UINT32_MAX, 0, 0, 0,
                       std::to_string(added.size()) + " added, " + std::to_string(changed.size()) +
                           " changed, " + std::to_string(kept.size() - (n - added.size())) + " removed");

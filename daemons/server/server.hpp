@@ -16,13 +16,13 @@
 #include "hamon/engine/supervisor.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
 namespace hamon::server {
 
 class Server {
  public:
-  Server(const daemons::Node& node, const shm::ControlSegment& control);
+  Server(const node::Node& node, const shm::ControlSegment& control);
 
   // Creates (or, after a restart, attaches) the heartbeat segments and writes the group and
   // process tables. False with `error` set when a segment cannot be made.
@@ -58,7 +58,7 @@ class Server {
   [[nodiscard]] std::uint32_t group_index(const std::string& name) const;
   std::vector<std::size_t> resolve(const std::string& what, bool tenant, std::string& error) const;
 
-  const daemons::Node& node_;
+  const node::Node& node_;
   const shm::ControlSegment& ctl_;
   std::unique_ptr<engine::Config> config_;
   std::unique_ptr<engine::Supervisor> sup_;

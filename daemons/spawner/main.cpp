@@ -4,35 +4,35 @@
 #include <chrono>
 #include <cstdio>
 
-#include "daemon_args.hpp"
-#include "instance_lock.hpp"
-#include "daemon_slot.hpp"
-#include "signals.hpp"
+#include "hamon/node/daemon_args.hpp"
+#include "hamon/node/instance_lock.hpp"
+#include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/signals.hpp"
 #include "spawner.hpp"
 
 using namespace hamon;
 
 int main(int argc, char** argv) {
-  const daemons::Node node = daemons::daemon_startup("hamon-spawner", argc, argv);
+  const node::Node node = node::daemon_startup("hamon-spawner", argc, argv);
   // Exactly one per node: a second instance (started by a master that did not know of this
   // one) stops here.
-  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-spawner");
+  const int instance_lock = node::take_instance_lock_or_exit(node, "hamon-spawner");
   (void)instance_lock;
-  const shm::ControlSegment ctl = daemons::attach_control_or_exit("hamon-spawner", node);
+  const shm::ControlSegment ctl = node::attach_control_or_exit("hamon-spawner", node);
   // Orphans of double-forking processes come back to us to be reaped.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  daemons::make_dirs(node.log_dir(), 0750);
+  node::make_dirs(node.log_dir(), 0750);
   constexpr auto self = shm::DaemonId::spawner;
   shm::Doorbell& bell = ctl.daemon(self).inbox;
-  daemons::SignalState signals;
-  daemons::install_signal_handlers(signals, &bell);
-  daemons::register_daemon(ctl, self);
+  node::SignalState signals;
+  node::install_signal_handlers(signals, &bell);
+  node::register_daemon(ctl, self);
 
   spawner::Spawner agent(node, ctl);
   agent.adopt();
   while (!signals.stop.load()) {
-    const std::uint64_t now = daemons::now_ns();
-    daemons::daemon_heartbeat(ctl, self, now);
+    const std::uint64_t now = node::now_ns();
+    node::daemon_heartbeat(ctl, self, now);
     if (signals.child.exchange(false)) agent.note_sigchld();
     if (agent.do_work(now) > 0) continue;
     const std::uint64_t wake = std::min(agent.next_deadline(), now + 20'000'000);
@@ -40,6 +40,6 @@ int main(int argc, char** argv) {
               std::chrono::nanoseconds(wake > now ? wake - now : 0), 256);
   }
   // Processes keep running: a spawner's exit never stops them.
-  daemons::unregister_daemon(ctl, self);
+  node::unregister_daemon(ctl, self);
   return 0;
 }

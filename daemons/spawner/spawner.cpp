@@ -14,10 +14,10 @@
 #include <string_view>
 #include <thread>
 
-#include "config_file.hpp"
-#include "daemon_slot.hpp"
+#include "hamon/node/config_file.hpp"
+#include "hamon/node/daemon_slot.hpp"
 #include "launch.hpp"
-#include "proc.hpp"
+#include "hamon/node/proc.hpp"
 
 namespace hamon::spawner {
 
@@ -25,7 +25,7 @@ using shm::ChannelId;
 using shm::Message;
 using shm::MessageKind;
 
-Spawner::Spawner(const daemons::Node& node, const shm::ControlSegment& control)
+Spawner::Spawner(const node::Node& node, const shm::ControlSegment& control)
     : node_(node), config_(node.config), ctl_(control) {}
 
 namespace {
@@ -43,7 +43,7 @@ pid_t find_started(const std::string& segment, std::uint32_t hb_slot, std::uint6
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
     std::string env;
-    if (daemons::read_whole_file("/proc/" + std::to_string(pid) + "/environ", env) != 0) continue;
+    if (node::read_whole_file("/proc/" + std::to_string(pid) + "/environ", env) != 0) continue;
     int hits = 0;
     std::size_t at = 0;
     while (at < env.size()) {
@@ -67,7 +67,7 @@ pid_t find_started(const std::string& segment, std::uint32_t hb_slot, std::uint6
 void Spawner::adopt() {
   // Exit statuses the master collected while no spawner ran come first.
   Message m;
-  while (ctl_.channel(ChannelId::master_to_spawner).pop(m)) handle(m, daemons::now_ns());
+  while (ctl_.channel(ChannelId::master_to_spawner).pop(m)) handle(m, node::now_ns());
   bool waited = false;
   for (std::uint32_t s = 0; s < ctl_.max_processes(); ++s) {
     shm::SpawnRecord r{};
@@ -87,19 +87,19 @@ void Spawner::adopt() {
       (void)process_for(s, group, name, segment, hb_slot);
       c.pid = segment.empty() ? 0 : find_started(segment, hb_slot, r.incarnation);
       if (c.pid == 0) {  // never started: finish the predecessor's work, as it was asked
-        start(s, r.incarnation, daemons::now_ns());
+        start(s, r.incarnation, node::now_ns());
         continue;
       }
       r.pid = c.pid;
-      r.start_ticks = daemons::start_ticks(c.pid).value_or(0);
+      r.start_ticks = node::start_ticks(c.pid).value_or(0);
       ctl_.process(s).spawn.write(r);
-      announce_started(s, r.incarnation, c.pid, r.start_ticks, daemons::now_ns());
+      announce_started(s, r.incarnation, c.pid, r.start_ticks, node::now_ns());
     }
     // Still the same process if its pidfd checks out against its start time.
-    c.pidfd = daemons::pidfd_open_checked(c.pid, r.start_ticks);
+    c.pidfd = node::pidfd_open_checked(c.pid, r.start_ticks);
     if (c.pidfd < 0) {  // ended while no spawner ran: the master reaped it and kept its status
       auto st = orphan_status_.find(c.pid);
-      report_exit(s, c, st == orphan_status_.end() ? -1 : st->second, daemons::now_ns());
+      report_exit(s, c, st == orphan_status_.end() ? -1 : st->second, node::now_ns());
       if (st != orphan_status_.end()) orphan_status_.erase(st);
       continue;
     }
@@ -162,7 +162,7 @@ void Spawner::handle(const Message& m, std::uint64_t now) {
   switch (m.kind) {
     case MessageKind::start: start(m.slot, m.incarnation, now); break;
     case MessageKind::reload:
-      if (auto r = daemons::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
+      if (auto r = node::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
       break;
     case MessageKind::stop:
       if (it != children_.end() && it->second.incarnation == m.incarnation) {
@@ -224,20 +224,20 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   ctl_.process(slot).spawn.write({inc, 0, now, 0, 0, 0});
   const pid_t pid = launch(req);
   if (pid < 0) {
-    ctl_.process(slot).spawn.write({inc, 0, now, daemons::now_ns(), 0, -1});
+    ctl_.process(slot).spawn.write({inc, 0, now, node::now_ns(), 0, -1});
     out.kind = MessageKind::start_failed;
     out.status = -pid;
     (void)ctl_.send(ChannelId::spawner_to_server, out);
-    daemons::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
+    node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
                         inc, 0, -pid, std::string("cannot start: ") + std::strerror(-pid));
     return;
   }
-  const std::uint64_t ticks = daemons::start_ticks(pid).value_or(0);
+  const std::uint64_t ticks = node::start_ticks(pid).value_or(0);
   ctl_.process(slot).spawn.write({inc, ticks, now, 0, pid, 0});
   children_[slot] = Child{pid, inc, 0, false, -1};
   by_pid_[pid] = slot;
   announce_started(slot, inc, pid, ticks, now);
-  daemons::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::spawned, group, name, slot,
+  node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::spawned, group, name, slot,
                       inc, pid, 0, "");
 }
 
@@ -338,7 +338,7 @@ void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::u
     group.assign(g.name, strnlen(g.name, sizeof g.name));
     name.assign(id.name, strnlen(id.name, sizeof id.name));
   }
-  daemons::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
+  node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
                       c.incarnation, c.pid, status, detail);
 }
 

@@ -14,13 +14,13 @@
 #include <string>
 
 #include "hamon/shm/control_segment.hpp"
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
 namespace hamon::spawner {
 
 class Spawner {
  public:
-  Spawner(const daemons::Node& node, const shm::ControlSegment& control);
+  Spawner(const node::Node& node, const shm::ControlSegment& control);
 
   // Re-adopts processes a previous spawner started (from the spawn records).
   void adopt();
@@ -55,7 +55,7 @@ class Spawner {
                                            std::string& name, std::string& segment,
                                            std::uint32_t& hb_slot) const;
 
-  const daemons::Node& node_;
+  const node::Node& node_;
   engine::Config config_;  // re-read from the file on the server's reload message
   const shm::ControlSegment& ctl_;
   std::map<std::uint32_t, Child> children_;  // by slot

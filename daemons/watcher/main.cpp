@@ -5,10 +5,10 @@
 
 #include <cstdio>
 
-#include "daemon_args.hpp"
-#include "signals.hpp"
-#include "instance_lock.hpp"
-#include "clock.hpp"
+#include "hamon/node/daemon_args.hpp"
+#include "hamon/node/signals.hpp"
+#include "hamon/node/instance_lock.hpp"
+#include "hamon/node/clock.hpp"
 #include "watcher.hpp"
 
 using namespace hamon;
@@ -16,25 +16,25 @@ using namespace hamon;
 
 int main(int argc, char** argv) {
   bool adopt = false;  // restarted by hamon-master: the node runs
-  const daemons::Node node = daemons::daemon_startup("hamon-watcher", argc, argv, &adopt);
+  const node::Node node = node::daemon_startup("hamon-watcher", argc, argv, &adopt);
   // Exactly one per node: a second instance (started by a master that did not know of this
   // one) stops here.
-  const int instance_lock = daemons::take_instance_lock_or_exit(node, "hamon-watcher");
+  const int instance_lock = node::take_instance_lock_or_exit(node, "hamon-watcher");
   (void)instance_lock;
-  daemons::make_dirs(node.log_dir(), 0750);
+  node::make_dirs(node.log_dir(), 0750);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  daemons::SignalState signals;
-  const sigset_t wait_mask = daemons::block_signals_for_ppoll(signals);
+  node::SignalState signals;
+  const sigset_t wait_mask = node::block_signals_for_ppoll(signals);
 
   watcher::Watcher agent(node);
   std::string error;
   if (!agent.start(adopt, error)) {
     std::fprintf(stderr, "hamon-watcher: %s\n", error.c_str());
-    return daemons::kExitSystem;
+    return node::kExitSystem;
   }
   while (!signals.stop.load()) {
-    if (!agent.turn(daemons::now_ns(), 2'000'000'000)) {
+    if (!agent.turn(node::now_ns(), 2'000'000'000)) {
       std::fprintf(stderr, "hamon-watcher: the node's segment is gone; stopping\n");
       break;
     }

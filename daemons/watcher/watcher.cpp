@@ -12,21 +12,21 @@
 #include <thread>
 #include <vector>
 
-#include "clock.hpp"
-#include "daemon_slot.hpp"
-#include "daemon_spawn.hpp"
-#include "proc.hpp"
+#include "hamon/node/clock.hpp"
+#include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/daemon_spawn.hpp"
+#include "hamon/node/proc.hpp"
 
 extern char** environ;
 
 namespace hamon::watcher {
 
 bool Watcher::spawn_master(bool adopt) {
-  const pid_t pid = daemons::spawn_daemon(node_, {"hamon-master", adopt, false});
+  const pid_t pid = node::spawn_daemon(node_, {"hamon-master", adopt, false});
   if (pid < 0) return false;
   master_pid_ = pid;
-  master_pidfd_ = daemons::pidfd_open(pid);  // our child: its pid cannot be reused before we reap
-  master_started_ns_ = daemons::now_ns();
+  master_pidfd_ = node::pidfd_open(pid);  // our child: its pid cannot be reused before we reap
+  master_started_ns_ = node::now_ns();
   return true;
 }
 
@@ -37,7 +37,7 @@ bool Watcher::start(bool adopt, std::string& error) {
   // started twice). Only a node with nothing left running is started afresh.
   if (!adopt) {
     if (auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only)) {
-      adopt = daemons::has_live_parts(*c);
+      adopt = node::has_live_parts(*c);
     }
   }
   if (adopt) {
@@ -49,7 +49,7 @@ bool Watcher::start(bool adopt, std::string& error) {
     ctl_.emplace(std::move(c).value());
     const shm::DaemonSlot& m = ctl_->daemon(shm::DaemonId::master);
     master_pid_ = static_cast<pid_t>(m.pid.load());
-    master_pidfd_ = daemons::pidfd_open_checked(master_pid_, m.start_ticks.load());
+    master_pidfd_ = node::pidfd_open_checked(master_pid_, m.start_ticks.load());
     master_started_ns_ = m.started_ns.load();
     if (master_pidfd_ < 0 && !spawn_master(true)) {
       error = "unable to start hamon-master";
@@ -80,12 +80,12 @@ bool Watcher::start(bool adopt, std::string& error) {
       return false;
     }
   }
-  daemons::register_daemon(*ctl_, shm::DaemonId::watcher);
+  node::register_daemon(*ctl_, shm::DaemonId::watcher);
   return true;
 }
 
 bool Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
-  daemons::daemon_heartbeat(*ctl_, shm::DaemonId::watcher, now);
+  node::daemon_heartbeat(*ctl_, shm::DaemonId::watcher, now);
   if (now >= next_segment_check_) {
     next_segment_check_ = now + 100'000'000;
     auto current = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only);
@@ -108,19 +108,19 @@ bool Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
     master_pidfd_ = -1;
     ctl_->daemon(shm::DaemonId::master).state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
     ctl_->daemon(shm::DaemonId::master).restarts.fetch_add(1);
-    daemons::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_exited, "",
+    node::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_exited, "",
                         "hamon-master", UINT32_MAX, 0, master_pid_, 0, "restarting it");
     if (spawn_master(true)) {
-      daemons::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_started, "",
+      node::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_started, "",
                           "hamon-master", UINT32_MAX, 0, master_pid_, 0, "adopts the running node");
     }
     return true;
   }
   const std::uint64_t hb = ctl_->daemon(shm::DaemonId::master).heartbeat_ns.load();
   if (now > master_started_ns_ + hang_limit_ns && hb != 0 && now > hb + hang_limit_ns) {
-    daemons::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::hung, "", "hamon-master",
+    node::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::hung, "", "hamon-master",
                         UINT32_MAX, 0, master_pid_, static_cast<std::int64_t>(now - hb), "daemon silent");
-    daemons::pidfd_signal(master_pidfd_, SIGKILL);
+    node::pidfd_signal(master_pidfd_, SIGKILL);
   }
   if (!ready_sent_ && ctl_->daemon(shm::DaemonId::server).state.load() ==
                           static_cast<std::uint32_t>(shm::DaemonState::running)) {
@@ -132,12 +132,12 @@ bool Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
 
 void Watcher::shutdown(int grace_ms) {
   // First say we stop on purpose, so the master does not start another watcher.
-  daemons::unregister_daemon(*ctl_, shm::DaemonId::watcher);
+  node::unregister_daemon(*ctl_, shm::DaemonId::watcher);
   sd_notify(0, "STOPPING=1");
   if (master_pidfd_ < 0) return;
-  daemons::pidfd_signal(master_pidfd_, SIGTERM);
+  node::pidfd_signal(master_pidfd_, SIGTERM);
   pollfd p{master_pidfd_, POLLIN, 0};
-  if (::poll(&p, 1, grace_ms) == 0) daemons::pidfd_signal(master_pidfd_, SIGKILL);
+  if (::poll(&p, 1, grace_ms) == 0) node::pidfd_signal(master_pidfd_, SIGKILL);
   ::waitpid(master_pid_, nullptr, 0);
 }
 

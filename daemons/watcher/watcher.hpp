@@ -11,13 +11,13 @@
 #include <string>
 
 #include "hamon/shm/control_segment.hpp"
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
 namespace hamon::watcher {
 
 class Watcher {
  public:
-  explicit Watcher(const daemons::Node& node) : node_(node) {}
+  explicit Watcher(const node::Node& node) : node_(node) {}
 
   // Fresh: starts hamon-master and waits for the node's segment. Adopt (restarted by the
   // master): attaches the running node and watches its master. False with `error` set.
@@ -32,7 +32,7 @@ class Watcher {
  private:
   bool spawn_master(bool adopt);
 
-  const daemons::Node& node_;
+  const node::Node& node_;
   std::optional<shm::ControlSegment> ctl_;
   pid_t master_pid_ = 0;
   int master_pidfd_ = -1;

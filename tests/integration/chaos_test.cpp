@@ -108,7 +108,7 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
   std::mt19937 rng(12345);
   int daemon_kills = 0, process_kills = 0, init_restarts = 0;
 
-  auto converged = [&](const cli::NodeView& v) {
+  auto converged = [&](const node::NodeView& v) {
     for (const auto& d : v.daemons) {
       if (d.state != "running" || d.pid <= 0) return false;
     }
@@ -119,7 +119,7 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
   };
   auto checkpoint = [&](int at) {
     ASSERT_TRUE(node.wait(converged, std::chrono::seconds(30)))
-        << "no convergence after kill " << at << ":\n" << cli::render_table(node.view());
+        << "no convergence after kill " << at << ":\n" << node::render_table(node.view());
     const auto v = node.view();
     std::set<pid_t> daemons;
     for (const auto& d : v.daemons) daemons.insert(d.pid);

@@ -39,20 +39,20 @@ struct Seen {
   friend bool operator==(const Seen&, const Seen&) = default;
 };
 
-std::map<std::string, Seen> processes(const cli::NodeView& v) {
+std::map<std::string, Seen> processes(const node::NodeView& v) {
   std::map<std::string, Seen> out;
   for (const auto& p : v.processes) out[p.tenant + "/" + p.name] = {p.pid, p.incarnation};
   return out;
 }
 
-std::int32_t daemon_pid(const cli::NodeView& v, const std::string& name) {
+std::int32_t daemon_pid(const node::NodeView& v, const std::string& name) {
   for (const auto& d : v.daemons) {
     if (d.name == name) return d.pid;
   }
   return 0;
 }
 
-bool back(const cli::NodeView& v, const std::string& name, std::int32_t old_pid) {
+bool back(const node::NodeView& v, const std::string& name, std::int32_t old_pid) {
   for (const auto& d : v.daemons) {
     if (d.name == name) return d.pid != old_pid && d.pid > 0 && d.state == "running";
   }
@@ -71,11 +71,11 @@ TEST_P(DaemonKill, RepeatedSigkillOfADaemonTouchesNoProcess) {
     const std::int32_t pid = daemon_pid(node.view(), daemon);
     ASSERT_GT(pid, 0);
     ASSERT_EQ(kill(pid, SIGKILL), 0);
-    ASSERT_TRUE(node.wait([&](const cli::NodeView& v) { return back(v, daemon, pid); }))
+    ASSERT_TRUE(node.wait([&](const node::NodeView& v) { return back(v, daemon, pid); }))
         << daemon << " was not restarted (round " << round << ")";
   }
   // The replacement has settled: give it a few monitor periods to disagree, if it would.
-  ASSERT_FALSE(node.wait([&](const cli::NodeView& v) { return processes(v) != before; },
+  ASSERT_FALSE(node.wait([&](const node::NodeView& v) { return processes(v) != before; },
                          std::chrono::milliseconds(300)))
       << "a process was restarted or lost because a daemon died";
   for (const auto& [name, seen] : before) {
@@ -88,7 +88,7 @@ TEST_P(DaemonKill, RepeatedSigkillOfADaemonTouchesNoProcess) {
   // And the node still works: a crash is still noticed and repaired.
   const auto victim = before.at("acme/acd");
   ASSERT_EQ(kill(victim.pid, SIGKILL), 0);
-  EXPECT_TRUE(node.wait([&](const cli::NodeView&) {
+  EXPECT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("acme", "acd");
     return p && p->pid != victim.pid && p->pid > 0 && p->state == "running";
   })) << "after " << daemon << " restarts, a crashed process is still restarted";
@@ -112,7 +112,7 @@ TEST(FaultInjection, AProcessThatDiesWhileTheSpawnerIsDownIsStillRestarted) {
   ASSERT_EQ(kill(spawner, SIGSTOP), 0);
   ASSERT_EQ(kill(acd->pid, SIGKILL), 0);
   ASSERT_EQ(kill(spawner, SIGKILL), 0);
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("acme", "acd");
     return p && p->pid > 0 && p->pid != acd->pid && p->state == "running";
   })) << "the process that died during the spawner's absence was not restarted";
@@ -143,7 +143,7 @@ TEST(FaultInjection, UpAfterEverythingWasKilledStartsCleanlyAndASecondUpIsRefuse
     if (d.pid > 0) kill(d.pid, SIGKILL);
   }
   for (const auto& p : v.processes) kill(p.pid, SIGKILL);
-  ASSERT_TRUE(node.wait([&](const cli::NodeView& now) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView& now) {
     reap_zombies();
     for (const auto& d : now.daemons) {
       if (d.state == "running") return false;
@@ -166,7 +166,7 @@ TEST(FaultInjection, DaemonsKilledDuringARestartStormKeepTheStormConfinedToItsPr
                 "\n[[system.process]]\nname = \"storm\"\ncommand = [\"@APP@\", \"--crash-after\", \"4\"]\n"
                 "restart_budget = 100000\nrestart_window = \"1s\"\nrestart_delay = \"0s\"\n");
   (void)node.up();
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto s = node.process("system", "storm");
     return s && s->restarts >= 3;
   })) << "no storm";
@@ -177,10 +177,10 @@ TEST(FaultInjection, DaemonsKilledDuringARestartStormKeepTheStormConfinedToItsPr
   for (const char* daemon : {"hamon-spawner", "hamon-server", "hamon-monitor", "hamon-master"}) {
     const std::int32_t pid = daemon_pid(node.view(), daemon);
     ASSERT_EQ(kill(pid, SIGKILL), 0);
-    ASSERT_TRUE(node.wait([&](const cli::NodeView& v) { return back(v, daemon, pid); })) << daemon;
+    ASSERT_TRUE(node.wait([&](const node::NodeView& v) { return back(v, daemon, pid); })) << daemon;
   }
   const auto storm_before = node.process("system", "storm")->restarts;
-  EXPECT_TRUE(node.wait([&](const cli::NodeView&) {
+  EXPECT_TRUE(node.wait([&](const node::NodeView&) {
     return node.process("system", "storm")->restarts > storm_before + 2;
   })) << "the storm's process is still restarted by the new daemons";
   for (const auto& p : node.view().processes) {

@@ -30,9 +30,9 @@ std::string sys(const std::string& name, const std::string& extra = "", const st
   return proc("system.process", name, extra, args);
 }
 
-bool running(const cli::ProcessRow& p) { return p.state == "running" || p.state == "ready"; }
+bool running(const node::ProcessRow& p) { return p.state == "running" || p.state == "ready"; }
 
-bool all_running(const cli::NodeView& v) {
+bool all_running(const node::NodeView& v) {
   if (v.processes.empty()) return false;
   for (const auto& p : v.processes) {
     if (!running(p)) return false;
@@ -96,7 +96,7 @@ TEST(Supervision, RestartsACrashedProcessWithANewPidAndIncarnation) {
   const auto before = node.process("system", "victim");
   ASSERT_TRUE(before && before->pid > 0);
   ASSERT_EQ(kill(before->pid, SIGKILL), 0);
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("system", "victim");
     return p && running(*p) && p->pid != before->pid && p->incarnation > before->incarnation;
   })) << "not restarted";
@@ -115,7 +115,7 @@ TEST(Supervision, KillsAndRestartsAHungProcess) {
   ASSERT_EQ(node.up().code, 0);
   const auto first = node.process("system", "sleeper");
   ASSERT_TRUE(first);
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("system", "sleeper");
     return p && p->incarnation > first->incarnation && p->pid != first->pid;
   })) << "a hung process was not replaced";
@@ -133,7 +133,7 @@ TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
                 sys("crasher", "restart_budget = 3\nrestart_window = \"60s\"\ncritical = true",
                     ", \"--crash-after\", \"3\""));
   (void)node.up();  // may return before or after the crasher runs out of restarts
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("system", "crasher");
     return p && p->state == "failed";
   }));
@@ -150,7 +150,7 @@ TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
   EXPECT_EQ(ev[static_cast<std::size_t>(failed)].detail.rfind("critical: ", 0), 0u)
       << "a critical process that cannot be kept up is recorded as such for the duplex";
   // No more restarts: watch a while longer.
-  EXPECT_FALSE(node.wait([&](const cli::NodeView&) { return count_spawns() > 4; },
+  EXPECT_FALSE(node.wait([&](const node::NodeView&) { return count_spawns() > 4; },
                          std::chrono::milliseconds(500)));
   const auto steady = node.process("system", "steady");
   ASSERT_TRUE(steady);
@@ -167,7 +167,7 @@ TEST(Supervision, RestartsDependentsAfterTheirDependency) {
   const auto loner = node.process("system", "loner");
   ASSERT_TRUE(base && user && loner);
   ASSERT_EQ(kill(base->pid, SIGKILL), 0);
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto b = node.process("system", "base");
     const auto u = node.process("system", "user");
     return b && u && running(*b) && running(*u) && b->incarnation > base->incarnation &&
@@ -190,7 +190,7 @@ TEST(Supervision, StopsInReverseDependencyOrder) {
   const auto other = node.process("system", "other");
   const auto r = node.hamon({"stop", "system/a"});
   ASSERT_EQ(r.code, 0) << r.err;
-  ASSERT_TRUE(node.wait([&](const cli::NodeView& v) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
     for (const auto& p : v.processes) {
       if (p.name != "other" && p.pid != 0) return false;
     }
@@ -208,7 +208,7 @@ TEST(Supervision, StopsInReverseDependencyOrder) {
   EXPECT_EQ(node.process("system", "a")->state, "exited");
   // And back: starting c starts what it depends on.
   ASSERT_EQ(node.hamon({"start", "c"}).code, 0);
-  EXPECT_TRUE(node.wait([&](const cli::NodeView& v) { return all_running(v); }));
+  EXPECT_TRUE(node.wait([&](const node::NodeView& v) { return all_running(v); }));
 }
 
 TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
@@ -220,7 +220,7 @@ TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
   const auto vandal = node.process("system", "vandal");
   ASSERT_TRUE(g1 && g2 && vandal);
   // Garbage reads as silence (its incarnation is wrong), so the vandal is replaced.
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto v = node.process("system", "vandal");
     return v && v->incarnation > vandal->incarnation;
   }));
@@ -247,12 +247,12 @@ TEST(Supervision, TenantCommandsActOnlyOnThatTenant) {
   const auto db = node.process("system", "db");
   const auto globex = node.process("globex", "acd");
   ASSERT_EQ(node.hamon({"tenant", "stop", "acme"}).code, 0);
-  ASSERT_TRUE(node.wait([&](const cli::NodeView&) { return node.process("acme", "acd")->pid == 0; }));
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) { return node.process("acme", "acd")->pid == 0; }));
   EXPECT_EQ(node.process("system", "db")->pid, db->pid);
   EXPECT_EQ(node.process("globex", "acd")->pid, globex->pid);
   EXPECT_EQ(node.process("acme", "acd")->role, "active");
   ASSERT_EQ(node.hamon({"tenant", "start", "acme"}).code, 0);
-  EXPECT_TRUE(node.wait([&](const cli::NodeView& v) { return all_running(v); }));
+  EXPECT_TRUE(node.wait([&](const node::NodeView& v) { return all_running(v); }));
 }
 
 TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
@@ -270,7 +270,7 @@ TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
                proc("tenant.process", "added", ""));
   const auto r = node.hamon({"reload"});
   ASSERT_EQ(r.code, 0) << r.err;
-  ASSERT_TRUE(node.wait([&](const cli::NodeView& v) {
+  ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
     const auto c = node.process("system", "changed");
     const auto a = node.process("newco", "added");
     return c && a && running(*c) && running(*a) && c->incarnation > changed->incarnation &&
@@ -302,7 +302,7 @@ TEST(Supervision, DownStopsEverythingAndRemovesTheSegments) {
   EXPECT_TRUE(node.view().processes.empty()) << "the control segment is gone";
   for (pid_t pid : pids) {
     // hamon-master was detached: as the test is its subreaper, reaping it is the test's job.
-    EXPECT_TRUE(node.wait([&](const cli::NodeView&) {
+    EXPECT_TRUE(node.wait([&](const node::NodeView&) {
       reap_zombies();
       return kill(pid, 0) != 0 && errno == ESRCH;
     })) << "pid " << pid << " still exists after down";

@@ -19,7 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "hamon/shm/control_segment.hpp"
-#include "instance_lock.hpp"
+#include "hamon/node/instance_lock.hpp"
 
 extern char** environ;
 
@@ -155,11 +155,11 @@ void TestNode::force_cleanup() {
     }
   }
   // And any daemon that holds its instance lock for this node, registered or not.
-  daemons::Node names;
+  node::Node names;
   names.config.cluster.name = cluster_;
   names.id = "a";
   for (const char* d : {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
-    if (const pid_t holder = daemons::instance_holder(names, d); holder > 0) kill(holder, SIGKILL);
+    if (const pid_t holder = node::instance_holder(names, d); holder > 0) kill(holder, SIGKILL);
   }
   shm::Segment::remove(shm::control_segment_name(cluster_, "a"));
   for (const auto& g : groups_) shm::Segment::remove(shm::heartbeat_segment_name(cluster_, "a", g));
@@ -181,13 +181,13 @@ RunResult TestNode::hamon(std::vector<std::string> args, bool with_node) {
   return run(args);
 }
 
-cli::NodeView TestNode::view() const {
+node::NodeView TestNode::view() const {
   auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
   if (!ctl) return {};
-  return cli::read_view(*ctl);
+  return node::read_view(*ctl);
 }
 
-std::optional<cli::ProcessRow> TestNode::process(const std::string& group,
+std::optional<node::ProcessRow> TestNode::process(const std::string& group,
                                                  const std::string& name) const {
   for (const auto& p : view().processes) {
     if (p.tenant == group && p.name == name) return p;
@@ -211,7 +211,7 @@ std::vector<EventRow> TestNode::events() const {
   return out;
 }
 
-bool TestNode::wait(const std::function<bool(const cli::NodeView&)>& pred,
+bool TestNode::wait(const std::function<bool(const node::NodeView&)>& pred,
                     std::chrono::milliseconds limit) const {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "hamon/shm/event_ring.hpp"
-#include "node_view.hpp"
+#include "hamon/node/node_view.hpp"
 
 namespace hamon::test {
 
@@ -49,12 +49,12 @@ class TestNode {
   // Runs `hamon ARGS... --config F --node a`.
   RunResult hamon(std::vector<std::string> args, bool with_node = true);
 
-  [[nodiscard]] cli::NodeView view() const;
-  [[nodiscard]] std::optional<cli::ProcessRow> process(const std::string& group,
+  [[nodiscard]] node::NodeView view() const;
+  [[nodiscard]] std::optional<node::ProcessRow> process(const std::string& group,
                                                        const std::string& name) const;
   [[nodiscard]] std::vector<EventRow> events() const;
   // Polls `pred` on fresh views until it holds or `limit` passes.
-  bool wait(const std::function<bool(const cli::NodeView&)>& pred,
+  bool wait(const std::function<bool(const node::NodeView&)>& pred,
             std::chrono::milliseconds limit = std::chrono::seconds(20)) const;
 
   [[nodiscard]] const std::string& config_path() const { return config_; }

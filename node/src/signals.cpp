@@ -1,11 +1,11 @@
-#include "signals.hpp"
+#include "hamon/node/signals.hpp"
 
 #include <climits>
 #include <cstring>
 
 #include "hamon/shm/futex.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 namespace {
 
 SignalState* g_state = nullptr;
@@ -49,4 +49,4 @@ sigset_t block_signals_for_ppoll(SignalState& state) {
   return during_wait;
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node

@@ -1,4 +1,4 @@
-#include "daemon_spawn.hpp"
+#include "hamon/node/daemon_spawn.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 
 extern char** environ;
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 pid_t spawn_daemon(const Node& node, const DaemonSpawn& what) {
   const std::string bin = self_dir() + "/" + what.binary;
@@ -39,4 +39,4 @@ pid_t spawn_daemon(const Node& node, const DaemonSpawn& what) {
   return rc == 0 ? pid : -rc;
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node

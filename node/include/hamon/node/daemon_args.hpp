@@ -1,14 +1,14 @@
 // The command line every daemon takes: --config FILE --node ID. Parsed with CLI11; a bad command
 // line exits 100 (usage), a node that cannot be loaded 111 (s6's convention, docs/operations.md).
-#ifndef HAMON_DAEMONS_DAEMON_ARGS_HPP
-#define HAMON_DAEMONS_DAEMON_ARGS_HPP
+#ifndef HAMON_NODE_DAEMON_ARGS_HPP
+#define HAMON_NODE_DAEMON_ARGS_HPP
 
 #include <string>
 
 #include "hamon/shm/control_segment.hpp"
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 inline constexpr int kExitUsage = 100;
 inline constexpr int kExitSystem = 111;
@@ -20,6 +20,6 @@ Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt = nullp
 // Attaches the node's control segment read-write; on failure prints why and exits 111.
 shm::ControlSegment attach_control_or_exit(const char* prog, const Node& node);
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_DAEMON_ARGS_HPP
+#endif  // HAMON_NODE_DAEMON_ARGS_HPP

@@ -1,7 +1,7 @@
 // Reading a configuration file: the I/O around engine::parse_config, shared by the CLI and the
 // daemons so they report a file the same way.
-#ifndef HAMON_DAEMONS_CONFIG_FILE_HPP
-#define HAMON_DAEMONS_CONFIG_FILE_HPP
+#ifndef HAMON_NODE_CONFIG_FILE_HPP
+#define HAMON_NODE_CONFIG_FILE_HPP
 
 #include <optional>
 #include <string>
@@ -9,7 +9,7 @@
 
 #include "hamon/engine/parse_config.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 struct LoadResult {
   std::optional<engine::Config> config;
@@ -22,6 +22,6 @@ LoadResult load_config_file(const std::string& path);
 // 0 or errno.
 int read_whole_file(const std::string& path, std::string& out);
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_CONFIG_FILE_HPP
+#endif  // HAMON_NODE_CONFIG_FILE_HPP

@@ -1,4 +1,4 @@
-#include "proc.hpp"
+#include "hamon/node/proc.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 std::optional<std::uint64_t> start_ticks(pid_t pid) noexcept {
   char path[64];
@@ -60,4 +60,4 @@ int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept {
   return fd;
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node

@@ -1,13 +1,13 @@
 // Starting one of hamon's own daemons: the binary beside this one, the node's --config and
 // --node, stdin from /dev/null and stdout/stderr appended to log/<binary>.log.
-#ifndef HAMON_DAEMONS_DAEMON_SPAWN_HPP
-#define HAMON_DAEMONS_DAEMON_SPAWN_HPP
+#ifndef HAMON_NODE_DAEMON_SPAWN_HPP
+#define HAMON_NODE_DAEMON_SPAWN_HPP
 
 #include <sys/types.h>
 
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 struct DaemonSpawn {
   const char* binary;        // "hamon-master"
@@ -18,6 +18,6 @@ struct DaemonSpawn {
 // The child's pid, or -errno.
 pid_t spawn_daemon(const Node& node, const DaemonSpawn& what);
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_DAEMON_SPAWN_HPP
+#endif  // HAMON_NODE_DAEMON_SPAWN_HPP

@@ -2,8 +2,8 @@
 // stream socket in the node's runtime directory, mode 0600; one request line per connection,
 // one reply line: "ok" or "error <why>". A thread accepts and reads; the request is carried out
 // by the server's loop, which the socket thread wakes through the server's inbox doorbell.
-#ifndef HAMON_SERVER_CONTROL_SOCKET_HPP
-#define HAMON_SERVER_CONTROL_SOCKET_HPP
+#ifndef HAMON_NODE_CONTROL_SOCKET_HPP
+#define HAMON_NODE_CONTROL_SOCKET_HPP
 
 #include <atomic>
 #include <deque>
@@ -15,7 +15,7 @@
 
 #include "hamon/shm/doorbell.hpp"
 
-namespace hamon::server {
+namespace hamon::node {
 
 class ControlSocket {
  public:
@@ -49,6 +49,6 @@ class ControlSocket {
 // Client side, for the CLI: sends one request, returns the reply line (or "error ...").
 std::string control_request(const std::string& path, const std::string& line, int timeout_ms);
 
-}  // namespace hamon::server
+}  // namespace hamon::node
 
-#endif  // HAMON_SERVER_CONTROL_SOCKET_HPP
+#endif  // HAMON_NODE_CONTROL_SOCKET_HPP

@@ -1,15 +1,15 @@
 // A daemon's presence in the control segment: it registers its pid and start time, then stamps
 // its heartbeat every loop turn, so `hamon status` and its watcher see it alive.
-#ifndef HAMON_DAEMONS_DAEMON_SLOT_HPP
-#define HAMON_DAEMONS_DAEMON_SLOT_HPP
+#ifndef HAMON_NODE_DAEMON_SLOT_HPP
+#define HAMON_NODE_DAEMON_SLOT_HPP
 
 #include <unistd.h>
 
-#include "clock.hpp"
+#include "hamon/node/clock.hpp"
 #include "hamon/shm/control_segment.hpp"
-#include "proc.hpp"
+#include "hamon/node/proc.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 inline void register_daemon(const shm::ControlSegment& c, shm::DaemonId id) {
   shm::DaemonSlot& d = c.daemon(id);
@@ -71,6 +71,6 @@ inline void post_event(const shm::ControlSegment& c, shm::DaemonId source, shm::
   c.events().post(e);
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_DAEMON_SLOT_HPP
+#endif  // HAMON_NODE_DAEMON_SLOT_HPP

@@ -1,4 +1,4 @@
-#include "config_file.hpp"
+#include "hamon/node/config_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 int read_whole_file(const std::string& path, std::string& out) {
   // open(2) and read(2) say why, where an ifstream would not (a directory opens fine, then
@@ -44,4 +44,4 @@ LoadResult load_config_file(const std::string& path) {
   return r;
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node

@@ -1,7 +1,7 @@
 // Signals in a daemon only set state and ring the daemon's inbox doorbell, so the one place the
 // loop waits (the doorbell) wakes at once; no work is done in a handler.
-#ifndef HAMON_DAEMONS_SIGNALS_HPP
-#define HAMON_DAEMONS_SIGNALS_HPP
+#ifndef HAMON_NODE_SIGNALS_HPP
+#define HAMON_NODE_SIGNALS_HPP
 
 #include <signal.h>
 
@@ -10,7 +10,7 @@
 
 #include "hamon/shm/doorbell.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 struct SignalState {
   std::atomic<bool> stop{false};     // SIGTERM, SIGINT
@@ -27,6 +27,6 @@ void install_signal_handlers(SignalState& state, shm::Doorbell* bell);
 // wait. Returns the mask to pass to ppoll.
 sigset_t block_signals_for_ppoll(SignalState& state);
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_SIGNALS_HPP
+#endif  // HAMON_NODE_SIGNALS_HPP

@@ -1,11 +1,11 @@
-#include "daemon_args.hpp"
+#include "hamon/node/daemon_args.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
   CLI::App app{std::string(prog) + ": a hamon daemon (see docs/architecture.md)"};
@@ -37,4 +37,4 @@ shm::ControlSegment attach_control_or_exit(const char* prog, const Node& node) {
   return std::move(ctl).value();
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node

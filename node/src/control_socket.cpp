@@ -1,4 +1,4 @@
-#include "control_socket.hpp"
+#include "hamon/node/control_socket.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,7 +13,7 @@
 
 #include "hamon/shm/futex.hpp"
 
-namespace hamon::server {
+namespace hamon::node {
 namespace {
 
 bool make_address(const std::string& path, sockaddr_un& a) {
@@ -138,4 +138,4 @@ std::string control_request(const std::string& path, const std::string& line, in
   return reply;
 }
 
-}  // namespace hamon::server
+}  // namespace hamon::node

@@ -1,8 +1,8 @@
 // NodeView: one consistent-enough snapshot of a running node, read straight from its segments
 // (read-only: looking costs the node nothing). `hamon status`, `hamon top`, and the waits of
 // `hamon up` and `hamon down` are all built on it.
-#ifndef HAMON_CLI_NODE_VIEW_HPP
-#define HAMON_CLI_NODE_VIEW_HPP
+#ifndef HAMON_NODE_NODE_VIEW_HPP
+#define HAMON_NODE_NODE_VIEW_HPP
 
 #include <cstdint>
 #include <optional>
@@ -11,7 +11,7 @@
 
 #include "hamon/shm/control_segment.hpp"
 
-namespace hamon::cli {
+namespace hamon::node {
 
 struct DaemonRow {
   std::string name;
@@ -48,6 +48,6 @@ std::string render_json(const NodeView& v);
 // JSON string literal with escapes.
 std::string json_string(const std::string& s);
 
-}  // namespace hamon::cli
+}  // namespace hamon::node
 
-#endif  // HAMON_CLI_NODE_VIEW_HPP
+#endif  // HAMON_NODE_NODE_VIEW_HPP

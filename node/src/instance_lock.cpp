@@ -1,4 +1,4 @@
-#include "instance_lock.hpp"
+#include "hamon/node/instance_lock.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-namespace hamon::daemons {
+namespace hamon::node {
 namespace {
 
 std::string lock_path(const Node& node, const char* binary) {
@@ -63,4 +63,4 @@ int take_instance_lock_or_exit(const Node& node, const char* binary) {
   std::exit(111);
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node

@@ -1,14 +1,14 @@
 // Thin, honest wrappers over the process system calls the daemons need. Each returns -errno on
 // failure.
-#ifndef HAMON_DAEMONS_PROC_HPP
-#define HAMON_DAEMONS_PROC_HPP
+#ifndef HAMON_NODE_PROC_HPP
+#define HAMON_NODE_PROC_HPP
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 // /proc/<pid>/stat field 22: when the process started, in clock ticks since boot. Together with
 // the pid it names one process for the life of the machine: a reused pid has another start time.
@@ -24,6 +24,6 @@ int pidfd_signal(int pidfd, int sig) noexcept;
 // otherwise (gone, or the pid now names another process).
 int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept;
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_PROC_HPP
+#endif  // HAMON_NODE_PROC_HPP

@@ -2,14 +2,14 @@
 // RUNTIME/<binary>.lock, released the moment its holder dies, whatever killed it (the liveness
 // lock s6-supervise keeps on supervise/lock). A second instance cannot take it and exits; a
 // master that restarts finds the live instances it did not start by asking who holds the locks.
-#ifndef HAMON_DAEMONS_INSTANCE_LOCK_HPP
-#define HAMON_DAEMONS_INSTANCE_LOCK_HPP
+#ifndef HAMON_NODE_INSTANCE_LOCK_HPP
+#define HAMON_NODE_INSTANCE_LOCK_HPP
 
 #include <sys/types.h>
 
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 // Takes the lock for `binary`; returns its fd (keep it open for life), or -1 with *holder set
 // to the pid of the instance that has it (0 if the lock file cannot be used: errno says why).
@@ -22,6 +22,6 @@ pid_t instance_holder(const Node& node, const char* binary);
 // cluster demo") and exit 111.
 int take_instance_lock_or_exit(const Node& node, const char* binary);
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_INSTANCE_LOCK_HPP
+#endif  // HAMON_NODE_INSTANCE_LOCK_HPP

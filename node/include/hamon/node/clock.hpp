@@ -1,13 +1,13 @@
 // The one clock every daemon uses: CLOCK_MONOTONIC in nanoseconds (vDSO; no system call with a
 // tsc clocksource). Event timestamps, heartbeat stamps and deadlines are all on this clock.
-#ifndef HAMON_DAEMONS_CLOCK_HPP
-#define HAMON_DAEMONS_CLOCK_HPP
+#ifndef HAMON_NODE_CLOCK_HPP
+#define HAMON_NODE_CLOCK_HPP
 
 #include <time.h>
 
 #include <cstdint>
 
-namespace hamon::daemons {
+namespace hamon::node {
 
 inline std::uint64_t now_ns() noexcept {
   timespec ts{};
@@ -16,6 +16,6 @@ inline std::uint64_t now_ns() noexcept {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node
 
-#endif  // HAMON_DAEMONS_CLOCK_HPP
+#endif  // HAMON_NODE_CLOCK_HPP

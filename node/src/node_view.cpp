@@ -1,4 +1,4 @@
-#include "node_view.hpp"
+#include "hamon/node/node_view.hpp"
 
 #include <hamon/heartbeat.hpp>
 
@@ -8,12 +8,12 @@
 #include <memory>
 #include <sstream>
 
-#include "clock.hpp"
-#include "daemon_slot.hpp"
+#include "hamon/node/clock.hpp"
+#include "hamon/node/daemon_slot.hpp"
 #include "hamon/engine/supervisor.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 
-namespace hamon::cli {
+namespace hamon::node {
 namespace {
 
 std::string text(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
@@ -35,7 +35,7 @@ NodeView read_view(const shm::ControlSegment& ctl) {
   NodeView v;
   v.cluster = text(ctl.header().cluster, sizeof ctl.header().cluster);
   v.node = text(ctl.header().node, sizeof ctl.header().node);
-  const std::uint64_t now = daemons::now_ns();
+  const std::uint64_t now = node::now_ns();
   for (std::size_t i = 0; i < static_cast<std::size_t>(shm::DaemonId::count); ++i) {
     const auto id = static_cast<shm::DaemonId>(i);
     const shm::DaemonSlot& d = ctl.daemon(id);
@@ -44,7 +44,7 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     r.pid = static_cast<std::int32_t>(d.pid.load());
     r.state = daemon_state(d.state.load());
     // A daemon killed outright cannot say so itself: check that its pid is still it.
-    if (r.state == "running" && !daemons::still_runs(r.pid, d.start_ticks.load())) r.state = "dead";
+    if (r.state == "running" && !node::still_runs(r.pid, d.start_ticks.load())) r.state = "dead";
     r.restarts = d.restarts.load();
     const std::uint64_t hb = d.heartbeat_ns.load();
     if (r.pid > 0 && hb != 0 && hb <= now) r.heartbeat_age_us = (now - hb) / 1000;
@@ -195,4 +195,4 @@ std::string render_json(const NodeView& v) {
   return o.str();
 }
 
-}  // namespace hamon::cli
+}  // namespace hamon::node

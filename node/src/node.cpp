@@ -1,4 +1,4 @@
-#include "node.hpp"
+#include "hamon/node/node.hpp"
 
 #include <limits.h>
 #include <sys/stat.h>
@@ -8,18 +8,21 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "config_file.hpp"
+#include "hamon/node/config_file.hpp"
 #include "hamon/shm/control_segment.hpp"
 
-namespace hamon::daemons {
+namespace hamon::node {
 
-std::string Node::control_segment() const { return shm::control_segment_name(cluster(), id); }
-
-std::string Node::heartbeat_segment(const std::string& group) const {
-  return shm::heartbeat_segment_name(cluster(), id, group);
+std::string control_segment_name(const std::string& cluster, const std::string& id) {
+  return shm::control_segment_name(cluster, id);
 }
 
-std::string Node::runtime_dir() const {
+std::string heartbeat_segment_name(const std::string& cluster, const std::string& id,
+                                   const std::string& group) {
+  return shm::heartbeat_segment_name(cluster, id, group);
+}
+
+std::string runtime_dir(const std::string& cluster, const std::string& id) {
   std::string base;
   if (const char* env = std::getenv("HAMON_RUNTIME_DIR"); env != nullptr && *env != '\0') {
     base = env;
@@ -28,7 +31,7 @@ std::string Node::runtime_dir() const {
   } else {
     base = "/tmp/hamon-" + std::to_string(geteuid());
   }
-  return base + "/" + cluster() + "." + id;
+  return base + "/" + cluster + "." + id;
 }
 
 std::variant<Node, std::string> load_node(const std::string& config_path,
@@ -79,4 +82,4 @@ std::string self_dir() {
   return p.substr(0, p.rfind('/'));
 }
 
-}  // namespace hamon::daemons
+}  // namespace hamon::node

@@ -1,0 +1,55 @@
+// Node: one node's identity on this machine — its configuration, its id, and the names derived
+// from them (segments, runtime directory, the server's socket).
+#ifndef HAMON_NODE_NODE_HPP
+#define HAMON_NODE_NODE_HPP
+
+#include <string>
+#include <variant>
+
+#include "hamon/engine/config.hpp"
+
+namespace hamon::node {
+
+// The names of a node's resources, from (cluster, node id) alone: every daemon and the CLI derive
+// them here, so they always agree.
+[[nodiscard]] std::string control_segment_name(const std::string& cluster, const std::string& id);
+[[nodiscard]] std::string heartbeat_segment_name(const std::string& cluster, const std::string& id,
+                                                 const std::string& group);
+// $HAMON_RUNTIME_DIR, else /run/hamon (root) or /tmp/hamon-<uid>; then "/<cluster>.<node>".
+[[nodiscard]] std::string runtime_dir(const std::string& cluster, const std::string& id);
+[[nodiscard]] inline std::string server_socket(const std::string& cluster, const std::string& id) {
+  return runtime_dir(cluster, id) + "/server.sock";
+}
+[[nodiscard]] inline std::string log_dir(const std::string& cluster, const std::string& id) {
+  return runtime_dir(cluster, id) + "/log";
+}
+
+struct Node {
+  engine::Config config;
+  std::string config_path;  // absolute
+  std::string id;
+
+  [[nodiscard]] const std::string& cluster() const { return config.cluster.name; }
+  [[nodiscard]] std::string control_segment() const { return control_segment_name(cluster(), id); }
+  [[nodiscard]] std::string heartbeat_segment(const std::string& group) const {
+    return heartbeat_segment_name(cluster(), id, group);
+  }
+  [[nodiscard]] std::string runtime_dir() const { return node::runtime_dir(cluster(), id); }
+  [[nodiscard]] std::string server_socket() const { return node::server_socket(cluster(), id); }
+  [[nodiscard]] std::string log_dir() const { return node::log_dir(cluster(), id); }
+};
+
+// Loads and validates `config_path` and picks the node: `node_id`, or the only node when it is
+// empty. On failure, the messages to print (one per line).
+std::variant<Node, std::string> load_node(const std::string& config_path,
+                                          const std::string& node_id);
+
+// mkdir -p with `mode`; 0 or errno.
+int make_dirs(const std::string& path, unsigned mode);
+
+// The directory holding the running executable: daemons find each other there.
+std::string self_dir();
+
+}  // namespace hamon::node
+
+#endif  // HAMON_NODE_NODE_HPP
