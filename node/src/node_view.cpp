@@ -104,8 +104,11 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     auto t = tables.find(id.group);
     if (alive && t != tables.end() && id.hb_slot < t->second->slot_count()) {
       const shm::BeatSnapshot b = t->second->snapshot(id.hb_slot);
-      if (b.incarnation == su.incarnation && b.beat_count > 0 && b.beat_stamp <= now) {
-        r.heartbeat_age_us = (now - b.beat_stamp) / 1000;
+      // The clock is read after the stamp: a stamp is never newer than a clock read after it,
+      // whereas one read before every slot is older than the beats of a fast beater.
+      const std::uint64_t seen = node::now_ns();
+      if (b.incarnation == su.incarnation && b.beat_count > 0 && b.beat_stamp <= seen) {
+        r.heartbeat_age_us = (seen - b.beat_stamp) / 1000;
       }
     }
     v.processes.push_back(r);
