@@ -70,11 +70,17 @@ std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) 
   return t;
 }
 
-int server_request(const NodeTarget& node, const std::string& line) {
-  const std::string reply = node::control_request(node.socket, line, 10000);
-  if (reply == "ok") return exit_ok;
-  std::cerr << "hamon: " << (reply.rfind("error ", 0) == 0 ? reply.substr(6) : reply) << '\n';
-  return reply.find("unable to reach") != std::string::npos ? exit_not_running : exit_refused;
+std::optional<node::Reply> server_request(const NodeTarget& node, const node::Request& request,
+                                          int& exit_code) {
+  const std::string line = node::control_request(node.socket, node::format(request), 10000);
+  auto reply = node::parse_reply(line);
+  if (reply && reply->ok) return std::move(reply).value();
+  const std::string why = reply ? reply->error : reply.error().message;
+  std::cerr << "hamon: " << why << '\n';
+  exit_code = why.find("unable to reach") != std::string::npos || why.find("no reply") != std::string::npos
+                  ? exit_not_running
+                  : exit_refused;
+  return std::nullopt;
 }
 
 }  // namespace hamon::cli

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "hamon/node/control_protocol.hpp"
+
 namespace CLI {
 class App;
 }
@@ -30,8 +32,10 @@ struct NodeTarget {
 // On failure prints why and sets `exit_code`.
 std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code);
 
-// Sends one request to the node's server; prints an error reply and returns its exit code.
-int server_request(const NodeTarget& node, const std::string& line);
+// Sends one request to the node's server. On an error reply, or none, prints why and sets
+// `exit_code` (exit_refused when the server said no, exit_not_running when none answered).
+std::optional<node::Reply> server_request(const NodeTarget& node, const node::Request& request,
+                                          int& exit_code);
 
 }  // namespace hamon::cli
 

@@ -1,22 +1,30 @@
-// Server: the agent of hamon-server. Owns the configuration and the decisions: which process
-// runs, in which order, and what happens when one ends (engine::Supervisor decides; this class
-// carries the decisions to the spawner and records them in the segment). Also owns each tenant's
-// role, answers the operator's commands and applies a changed configuration (`hamon reload`).
+// Server: the agent of hamon-server. Carries decisions out: messages from the spawner and the
+// monitor go into engine::Supervisor, its actions go to the spawner, its notes into the event
+// ring, and operator requests (control_protocol.hpp) come in through the control socket.
 //
-// Process slots in the control segment are assigned by name and kept across reloads, so a
-// process that did not change keeps its slot, its pid and its incarnation.
+// The parts: engine::SlotTable seats each process (by name, kept across reloads and restarts),
+// Groups holds the heartbeat segments and each tenant's published role, the supervise records
+// (node/supervise_record.hpp) hold the whole decision state in the control segment so a
+// restarted server resumes, and an Outbox holds requests the spawner's channel could not take.
+//
+// Not thread-safe: one loop (daemons/server/main.cpp) calls it.
 #ifndef HAMON_SERVER_SERVER_HPP
 #define HAMON_SERVER_SERVER_HPP
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "groups.hpp"
+#include "hamon/engine/slot_table.hpp"
 #include "hamon/engine/supervisor.hpp"
-#include "hamon/shm/control_segment.hpp"
-#include "hamon/shm/heartbeat_table.hpp"
+#include "hamon/node/control_protocol.hpp"
 #include "hamon/node/node.hpp"
+#include "hamon/node/outbox.hpp"
+#include "hamon/shm/control_segment.hpp"
 
 namespace hamon::server {
 
@@ -24,53 +32,54 @@ class Server {
  public:
   Server(const node::Node& node, const shm::ControlSegment& control);
 
-  // Creates (or, after a restart, attaches) the heartbeat segments and writes the group and
-  // process tables. False with `error` set when a segment cannot be made.
-  bool setup(std::string& error);
+  // Creates (or, after a restart, adopts) the groups, seats the processes and restores their
+  // state from the supervise records.
+  base::Status setup();
   // Starts every process this node should run (by the start plan).
   void boot(std::uint64_t now);
   // After a restart: carries on from the predecessor's state instead of booting.
   void resume(std::uint64_t now);
   [[nodiscard]] bool adopting() const { return adopting_; }
 
+  // One turn: a bounded batch of messages, the supervisor's timers, actions out. Returns the
+  // work done (0: idle).
   int do_work(std::uint64_t now);
   [[nodiscard]] bool has_messages() const;
-  [[nodiscard]] std::uint64_t next_deadline() const { return sup_->next_deadline(); }
+  [[nodiscard]] std::uint64_t next_deadline() const;
 
-  // One operator command ("start acme/acd", "down", "reload", ...): the reply line.
+  // One operator request line → its reply line (control_protocol.hpp).
   std::string command(const std::string& line, std::uint64_t now);
 
  private:
-  static constexpr std::uint32_t kFree = UINT32_MAX;
-
-  bool add_group(const std::string& name, std::string& error);
+  node::Reply handle(const node::Request& r, std::uint64_t now);
+  node::Reply reload(std::uint64_t now);
+  // Seats `next`, gives every process its carried state (by its index in `next`) and makes
+  // `next` the configuration. Fails, changing nothing, when the seats run out.
+  base::Status install(std::unique_ptr<engine::Config> next,
+                       std::vector<std::optional<engine::Supervisor::Snapshot>> carried,
+                       std::uint64_t next_incarnation, std::uint64_t now);
+  base::Status ensure_groups(const engine::Config& config);
   void write_identity(std::size_t i, std::uint64_t incarnation);
-  std::uint32_t free_slot() const;
-  std::uint32_t free_hb_slot(std::uint32_t group) const;
   void retire(std::uint32_t slot, std::uint64_t grace_ns, std::uint64_t now);
   void release(std::uint32_t slot);
-  std::string reload(std::uint64_t now);
   void apply(std::uint64_t now);
-  void record(std::size_t i, std::uint64_t now, bool force);
-  static shm::SuperviseRecord to_record(const engine::Supervisor::Snapshot& s);
-  static engine::Supervisor::Snapshot from_record(const shm::SuperviseRecord& r);
+  void record(std::size_t i, bool force);
+  void post(const shm::Message& m) { to_spawner_.send(m); }
   [[nodiscard]] bool runs_here(std::size_t i) const;
-  [[nodiscard]] std::uint32_t group_index(const std::string& name) const;
-  std::vector<std::size_t> resolve(const std::string& what, bool tenant, std::string& error) const;
+  [[nodiscard]] std::uint32_t group_of(std::size_t i) const;
+  [[nodiscard]] base::Result<std::vector<std::size_t>> resolve(const std::string& what, bool tenant) const;
+  [[nodiscard]] std::vector<node::Acted> acted(const std::vector<std::size_t>& processes) const;
 
   const node::Node& node_;
   const shm::ControlSegment& ctl_;
   std::unique_ptr<engine::Config> config_;
   std::unique_ptr<engine::Supervisor> sup_;
-  std::vector<std::string> groups_;
-  std::vector<std::unique_ptr<shm::HeartbeatTable>> tables_;
-  std::vector<std::uint32_t> hb_role_;     // per group: the role published
-  std::vector<std::uint32_t> slot_of_;     // process index → control slot
-  std::vector<std::uint32_t> hb_slot_of_;  // process index → slot in its group's segment
-  std::vector<std::uint32_t> index_of_;    // control slot → process index, or kFree
-  std::vector<std::uint64_t> retiring_;    // control slot → incarnation being stopped for good
-  std::vector<shm::SuperviseRecord> recorded_;
-  bool adopting_ = false;  // what the segment holds, per process
+  Groups groups_;
+  engine::SlotTable slots_;
+  std::map<std::uint32_t, std::uint64_t> retiring_;  // removed slot → incarnation being stopped
+  std::vector<shm::SuperviseRecord> recorded_;       // what the segment holds, per process
+  node::Outbox to_spawner_;
+  bool adopting_ = false;
 };
 
 }  // namespace hamon::server

@@ -1,17 +1,17 @@
 #include "hamon/node/control_socket.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <climits>
 #include <cstring>
 
-#include "hamon/shm/futex.hpp"
+#include "hamon/node/control_protocol.hpp"
 
 namespace hamon::node {
 namespace {
@@ -24,33 +24,34 @@ bool make_address(const std::string& path, sockaddr_un& a) {
   return true;
 }
 
-// Reads one line (without the newline), at most 4 KiB, within `timeout_ms`.
-bool read_line(int fd, std::string& out, int timeout_ms) {
-  char c;
-  while (out.size() < 4096) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return false;
-    const ssize_t n = ::read(fd, &c, 1);
-    if (n <= 0) return !out.empty();
-    if (c == '\n') return true;
-    out.push_back(c);
-  }
-  return false;
+// Non-blocking, and SIGIO to this process on activity.
+bool make_async(int fd) {
+  const int fl = ::fcntl(fd, F_GETFL);
+  return fl >= 0 && ::fcntl(fd, F_SETOWN, ::getpid()) == 0 &&
+         ::fcntl(fd, F_SETFL, fl | O_NONBLOCK | O_ASYNC) == 0;
 }
 
-void write_all(int fd, const std::string& s) {
-  std::size_t off = 0;
-  while (off < s.size()) {
-    const ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
+// Reads one line (without the newline) within `timeout_ms`. Blocking: the client's side only.
+bool read_line(int fd, std::string& out, int timeout_ms) {
+  char buf[512];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return false;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (const auto nl = out.find('\n'); nl != std::string::npos) {
+      out.resize(nl);
+      return true;
+    }
+    if (out.size() > kMaxLine) return false;
   }
 }
 
 }  // namespace
 
-ControlSocket::ControlSocket(std::string path, shm::Doorbell& bell)
-    : path_(std::move(path)), bell_(bell) {
+ControlSocket::ControlSocket(std::string path, Limits limits)
+    : path_(std::move(path)), limits_(limits) {
   sockaddr_un a;
   if (!make_address(path_, a)) {
     error_ = "socket path too long: " + path_;
@@ -61,65 +62,115 @@ ControlSocket::ControlSocket(std::string path, shm::Doorbell& bell)
   const mode_t old = ::umask(0177);
   const int rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
   ::umask(old);
-  if (rc != 0 || ::listen(fd_, 16) != 0) {
+  if (rc != 0 || ::listen(fd_, 128) != 0 || !make_async(fd_)) {
     error_ = "unable to listen on " + path_ + ": " + std::strerror(errno);
     ::close(fd_);
     fd_ = -1;
-    return;
   }
-  thread_ = std::thread([this] { accept_loop(); });
 }
 
 ControlSocket::~ControlSocket() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  for (Conn& c : conns_) ::close(c.fd);
   if (fd_ >= 0) {
     ::close(fd_);
     ::unlink(path_.c_str());
   }
 }
 
-bool ControlSocket::pending() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return !queue_.empty();
+std::uint64_t ControlSocket::next_deadline() const {
+  std::uint64_t t = UINT64_MAX;
+  for (const Conn& c : conns_) t = std::min(t, c.deadline);
+  return t;
 }
 
-void ControlSocket::accept_loop() {
-  while (!stop_.load()) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::string line;
-    if (!read_line(c, line, 2000)) {
-      write_all(c, "error no request line\n");
+void ControlSocket::accept_all(std::uint64_t now) {
+  for (;;) {
+    const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) return;  // EAGAIN: none left (other errors: the client gave up; nothing to do)
+    if (!make_async(c)) {
       ::close(c);
       continue;
     }
-    std::future<std::string> reply;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      queue_.push_back(Request{line, {}});
-      reply = queue_.back().reply.get_future();
+    if (conns_.size() >= limits_.max_connections) {
+      // Room for the newcomer: the oldest connection that has not said anything complete goes.
+      auto silent = std::find_if(conns_.begin(), conns_.end(), [](const Conn& k) { return !k.answered; });
+      if (silent == conns_.end()) {
+        ::close(c);
+        continue;
+      }
+      const std::string busy = "error too many connections to hamon-server\n";
+      (void)::send(silent->fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(silent->fd);
+      conns_.erase(silent);
     }
-    bell_.seq.fetch_add(1);
-    shm::futex_wake(bell_.seq, INT_MAX);
-    if (reply.wait_for(std::chrono::seconds(10)) == std::future_status::ready) {
-      write_all(c, reply.get() + "\n");
-    } else {
-      write_all(c, "error the server did not answer in time\n");
-    }
-    ::close(c);
+    conns_.push_back(Conn{c, now + limits_.request_ns, {}, {}, 0, false});
   }
 }
 
-void ControlSocket::serve(const std::function<std::string(const std::string&)>& handler) {
-  std::deque<Request> batch;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    batch.swap(queue_);
+void ControlSocket::answer(Conn& c, const std::string& reply, std::uint64_t now) {
+  c.out = reply + "\n";
+  c.sent = 0;
+  c.answered = true;
+  c.deadline = now + limits_.reply_ns;
+}
+
+bool ControlSocket::service(Conn& c, std::uint64_t now,
+                            const std::function<std::string(const std::string&)>& handler) {
+  if (!c.answered) {
+    char buf[1024];
+    for (;;) {
+      const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        c.in.append(buf, static_cast<std::size_t>(n));
+        if (c.in.find('\n') != std::string::npos || c.in.size() > kMaxLine) break;
+        continue;
+      }
+      if (n == 0) return false;  // closed before a whole request: nothing was asked, nothing done
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      break;
+    }
+    const auto nl = c.in.find('\n');
+    if (nl == std::string::npos) {
+      if (c.in.size() > kMaxLine) {
+        answer(c, format(Reply::failure("request longer than " + std::to_string(kMaxLine) + " bytes")), now);
+      } else if (now >= c.deadline) {
+        return false;  // too slow to say what it wants: nothing was done
+      } else {
+        return true;
+      }
+    } else {
+      std::string line = c.in.substr(0, nl);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      answer(c, handler(line), now);
+    }
   }
-  for (auto& r : batch) r.reply.set_value(handler(r.line));
+  while (c.sent < c.out.size()) {
+    const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return now < c.deadline;
+    return false;
+  }
+  return false;  // answered in full
+}
+
+void ControlSocket::serve(std::uint64_t now,
+                          const std::function<std::string(const std::string&)>& handler) {
+  if (fd_ < 0) return;
+  accept_all(now);
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    if (service(*it, now, handler)) {
+      ++it;
+    } else {
+      ::close(it->fd);
+      it = conns_.erase(it);
+    }
+  }
 }
 
 std::string control_request(const std::string& path, const std::string& line, int timeout_ms) {
@@ -131,7 +182,13 @@ std::string control_request(const std::string& path, const std::string& line, in
     ::close(fd);
     return "error unable to reach hamon-server at " + path + ": " + why;
   }
-  write_all(fd, line + "\n");
+  const std::string out = line + "\n";
+  std::size_t off = 0;
+  while (off < out.size()) {
+    const ssize_t n = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<std::size_t>(n);
+  }
   std::string reply;
   if (!read_line(fd, reply, timeout_ms)) reply = "error no reply from hamon-server";
   ::close(fd);

@@ -46,6 +46,7 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     // A daemon killed outright cannot say so itself: check that its pid is still it.
     if (r.state == "running" && !node::still_runs(r.pid, d.start_ticks.load())) r.state = "dead";
     r.restarts = d.restarts.load();
+    r.channel_full = d.channel_full.load(std::memory_order_relaxed);
     const std::uint64_t hb = d.heartbeat_ns.load();
     if (r.pid > 0 && hb != 0 && hb <= now) r.heartbeat_age_us = (now - hb) / 1000;
     v.daemons.push_back(r);
@@ -71,6 +72,7 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     (void)ctl.process(s).watch.read(w);
     (void)ctl.process(s).supervise.read(su);
     ProcessRow r;
+    r.slot = s;
     auto g = groups.find(id.group);
     r.tenant = g != groups.end() ? text(g->second.name, sizeof g->second.name) : "?";
     r.name = text(id.name, sizeof id.name);
@@ -153,12 +155,13 @@ std::string render_table(const NodeView& v) {
   std::ostringstream o;
   char line[256];
   o << "node " << v.node << " of cluster " << v.cluster << "\n\n";
-  std::snprintf(line, sizeof line, "%-16s %8s  %-10s %8s  %9s\n", "DAEMON", "PID", "STATE",
-                "RESTARTS", "HEARTBEAT");
+  std::snprintf(line, sizeof line, "%-16s %8s  %-10s %8s  %9s  %12s\n", "DAEMON", "PID", "STATE",
+                "RESTARTS", "HEARTBEAT", "CHANNEL-FULL");
   o << line;
   for (const auto& d : v.daemons) {
-    std::snprintf(line, sizeof line, "%-16s %8d  %-10s %8u  %9s\n", d.name.c_str(), d.pid,
-                  d.state.c_str(), d.restarts, age(d.heartbeat_age_us).c_str());
+    std::snprintf(line, sizeof line, "%-16s %8d  %-10s %8u  %9s  %12llu\n", d.name.c_str(), d.pid,
+                  d.state.c_str(), d.restarts, age(d.heartbeat_age_us).c_str(),
+                  static_cast<unsigned long long>(d.channel_full));
     o << line;
   }
   o << '\n';
@@ -183,12 +186,13 @@ std::string render_json(const NodeView& v) {
     const auto& d = v.daemons[i];
     o << (i ? "," : "") << "{\"name\":" << json_string(d.name) << ",\"pid\":" << d.pid
       << ",\"state\":" << json_string(d.state) << ",\"restarts\":" << d.restarts
-      << ",\"heartbeat_age_us\":" << json_age(d.heartbeat_age_us) << "}";
+      << ",\"heartbeat_age_us\":" << json_age(d.heartbeat_age_us)
+      << ",\"channel_full\":" << d.channel_full << "}";
   }
   o << "],\"processes\":[";
   for (std::size_t i = 0; i < v.processes.size(); ++i) {
     const auto& p = v.processes[i];
-    o << (i ? "," : "") << "{\"tenant\":" << json_string(p.tenant)
+    o << (i ? "," : "") << "{\"slot\":" << p.slot << ",\"tenant\":" << json_string(p.tenant)
       << ",\"name\":" << json_string(p.name) << ",\"pid\":" << p.pid
       << ",\"state\":" << json_string(p.state) << ",\"role\":" << json_string(p.role)
       << ",\"incarnation\":" << p.incarnation << ",\"restarts\":" << p.restarts

@@ -17,6 +17,7 @@ void on_signal(int sig) {
     if (sig == SIGCHLD) g_state->child.store(true);
     if (sig == SIGTERM || sig == SIGINT) g_state->stop.store(true);
     if (sig == SIGHUP) g_state->reload.store(true);
+    if (sig == SIGIO) g_state->io.store(true);
   }
   if (g_bell != nullptr) {  // lock-free atomics and a system call: async-signal-safe
     g_bell->seq.fetch_add(1);
@@ -35,7 +36,7 @@ void install_signal_handlers(SignalState& state, shm::Doorbell* bell) {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaction(s, &sa, nullptr);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGIO}) sigaction(s, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -43,7 +44,7 @@ sigset_t block_signals_for_ppoll(SignalState& state) {
   sigset_t block, during_wait;
   sigemptyset(&block);
   sigemptyset(&during_wait);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&block, s);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGIO}) sigaddset(&block, s);
   sigprocmask(SIG_BLOCK, &block, nullptr);
   install_signal_handlers(state, nullptr);
   return during_wait;

@@ -1,52 +1,72 @@
-// ControlSocket: the server's door for operator commands (`hamon start acme/acd`, ...). A unix
+// ControlSocket: the server's door for operator commands (`hamon restart acme/acd`, ...). A unix
 // stream socket in the node's runtime directory, mode 0600; one request line per connection,
-// one reply line: "ok" or "error <why>". A thread accepts and reads; the request is carried out
-// by the server's loop, which the socket thread wakes through the server's inbox doorbell.
+// one reply line (control_protocol.hpp).
+//
+// No thread and no blocking call: the sockets are non-blocking and ask the kernel for SIGIO,
+// whose handler (signals.hpp) only sets a flag and rings the daemon's inbox doorbell — so the
+// server still waits in exactly one place. serve() then accepts, reads what has arrived and
+// carries out every complete request in the server's own loop. A client that connects and says
+// nothing, or trickles its request, holds nothing but its own connection, which is closed at its
+// deadline; beyond the connection limit the oldest silent connection is closed for a new one.
+//
+// Not thread-safe: used from the server's loop only.
 #ifndef HAMON_NODE_CONTROL_SOCKET_HPP
 #define HAMON_NODE_CONTROL_SOCKET_HPP
 
-#include <atomic>
-#include <deque>
+#include <cstdint>
 #include <functional>
-#include <future>
-#include <mutex>
+#include <list>
 #include <string>
-#include <thread>
-
-#include "hamon/shm/doorbell.hpp"
 
 namespace hamon::node {
 
 class ControlSocket {
  public:
-  // Binds `path` (replacing a stale socket) and starts accepting. `bell` is rung per request.
-  ControlSocket(std::string path, shm::Doorbell& bell);
+  struct Limits {
+    std::size_t max_connections = 64;
+    std::uint64_t request_ns = 2'000'000'000;  // from accept to a whole request line
+    std::uint64_t reply_ns = 2'000'000'000;    // for the client to take its reply
+  };
+
+  // Binds `path` (replacing a stale socket) and listens.
+  ControlSocket(std::string path, Limits limits);
+  explicit ControlSocket(std::string path) : ControlSocket(std::move(path), Limits{}) {}
   ~ControlSocket();
+  ControlSocket(const ControlSocket&) = delete;
+  ControlSocket& operator=(const ControlSocket&) = delete;
+
   [[nodiscard]] bool ok() const { return fd_ >= 0; }
   [[nodiscard]] const std::string& error() const { return error_; }
 
-  // The loop side: whether requests wait, and serving them with `handler` (request → reply).
-  [[nodiscard]] bool pending() const;
-  void serve(const std::function<std::string(const std::string&)>& handler);
+  // Accepts, reads, carries out each complete request with `handler` (request line → reply
+  // line), writes replies and closes finished or expired connections. Never blocks.
+  void serve(std::uint64_t now, const std::function<std::string(const std::string&)>& handler);
+  // When serve() must run even if no SIGIO came: the earliest connection deadline.
+  [[nodiscard]] std::uint64_t next_deadline() const;
+  [[nodiscard]] std::size_t connections() const { return conns_.size(); }
 
  private:
-  struct Request {
-    std::string line;
-    std::promise<std::string> reply;
+  struct Conn {
+    int fd;
+    std::uint64_t deadline;
+    std::string in, out;
+    std::size_t sent = 0;
+    bool answered = false;
   };
-  void accept_loop();
+  void accept_all(std::uint64_t now);
+  // False once the connection is finished (answered and flushed, failed, or expired).
+  bool service(Conn& c, std::uint64_t now,
+               const std::function<std::string(const std::string&)>& handler);
+  void answer(Conn& c, const std::string& reply, std::uint64_t now);
 
   std::string path_;
-  shm::Doorbell& bell_;
+  Limits limits_;
   int fd_ = -1;
   std::string error_;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  std::deque<Request> queue_;
-  std::thread thread_;
+  std::list<Conn> conns_;  // oldest first
 };
 
-// Client side, for the CLI: sends one request, returns the reply line (or "error ...").
+// Client side, for the CLI: sends one request line, returns the reply line (or "error ...").
 std::string control_request(const std::string& path, const std::string& line, int timeout_ms);
 
 }  // namespace hamon::node

@@ -19,9 +19,11 @@ struct DaemonRow {
   std::string state;
   std::uint32_t restarts = 0;
   std::optional<std::uint64_t> heartbeat_age_us;
+  std::uint64_t channel_full = 0;  // times its messages had to wait for room in a channel
 };
 
 struct ProcessRow {
+  std::uint32_t slot = 0;  // in the control segment
   std::string tenant;  // the group: "system" or the tenant
   std::string name;
   std::int32_t pid = 0;

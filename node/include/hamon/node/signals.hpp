@@ -16,10 +16,11 @@ struct SignalState {
   std::atomic<bool> stop{false};     // SIGTERM, SIGINT
   std::atomic<bool> child{false};    // SIGCHLD
   std::atomic<bool> reload{false};   // SIGHUP
+  std::atomic<bool> io{false};       // SIGIO: a socket asked for with O_ASYNC has activity
 };
 
-// Installs handlers for SIGTERM, SIGINT, SIGHUP, SIGCHLD that record into `state` and ring
-// `bell` (may be null). SIGPIPE is ignored.
+// Installs handlers for SIGTERM, SIGINT, SIGHUP, SIGCHLD and SIGIO that record into `state` and
+// ring `bell` (may be null). SIGPIPE is ignored.
 void install_signal_handlers(SignalState& state, shm::Doorbell* bell);
 
 // For a loop that waits in ppoll: installs the handlers (no doorbell) and blocks SIGTERM, SIGINT,

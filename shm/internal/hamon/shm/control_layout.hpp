@@ -125,7 +125,9 @@ struct alignas(kLine) DaemonSlot {
   std::atomic<std::uint64_t> start_ticks;   // the daemon: /proc/self/stat field 22
   std::atomic<std::uint64_t> heartbeat_ns;  // the daemon: CLOCK_MONOTONIC, every loop turn
   std::atomic<std::uint64_t> started_ns;    // the daemon
-  std::uint8_t pad0[64 - 32];
+  std::atomic<std::uint64_t> channel_full;  // the daemon: times it found a channel full (its
+                                            // message waited in its outbox); read by the views
+  std::uint8_t pad0[64 - 40];
   std::atomic<std::uint32_t> restarts;      // its watcher
   std::uint32_t pad1;
   Doorbell inbox;                           // rung by whoever posts to one of its channels

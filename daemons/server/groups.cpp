@@ -1,0 +1,77 @@
+#include "groups.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "hamon/engine/names.hpp"
+
+namespace hamon::server {
+namespace {
+
+template <std::size_t N>
+void copy(char (&dst)[N], const std::string& s) {
+  std::memset(dst, 0, N);
+  std::memcpy(dst, s.data(), std::min(s.size(), N - 1));
+}
+
+}  // namespace
+
+base::Status Groups::adopt() {
+  for (std::uint32_t g = 0; g < ctl_.max_groups(); ++g) {
+    shm::GroupInfo info{};
+    if (!ctl_.group(g).info.read(info) || info.kind == shm::GroupKind::unused) break;
+    const std::string name(info.name, strnlen(info.name, sizeof info.name));
+    if (auto r = ensure(name, 0, info.role); !r) return r.error();
+  }
+  return base::ok();
+}
+
+std::optional<std::uint32_t> Groups::index(const std::string& name) const {
+  for (std::uint32_t g = 0; g < groups_.size(); ++g) {
+    if (groups_[g].name == name) return g;
+  }
+  return std::nullopt;
+}
+
+std::uint32_t Groups::capacity(const std::string& name) const {
+  const auto g = index(name);
+  return g ? groups_[*g].table->slot_count() : 0;
+}
+
+base::Result<std::uint32_t> Groups::ensure(const std::string& name, std::uint32_t members,
+                                           std::uint32_t role) {
+  if (const auto g = index(name)) return *g;
+  if (groups_.size() >= ctl_.max_groups()) {
+    return base::Error{base::Errc::bad_argument, "the control segment holds " +
+                                                     std::to_string(ctl_.max_groups()) + " groups at most"};
+  }
+  const std::string seg = node_.heartbeat_segment(name);
+  auto t = shm::HeartbeatTable::attach(seg, shm::Access::read_write);
+  // Room to grow: a reload may add processes to the group.
+  if (!t) t = shm::HeartbeatTable::create(seg, name, std::max<std::uint32_t>(64, 4 * members));
+  if (!t) return t.error();
+  const auto g = static_cast<std::uint32_t>(groups_.size());
+  groups_.push_back(Group{name, std::make_unique<shm::HeartbeatTable>(std::move(t).value()), role});
+  if (groups_.back().table->role() != role) groups_.back().table->set_role(role, 0);
+  publish(g);
+  return g;
+}
+
+void Groups::set_role(std::uint32_t g, std::uint32_t role, std::uint64_t epoch) {
+  groups_[g].role = role;
+  groups_[g].table->set_role(role, epoch);
+  publish(g);
+}
+
+void Groups::publish(std::uint32_t g) {
+  const Group& group = groups_[g];
+  shm::GroupInfo info{};
+  copy(info.name, group.name);
+  copy(info.heartbeat_segment, node_.heartbeat_segment(group.name));
+  info.kind = group.name == engine::system_group ? shm::GroupKind::system : shm::GroupKind::tenant;
+  info.slot_count = group.table->slot_count();
+  info.role = group.role;
+  ctl_.group(g).info.write(info);
+}
+
+}  // namespace hamon::server
