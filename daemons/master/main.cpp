@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     node::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
     signals.child.store(false);
     agent.reap(now, true);
-    agent.check(now, 2'000'000'000);
+    agent.check(now);
     pollfd fds[4];
     int n = 0;
     for (int fd : agent.pidfds()) {

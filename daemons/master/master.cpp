@@ -36,6 +36,7 @@ bool Master::open_segment(bool adopt, std::string& error) {
     }
     if (adopt) {
       ctl_.emplace(std::move(old).value());
+      to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
       node::register_daemon(*ctl_, shm::DaemonId::master);
       adopt_daemons();
       return true;
@@ -54,6 +55,7 @@ bool Master::open_segment(bool adopt, std::string& error) {
     return false;
   }
   ctl_.emplace(std::move(c).value());
+  to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
   node::register_daemon(*ctl_, shm::DaemonId::master);
   return true;
 }
@@ -68,17 +70,14 @@ void Master::adopt_daemons() {
   for (auto& d : daemons_) adopt_running(d);
 }
 
-bool Master::adopt_running(Managed& d) {
+bool Master::adopt_running(node::DaemonWatch& d) {
   // Whoever holds the daemon's instance lock is the one live instance, whoever started it
   // (its slot may still name a predecessor if it had not registered yet).
-  const pid_t pid = node::instance_holder(node_, d.binary);
+  const pid_t pid = node::instance_holder(node_, d.binary());
   if (pid <= 0) return false;
   const int fd = node::pidfd_open(pid);
   if (fd < 0) return false;
-  d.pid = pid;
-  d.pidfd = fd;
-  d.adopted = true;
-  d.started_ns = node::now_ns();
+  d.watch(pid, fd, false, node::now_ns());  // not our child: watched by pidfd only
   return true;
 }
 
@@ -96,55 +95,62 @@ void Master::remove_segments() {
   }
 }
 
-pid_t Master::spawn(Managed& d) { return node::spawn_daemon(node_, {d.binary}); }
-
 void Master::start_missing(std::uint64_t now) {
   for (auto& d : daemons_) {
-    if (d.pid > 0 || adopt_running(d)) continue;
-    const pid_t pid = spawn(d);
+    if (d.running() || adopt_running(d)) continue;
+    if (!d.due(now)) continue;  // held back after failed starts
+    const pid_t pid = node::spawn_daemon(node_, {d.binary()});
     if (pid < 0) {
       node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "",
-                          d.binary, UINT32_MAX, 0, 0, -pid,
-                          std::string("cannot start: ") + std::strerror(-pid));
+                       d.binary(), UINT32_MAX, 0, 0, -pid,
+                       std::string("cannot start: ") + std::strerror(-pid));
       continue;
     }
-    d.pid = pid;
-    d.pidfd = node::pidfd_open(pid);
-    d.started_ns = now;
+    // Our child: its pid cannot be reused before we reap it.
+    d.watch(pid, node::pidfd_open(pid), true, now);
+    ctl_->daemon(d.id()).restart_at_ns.store(0);
     node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
-                        d.binary, UINT32_MAX, 0, pid, 0, "");
+                     d.binary(), UINT32_MAX, 0, pid, 0, "");
   }
 }
 
 std::array<int, 4> Master::pidfds() const {
-  return {daemons_[0].pidfd, daemons_[1].pidfd, daemons_[2].pidfd, watcher_pidfd_};
+  return {daemons_[0].pidfd(), daemons_[1].pidfd(), daemons_[2].pidfd(), watcher_pidfd_};
 }
 
-void Master::ended(Managed& d, int status, bool restart) {
-  if (d.pidfd >= 0) ::close(d.pidfd);
-  const pid_t pid = d.pid;
-  d.pid = 0;
-  d.pidfd = -1;
-  d.adopted = false;
-  ctl_->daemon(d.id).state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
-  ctl_->daemon(d.id).restarts.fetch_add(restart ? 1 : 0);
-  const std::string why = status == -1 ? "exited (it was not our child: status unknown)"
-                          : WIFSIGNALED(status) ? std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status))
-                                                : "exited with status " + std::to_string(WEXITSTATUS(status));
-  node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "", d.binary,
-                      UINT32_MAX, 0, pid, status, why);
+void Master::ended(node::DaemonWatch& d, int status, bool restart, std::uint64_t now) {
+  const pid_t pid = d.pid();
+  d.ended(now);
+  shm::DaemonSlot& slot = ctl_->daemon(d.id());
+  slot.state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
+  slot.restarts.fetch_add(restart ? 1 : 0);
+  slot.failed_starts.store(d.failures());
+  std::string why = status == -1 ? "exited (it was not our child: status unknown)"
+                    : WIFSIGNALED(status) ? std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status))
+                                          : "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (restart && d.restart_at() > now) {
+    // Failing to start: restarting it in a tight loop would only burn the CPU the node's
+    // processes need and flood the event ring. It says so, and when it tries again.
+    slot.restart_at_ns.store(d.restart_at());
+    why += "; " + std::to_string(d.failures()) + " failed starts in a row, next attempt in " +
+           std::to_string((d.restart_at() - now) / 1'000'000) + "ms (see " + node_.log_dir() + "/" +
+           d.binary() + ".log)";
+  }
+  node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "", d.binary(),
+                   UINT32_MAX, 0, pid, status, why);
 }
 
-void Master::check(std::uint64_t now, std::uint64_t limit_ns) {
+void Master::check(std::uint64_t now) {
   for (auto& d : daemons_) {
-    const std::uint64_t hb = ctl_->daemon(d.id).heartbeat_ns.load();
     // A daemon that stopped turning its loop is as good as dead: kill it; its end restarts it.
-    if (d.pid > 0 && now > d.started_ns + limit_ns && hb != 0 && now > hb + limit_ns) {
-      node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::hung, "", d.binary,
-                          UINT32_MAX, 0, d.pid, static_cast<std::int64_t>(now - hb), "daemon silent");
-      if (d.pidfd >= 0) node::pidfd_signal(d.pidfd, SIGKILL);
+    if (d.silent(ctl_->daemon(d.id()), now)) {
+      const std::uint64_t hb = ctl_->daemon(d.id()).heartbeat_ns.load();
+      node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::hung, "", d.binary(),
+                       UINT32_MAX, 0, d.pid(), static_cast<std::int64_t>(now - hb), "daemon silent");
+      d.signal(SIGKILL);
     }
   }
+  start_missing(now);
   watch_watcher(now);
 }
 
@@ -184,8 +190,8 @@ int Master::reap(std::uint64_t now, bool restart) {
     if (pid <= 0) break;
     bool daemon = false;
     for (auto& d : daemons_) {
-      if (d.pid == pid && !d.adopted) {
-        ended(d, status, restart);
+      if (d.pid() == pid && d.child()) {
+        ended(d, status, restart, now);
         ++count;
         daemon = true;
       }
@@ -198,14 +204,14 @@ int Master::reap(std::uint64_t now, bool restart) {
       m.pid = pid;
       m.status = status;
       m.t_ns = now;
-      (void)ctl_->send(shm::ChannelId::master_to_spawner, m);
+      to_spawner_->send(m);
     }
   }
+  to_spawner_->flush();
   // Daemons a previous master started are not our children: their pidfds say when they end.
   for (auto& d : daemons_) {
-    pollfd p{d.pidfd, POLLIN, 0};
-    if (d.adopted && d.pidfd >= 0 && ::poll(&p, 1, 0) > 0) {
-      ended(d, -1, restart);
+    if (!d.child() && d.has_ended()) {
+      ended(d, -1, restart, now);
       ++count;
     }
   }
@@ -215,25 +221,20 @@ int Master::reap(std::uint64_t now, bool restart) {
 
 void Master::shutdown(int grace_ms) {
   // The server first, so it stops deciding; the spawner last.
-  for (int i = 2; i >= 0; --i) {
-    if (daemons_[i].pid > 0) ::kill(daemons_[i].pid, SIGTERM);
-  }
+  for (int i = 2; i >= 0; --i) daemons_[i].signal(SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     reap(node::now_ns(), false);
-    for (auto& d : daemons_) {
-      if (d.adopted && d.pid > 0 && ::kill(d.pid, 0) != 0) d.pid = 0;
-    }
     bool any = false;
-    for (auto& d : daemons_) any |= d.pid > 0;
+    for (auto& d : daemons_) any |= d.running();
     if (!any) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   for (auto& d : daemons_) {
-    if (d.pid > 0) {
-      ::kill(d.pid, SIGKILL);
-      if (!d.adopted) ::waitpid(d.pid, nullptr, 0);
-      d.pid = 0;
+    if (d.running()) {
+      d.signal(SIGKILL);
+      if (d.child()) ::waitpid(d.pid(), nullptr, 0);
+      d.ended(node::now_ns());
     }
   }
   node::unregister_daemon(*ctl_, shm::DaemonId::master);

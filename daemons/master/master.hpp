@@ -13,7 +13,9 @@
 #include <string>
 
 #include "hamon/shm/control_segment.hpp"
+#include "hamon/node/daemon_watch.hpp"
 #include "hamon/node/node.hpp"
+#include "hamon/node/outbox.hpp"
 
 namespace hamon::master {
 
@@ -34,9 +36,9 @@ class Master {
   int reap(std::uint64_t now, bool restart);
   // The pidfds to wait on (-1 where none): the three daemons, then the watcher.
   [[nodiscard]] std::array<int, 4> pidfds() const;
-  // Kills a daemon whose heartbeat is older than `limit_ns` (hung); restarts a watcher that
-  // ended. Mutual watch: the watcher restarts us, we restart it.
-  void check(std::uint64_t now, std::uint64_t limit_ns);
+  // Kills a daemon whose heartbeat is older than its hang limit; starts those whose restart
+  // pause is over; restarts a watcher that ended. Mutual watch: the watcher restarts us.
+  void check(std::uint64_t now);
   // False once the node's segment is gone or was replaced (the node was taken down or cleaned
   // up without us): a master must not outlive its node.
   [[nodiscard]] bool segment_still_ours() const;
@@ -44,29 +46,21 @@ class Master {
   void shutdown(int grace_ms);
 
  private:
-  struct Managed {
-    shm::DaemonId id;
-    const char* binary;
-    pid_t pid = 0;
-    int pidfd = -1;
-    std::uint64_t started_ns = 0;
-    bool adopted = false;  // started by a previous master: not our child, watched by pidfd only
-  };
-  void ended(Managed& d, int status, bool restart);
+  void ended(node::DaemonWatch& d, int status, bool restart, std::uint64_t now);
   void adopt_daemons();
-  bool adopt_running(Managed& d);
+  bool adopt_running(node::DaemonWatch& d);
   void watch_watcher(std::uint64_t now);
-  pid_t spawn(Managed& d);
   void remove_segments();
 
   const node::Node& node_;
   std::optional<shm::ControlSegment> ctl_;
+  std::optional<node::Outbox> to_spawner_;  // exit statuses of orphans it reaped
   int watcher_pidfd_ = -1;
   pid_t watcher_pid_ = 0;
   std::uint64_t watcher_spawned_ns_ = 0;  // a replacement watcher is on its way
-  std::array<Managed, 3> daemons_{{{shm::DaemonId::spawner, "hamon-spawner"},
-                                   {shm::DaemonId::monitor, "hamon-monitor"},
-                                   {shm::DaemonId::server, "hamon-server"}}};
+  std::array<node::DaemonWatch, 3> daemons_{{{shm::DaemonId::spawner, "hamon-spawner"},
+                                             {shm::DaemonId::monitor, "hamon-monitor"},
+                                             {shm::DaemonId::server, "hamon-server"}}};
 };
 
 }  // namespace hamon::master

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     return node::kExitSystem;
   }
   while (!signals.stop.load()) {
-    if (!agent.turn(node::now_ns(), 2'000'000'000)) {
+    if (!agent.turn(node::now_ns())) {
       std::fprintf(stderr, "hamon-watcher: the node's segment is gone; stopping\n");
       break;
     }

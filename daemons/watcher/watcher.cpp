@@ -24,9 +24,8 @@ namespace hamon::watcher {
 bool Watcher::spawn_master(bool adopt) {
   const pid_t pid = node::spawn_daemon(node_, {"hamon-master", adopt, false});
   if (pid < 0) return false;
-  master_pid_ = pid;
-  master_pidfd_ = node::pidfd_open(pid);  // our child: its pid cannot be reused before we reap
-  master_started_ns_ = node::now_ns();
+  // Our child: its pid cannot be reused before we reap it.
+  master_.watch(pid, node::pidfd_open(pid), true, node::now_ns());
   return true;
 }
 
@@ -48,10 +47,10 @@ bool Watcher::start(bool adopt, std::string& error) {
     }
     ctl_.emplace(std::move(c).value());
     const shm::DaemonSlot& m = ctl_->daemon(shm::DaemonId::master);
-    master_pid_ = static_cast<pid_t>(m.pid.load());
-    master_pidfd_ = node::pidfd_open_checked(master_pid_, m.start_ticks.load());
-    master_started_ns_ = m.started_ns.load();
-    if (master_pidfd_ < 0 && !spawn_master(true)) {
+    const auto pid = static_cast<pid_t>(m.pid.load());
+    const int fd = node::pidfd_open_checked(pid, m.start_ticks.load());
+    if (fd >= 0) master_.watch(pid, fd, false, node::now_ns());
+    if (fd < 0 && !spawn_master(true)) {
       error = "unable to start hamon-master";
       return false;
     }
@@ -64,13 +63,13 @@ bool Watcher::start(bool adopt, std::string& error) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!ctl_ && std::chrono::steady_clock::now() < deadline) {
       if (auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
-          c && c->daemon(shm::DaemonId::master).pid.load() == static_cast<std::uint32_t>(master_pid_)) {
+          c && c->daemon(shm::DaemonId::master).pid.load() == static_cast<std::uint32_t>(master_.pid())) {
         ctl_.emplace(std::move(c).value());
         break;
       }
-      pollfd p{master_pidfd_, POLLIN, 0};
+      pollfd p{master_.pidfd(), POLLIN, 0};
       if (::poll(&p, 1, 2) > 0) {
-        ::waitpid(master_pid_, nullptr, 0);
+        ::waitpid(master_.pid(), nullptr, 0);
         error = "hamon-master stopped while starting; see " + node_.log_dir() + "/hamon-master.log";
         return false;
       }
@@ -84,7 +83,7 @@ bool Watcher::start(bool adopt, std::string& error) {
   return true;
 }
 
-bool Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
+bool Watcher::turn(std::uint64_t now) {
   node::daemon_heartbeat(*ctl_, shm::DaemonId::watcher, now);
   if (now >= next_segment_check_) {
     next_segment_check_ = now + 100'000'000;
@@ -98,29 +97,34 @@ bool Watcher::turn(std::uint64_t now, std::uint64_t hang_limit_ns) {
   for (;;) {
     if (::waitpid(-1, nullptr, WNOHANG) <= 0) break;
   }
-  bool gone = master_pidfd_ < 0;
-  if (!gone) {
-    pollfd p{master_pidfd_, POLLIN, 0};
-    gone = ::poll(&p, 1, 0) > 0;
-  }
-  if (gone) {
-    if (master_pidfd_ >= 0) ::close(master_pidfd_);
-    master_pidfd_ = -1;
-    ctl_->daemon(shm::DaemonId::master).state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
-    ctl_->daemon(shm::DaemonId::master).restarts.fetch_add(1);
+  shm::DaemonSlot& slot = ctl_->daemon(shm::DaemonId::master);
+  if (master_.has_ended()) {
+    const pid_t pid = master_.pid();
+    master_.ended(now);
+    slot.state.store(static_cast<std::uint32_t>(shm::DaemonState::exited));
+    slot.restarts.fetch_add(1);
+    slot.failed_starts.store(master_.failures());
+    if (master_.restart_at() > now) slot.restart_at_ns.store(master_.restart_at());
     node::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_exited, "",
-                        "hamon-master", UINT32_MAX, 0, master_pid_, 0, "restarting it");
+                     "hamon-master", UINT32_MAX, 0, pid, 0,
+                     master_.restart_at() > now
+                         ? std::to_string(master_.failures()) + " failed starts in a row, next attempt in " +
+                               std::to_string((master_.restart_at() - now) / 1'000'000) + "ms"
+                         : "restarting it");
+  }
+  if (master_.due(now)) {
     if (spawn_master(true)) {
+      slot.restart_at_ns.store(0);
       node::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::daemon_started, "",
-                          "hamon-master", UINT32_MAX, 0, master_pid_, 0, "adopts the running node");
+                       "hamon-master", UINT32_MAX, 0, master_.pid(), 0, "adopts the running node");
     }
     return true;
   }
-  const std::uint64_t hb = ctl_->daemon(shm::DaemonId::master).heartbeat_ns.load();
-  if (now > master_started_ns_ + hang_limit_ns && hb != 0 && now > hb + hang_limit_ns) {
+  if (master_.silent(slot, now)) {
+    const std::uint64_t hb = slot.heartbeat_ns.load();
     node::post_event(*ctl_, shm::DaemonId::watcher, shm::EventKind::hung, "", "hamon-master",
-                        UINT32_MAX, 0, master_pid_, static_cast<std::int64_t>(now - hb), "daemon silent");
-    node::pidfd_signal(master_pidfd_, SIGKILL);
+                     UINT32_MAX, 0, master_.pid(), static_cast<std::int64_t>(now - hb), "daemon silent");
+    master_.signal(SIGKILL);
   }
   if (!ready_sent_ && ctl_->daemon(shm::DaemonId::server).state.load() ==
                           static_cast<std::uint32_t>(shm::DaemonState::running)) {
@@ -134,11 +138,11 @@ void Watcher::shutdown(int grace_ms) {
   // First say we stop on purpose, so the master does not start another watcher.
   node::unregister_daemon(*ctl_, shm::DaemonId::watcher);
   sd_notify(0, "STOPPING=1");
-  if (master_pidfd_ < 0) return;
-  node::pidfd_signal(master_pidfd_, SIGTERM);
-  pollfd p{master_pidfd_, POLLIN, 0};
-  if (::poll(&p, 1, grace_ms) == 0) node::pidfd_signal(master_pidfd_, SIGKILL);
-  ::waitpid(master_pid_, nullptr, 0);
+  if (!master_.running() || master_.pidfd() < 0) return;
+  master_.signal(SIGTERM);
+  pollfd p{master_.pidfd(), POLLIN, 0};
+  if (::poll(&p, 1, grace_ms) == 0) master_.signal(SIGKILL);
+  if (master_.child()) ::waitpid(master_.pid(), nullptr, 0);
 }
 
 }  // namespace hamon::watcher

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hamon/shm/control_segment.hpp"
+#include "hamon/node/daemon_watch.hpp"
 #include "hamon/node/node.hpp"
 
 namespace hamon::watcher {
@@ -24,8 +25,8 @@ class Watcher {
   bool start(bool adopt, std::string& error);
   // One turn: heartbeat, reap, restart or kill a master that ended or hangs, READY=1. False once
   // the node's segment is gone or replaced: the node was taken down without us, so stop.
-  bool turn(std::uint64_t now, std::uint64_t hang_limit_ns);
-  [[nodiscard]] int master_pidfd() const { return master_pidfd_; }
+  bool turn(std::uint64_t now);
+  [[nodiscard]] int master_pidfd() const { return master_.pidfd(); }
   // Stops the node's daemons through the master (SIGTERM), at most `grace_ms`.
   void shutdown(int grace_ms);
 
@@ -34,9 +35,7 @@ class Watcher {
 
   const node::Node& node_;
   std::optional<shm::ControlSegment> ctl_;
-  pid_t master_pid_ = 0;
-  int master_pidfd_ = -1;
-  std::uint64_t master_started_ns_ = 0;
+  node::DaemonWatch master_{shm::DaemonId::master, "hamon-master"};
   bool ready_sent_ = false;
   std::uint64_t next_segment_check_ = 0;
 };

@@ -47,6 +47,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     if (r.state == "running" && !node::still_runs(r.pid, d.start_ticks.load())) r.state = "dead";
     r.restarts = d.restarts.load();
     r.channel_full = d.channel_full.load(std::memory_order_relaxed);
+    r.failed_starts = d.failed_starts.load(std::memory_order_relaxed);
+    if (r.state != "running" && d.restart_at_ns.load(std::memory_order_relaxed) > now) r.state = "backoff";
     const std::uint64_t hb = d.heartbeat_ns.load();
     if (r.pid > 0 && hb != 0 && hb <= now) r.heartbeat_age_us = (now - hb) / 1000;
     v.daemons.push_back(r);
@@ -187,7 +189,7 @@ std::string render_json(const NodeView& v) {
     o << (i ? "," : "") << "{\"name\":" << json_string(d.name) << ",\"pid\":" << d.pid
       << ",\"state\":" << json_string(d.state) << ",\"restarts\":" << d.restarts
       << ",\"heartbeat_age_us\":" << json_age(d.heartbeat_age_us)
-      << ",\"channel_full\":" << d.channel_full << "}";
+      << ",\"channel_full\":" << d.channel_full << ",\"failed_starts\":" << d.failed_starts << "}";
   }
   o << "],\"processes\":[";
   for (std::size_t i = 0; i < v.processes.size(); ++i) {

@@ -20,6 +20,8 @@ struct DaemonRow {
   std::uint32_t restarts = 0;
   std::optional<std::uint64_t> heartbeat_age_us;
   std::uint64_t channel_full = 0;  // times its messages had to wait for room in a channel
+  std::uint32_t failed_starts = 0;  // ended soon after starting, in a row; state "backoff" while
+                                    // its watcher holds the next attempt back
 };
 
 struct ProcessRow {

@@ -128,10 +128,14 @@ struct alignas(kLine) DaemonSlot {
   std::atomic<std::uint64_t> channel_full;  // the daemon: times it found a channel full (its
                                             // message waited in its outbox); read by the views
   std::uint8_t pad0[64 - 40];
-  std::atomic<std::uint32_t> restarts;      // its watcher
+  std::atomic<std::uint32_t> restarts;      // its watcher; read by the views
   std::uint32_t pad1;
   Doorbell inbox;                           // rung by whoever posts to one of its channels
-  std::uint8_t pad2[64 - 16];
+  std::atomic<std::uint64_t> restart_at_ns; // its watcher: when it starts the daemon again after
+                                            // failed starts (0: not held back); read by views
+  std::atomic<std::uint32_t> failed_starts; // its watcher: ended soon after starting, in a row
+  std::uint32_t pad2;
+  std::uint8_t pad3[64 - 32];
 };
 static_assert(sizeof(DaemonSlot) == kLine);
 static_assert(offsetof(DaemonSlot, restarts) == 64);
