@@ -47,8 +47,7 @@ bool Master::open_segment(bool adopt, std::string& error) {
     return false;
   }
   remove_segments();  // stale: its owner is dead
-  shm::ControlGeometry g;
-  g.max_processes = std::max<std::uint32_t>(g.max_processes, static_cast<std::uint32_t>(node_.config.processes.size()));
+  const auto g = shm::ControlGeometry::sized_for(node_.config.processes.size(), node_.config.groups().size());
   auto c = shm::ControlSegment::create(name, g, node_.cluster(), node_.id);
   if (!c) {
     error = c.error().message;

@@ -11,7 +11,9 @@
 #include <string>
 #include <utility>
 
+#include "config_scan.hpp"
 #include "config_sources.hpp"
+#include "hamon/engine/config_limits.hpp"
 #include "hamon/engine/duration.hpp"
 #include "hamon/engine/names.hpp"
 #include "hamon/engine/parse_config.hpp"
@@ -131,8 +133,10 @@ class Parser {
   }
   SourcePos pos(const toml::node& node) const { return pos(node.source()); }
 
-  void error(SourcePos where, std::string message) {
-    errors_.push_back({std::move(where), std::move(message)});
+  // Messages quote names and values from the file: printable() keeps them on one line and
+  // harmless to a terminal.
+  void error(SourcePos where, std::string_view message) {
+    errors_.push_back({std::move(where), printable(message)});
   }
 
   void reject_unknown_keys(const Section& s, std::initializer_list<Keys> known);
@@ -155,6 +159,8 @@ class Parser {
   const toml::table* get_table(const Section& s, std::string_view key);
   std::vector<const toml::table*> get_tables(const Section& s, std::string_view key, std::string_view header);
   bool check_no_nul(std::string_view key, const Located<std::string>& value);
+  // execve() refuses a longer argument or environment string: say so now, not at each start.
+  bool check_exec_length(const Located<std::string>& text, const std::string& what, std::string_view as = "");
 
   void read_cluster(const toml::table& table);
   void read_node(const toml::table& table);
@@ -192,6 +198,13 @@ void Parser::wrong_type(const Section& s, std::string_view key, const toml::node
                         std::string_view expected) {
   error(pos(node), "wrong type for '" + std::string(key) + "' " + s.in + ": expected " +
                        std::string(expected) + ", found " + std::string(type_name(node)));
+}
+
+bool Parser::check_exec_length(const Located<std::string>& text, const std::string& what, std::string_view as) {
+  if (text.value.size() <= max_exec_string) return true;
+  error(text.where, what + " is " + std::to_string(text.value.size()) + " bytes" + std::string(as) +
+                        ": Linux's exec takes " + std::to_string(max_exec_string) + " at most");
+  return false;
 }
 
 bool Parser::check_no_nul(std::string_view key, const Located<std::string>& value) {
@@ -497,7 +510,11 @@ void Parser::read_env(const toml::table& table, std::map<std::string, std::strin
       continue;
     }
     Located<std::string> located{value->get(), pos(node)};
-    if (check_no_nul(name, located)) env[name] = std::move(located.value);  // over [defaults]
+    const Located<std::string> assignment{name + "=" + located.value, located.where};
+    if (check_no_nul(name, located) &&
+        check_exec_length(assignment, "environment variable '" + name + "'", " as " + name + "=value")) {
+      env[name] = std::move(located.value);  // over [defaults]
+    }
   }
 }
 
@@ -573,6 +590,9 @@ void Parser::read_process(const toml::table& table, std::string_view header, con
       } else if (command->front().value.empty()) {
         error(command->front().where, "the program (first element of 'command') must not be empty");
       }
+      for (std::size_t k = 0; k < command->size(); ++k) {
+        check_exec_length((*command)[k], "argument " + std::to_string(k) + " of 'command'");
+      }
       for (auto& arg : *command) process.command.push_back(std::move(arg.value));
     }
   }
@@ -635,6 +655,11 @@ std::string syntax_message(std::string_view description) {
 }  // namespace
 
 ParseResult parse_config(std::string_view toml_text, std::string_view file_name) {
+  if (auto too_big = internal::check_size_and_depth(toml_text, file_name)) {
+    ParseResult result;
+    result.errors.push_back(std::move(*too_big));
+    return result;
+  }
   toml::table root;
   try {
     root = toml::parse(toml_text, file_name);
@@ -642,7 +667,7 @@ ParseResult parse_config(std::string_view toml_text, std::string_view file_name)
     const toml::source_position begin = e.source().begin;
     ParseResult result;
     result.errors.push_back(
-        {{std::string(file_name), begin.line, begin.column}, syntax_message(e.description())});
+        {{std::string(file_name), begin.line, begin.column}, printable(syntax_message(e.description()))});
     return result;
   }
   return Parser(file_name).run(root);

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "config_sources.hpp"
+#include "hamon/engine/config_limits.hpp"
 #include "hamon/engine/duration.hpp"
 #include "hamon/engine/names.hpp"
 
@@ -34,6 +35,7 @@ class Validator {
     check_cluster_timing();
     check_tenants();
     check_processes();
+    check_capacity();
     check_dependencies();
     check_cycles();
   }
@@ -53,8 +55,8 @@ class Validator {
     std::size_t entry;
   };
 
-  void error(SourcePos where, std::string message) {
-    errors_.push_back({std::move(where), std::move(message)});
+  void error(SourcePos where, std::string_view message) {
+    errors_.push_back({std::move(where), printable(message)});
   }
 
   static std::string origin(const Timed& t) {
@@ -135,6 +137,33 @@ class Validator {
                                               std::to_string(sources_.processes[it->second].name.line) + ")");
       }
       check_settings(qualified, processes[i], sources_.processes[i].settings, &sources_.defaults);
+    }
+  }
+
+  // What one node's shared-memory tables hold (config_limits.hpp). Beyond it `hamon up` could not
+  // place a process or a group; one error, at the first item too many, for each table.
+  void check_capacity() {
+    const auto& processes = config_.processes;
+    if (processes.size() > max_processes) {
+      error(sources_.processes[max_processes].name,
+            processes[max_processes].qualified() + " is one process too many: a node runs " +
+                std::to_string(max_processes) + " processes at most");
+    }
+    std::unordered_map<std::string_view, std::size_t> members;  // group -> processes
+    for (std::size_t i = 0; i < processes.size(); ++i) {
+      if (++members[processes[i].group] != max_group_processes + 1) continue;
+      error(sources_.processes[i].name, processes[i].qualified() + " is one process too many for group " +
+                                            processes[i].group + ": a group has " +
+                                            std::to_string(max_group_processes) + " processes at most");
+    }
+    std::size_t groups = members.contains(system_group) ? 1 : 0;
+    std::unordered_set<std::string_view> counted;
+    for (std::size_t t = 0; t < config_.tenants.size(); ++t) {
+      const std::string& name = config_.tenants[t].name;
+      if (!members.contains(name) || !counted.insert(name).second || ++groups != max_groups + 1) continue;
+      error(sources_.tenant_names[t], "tenant " + name + " is one group too many: a node has " +
+                                          std::to_string(max_groups) +
+                                          " groups (system and each tenant with processes) at most");
     }
   }
 

@@ -3,20 +3,23 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "hamon/engine/config_limits.hpp"
+
 namespace hamon::node {
 
-int read_whole_file(const std::string& path, std::string& out) {
+int read_whole_file(const std::string& path, std::string& out, std::size_t max_bytes) {
   // open(2) and read(2) say why, where an ifstream would not (a directory opens fine, then
   // fails on read with EISDIR).
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno;
   char buffer[64 * 1024];
   int error = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  while (out.size() < max_bytes) {
+    const ssize_t n = ::read(fd, buffer, std::min(sizeof buffer, max_bytes - out.size()));
     if (n > 0) {
       out.append(buffer, static_cast<std::size_t>(n));
     } else if (n == 0) {
@@ -33,7 +36,9 @@ int read_whole_file(const std::string& path, std::string& out) {
 LoadResult load_config_file(const std::string& path) {
   LoadResult r;
   std::string text;
-  if (const int e = read_whole_file(path, text); e != 0) {
+  // One byte past the limit is enough for parse_config() to refuse the file: a configuration
+  // named /dev/zero (or a runaway log) must not fill the memory first.
+  if (const int e = read_whole_file(path, text, engine::max_config_bytes + 1); e != 0) {
     r.read_errno = e;
     r.errors.push_back("unable to read " + path + ": " + std::strerror(e));
     return r;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -136,6 +137,38 @@ TEST(CheckConfig, ReportsATomlSyntaxErrorAsAnInvalidConfiguration) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.rfind(file + ":2:", 0), 0u) << r.err;
   EXPECT_TRUE(contains(r.err, ": error: invalid TOML")) << r.err;
+}
+
+TEST(CheckConfig, RefusesAKeyOfThirtyThousandPartsWithAPositionedErrorNotACrash) {
+  const TempDir dir;
+  std::string key = "a";
+  for (int i = 1; i < 30000; ++i) key += ".a";
+  const std::string file = dir.write("deep.toml", key + " = 1\n");
+  const Outcome r = hamon({"check-config", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, file + ":1:65: error: key with more than 32 dotted parts (hamon reads keys of 32 parts at "
+                          "most)\n");
+}
+
+TEST(CheckConfig, RefusesAFileLargerThanSixteenMebibytes) {
+  const TempDir dir;
+  const std::string file = dir.write("huge.toml", "");
+  fs::resize_file(file, std::uintmax_t{64} << 20);  // sparse: no disk space used
+  const Outcome r = hamon({"check-config", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, file + ":1:1: error: the file is larger than 16 MiB (16777216 bytes), the most hamon reads\n");
+}
+
+TEST(CheckConfig, WritesNoControlCharacterFromTheFile) {
+  const TempDir dir;
+  const std::string file = dir.write("names.toml", std::string(broken_config) +
+                                                       "[[tenant]]\nname = \"evil\\u001b[2J\\nline\"\n");
+  const Outcome r = hamon({"check-config", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 3) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_TRUE(contains(r.err, file + ":12:8: error: invalid tenant name 'evil\\x1b[2J\\nline'")) << r.err;
 }
 
 TEST(CheckConfig, ExitsThreeWhenTheFileDoesNotExist) {

@@ -76,7 +76,7 @@ command = ["db"]
   EXPECT_EQ(p.ready, Readiness::on_heartbeat);
   EXPECT_EQ(p.priority, 50);
   EXPECT_FALSE(p.critical);
-  EXPECT_EQ(p.restart_delay, 1ms);
+  EXPECT_EQ(p.restart_delay, 100ms);
   EXPECT_EQ(p.restart_delay_max, 5s);
   EXPECT_EQ(p.restart_budget, 5u);
   EXPECT_EQ(p.restart_window, 60s);

@@ -227,6 +227,46 @@ ProcessSettings budgeted(std::uint32_t budget, std::chrono::nanoseconds window) 
   return s;
 }
 
+// ---- the defaults -------------------------------------------------------------------------------
+
+// A process that exits the moment it starts (a missing file, a port in use) under the default
+// settings: each run lasts 1 ms, and it is restarted as soon as hamon may. The times of its
+// restarts before `until`.
+std::vector<std::uint64_t> restart_times_of_a_process_that_exits_at_once(std::uint64_t until) {
+  RestartBudget b(ProcessSettings{});
+  std::vector<std::uint64_t> at;
+  std::uint64_t now = t0;
+  for (;;) {
+    const auto d = b.on_end(EndKind::failed, now, 1 * ms);
+    if (d.action != Action::restart || d.at_ns >= until) break;
+    at.push_back(d.at_ns);
+    now = d.at_ns + 1 * ms;
+  }
+  return at;
+}
+
+TEST(RestartBudget, ByDefaultTheFirstRestartIsImmediateAndTheNextWaitsATenthOfASecond) {
+  const auto at = restart_times_of_a_process_that_exits_at_once(t0 + 150 * ms);
+  ASSERT_EQ(at.size(), 2u);
+  EXPECT_EQ(at[0], t0);
+  EXPECT_EQ(at[1], t0 + 1 * ms + 100 * ms);
+}
+
+TEST(RestartBudget, ByDefaultAProcessThatExitsAtOnceHasNotSpentItsBudgetWithin100ms) {
+  const ProcessSettings defaults;
+  const auto at = restart_times_of_a_process_that_exits_at_once(t0 + 100 * ms);
+  EXPECT_LT(at.size(), defaults.restart_budget);
+}
+
+TEST(RestartBudget, ByDefaultAProcessThatExitsAtOnceSpendsItsBudgetOverMoreThanASecond) {
+  const ProcessSettings defaults;
+  const auto at = restart_times_of_a_process_that_exits_at_once(t0 + 60'000 * ms);
+  ASSERT_EQ(at.size(), defaults.restart_budget);  // then hamon gives up
+  EXPECT_GE(at.back() - t0, 1000 * ms);
+  // and no later than a critical process should fail over
+  EXPECT_LE(at.back() - t0, 2000 * ms);
+}
+
 TEST(RestartBudget, GivesUpOnTheFirstEndAfterBudgetRestartsWithinTheWindow) {
   RestartBudget b(budgeted(3, 1s));
   for (int i = 0; i < 3; ++i) {

@@ -3,6 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Built with the POSIX feature macros, the header uses the system's names; a strict ISO C program
+ * gets its own values instead (heartbeat.h), which must be the same. */
+_Static_assert(HAMON_CLOCK_MONOTONIC_ == CLOCK_MONOTONIC, "CLOCK_MONOTONIC is not Linux's 1");
+_Static_assert(O_CLOEXEC == __O_CLOEXEC, "glibc's O_CLOEXEC is not its __O_CLOEXEC");
+
 static int failures = 0, passes = 0;
 #define CHECK(cond)                                                 \
   do {                                                              \

@@ -260,5 +260,21 @@ TEST(Client, TheCClientWorksFromAProgramWrittenInC) {
   EXPECT_EQ(t->snapshot(0).beat_count, 2u);  // one beat, and ready() beats too
 }
 
+TEST(Client, TheCClientWorksFromAStrictIsoCProgram) {
+  test::ScopedName n("hb");
+  auto t = shm::HeartbeatTable::create(n.str(), "acme", 1);
+  ASSERT_TRUE(t);
+  const std::string seg = n.slashed();
+  test::Child c([&] {
+    execl(HAMON_C_STRICT_TEST, HAMON_C_STRICT_TEST, seg.c_str(), static_cast<char*>(nullptr));
+    return 127;
+  });
+  const int status = c.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(t->snapshot(0).incarnation, 7u);
+  EXPECT_EQ(t->snapshot(0).beat_count, 1u);
+}
+
 }  // namespace
 }  // namespace hamon

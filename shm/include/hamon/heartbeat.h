@@ -41,10 +41,38 @@
 #include <time.h>
 #include <unistd.h>
 
-/* syscall() is declared only with _DEFAULT_SOURCE or _GNU_SOURCE; a strict POSIX C program
- * must still be able to include this header. The declaration matches glibc's. */
+/* A strict ISO C program (-std=c11, no feature macros) must be able to include this header, but
+ * glibc then hides four names it uses; the functions are in the C library all the same.
+ * - syscall() is declared only with _DEFAULT_SOURCE or _GNU_SOURCE: the declaration matches
+ *   glibc's.
+ * - O_CLOEXEC needs _POSIX_C_SOURCE >= 200809L: glibc defines it as __O_CLOEXEC, which it always
+ *   defines, with each architecture's value.
+ * - CLOCK_MONOTONIC and clock_gettime() need _POSIX_C_SOURCE >= 199309L. CLOCK_MONOTONIC is 1 on
+ *   every Linux architecture (the kernel's ABI, linux/time.h); the declaration matches glibc's
+ *   own, except with 64-bit time on a 32-bit machine, where glibc renames the function: such a
+ *   program must define _POSIX_C_SOURCE, as must a strict C99 one (no struct timespec before
+ *   C11) and one built on a C library other than glibc.
+ * A program that defines the feature macros gets the system's own declarations. */
 #if !defined(__cplusplus) && defined(__GLIBC__) && !defined(__USE_MISC)
 extern long int syscall(long int sysno, ...);
+#endif
+
+#if defined(O_CLOEXEC)
+#define HAMON_O_CLOEXEC_ O_CLOEXEC
+#elif defined(__GLIBC__) && defined(__O_CLOEXEC)
+#define HAMON_O_CLOEXEC_ __O_CLOEXEC
+#else
+#error "hamon/heartbeat.h: O_CLOEXEC is hidden; define _POSIX_C_SOURCE 200809L before any #include"
+#endif
+
+#if defined(CLOCK_MONOTONIC)
+#define HAMON_CLOCK_MONOTONIC_ CLOCK_MONOTONIC
+#elif defined(__GLIBC__) && defined(__linux__) && !defined(__USE_TIME_BITS64) && \
+    __STDC_VERSION__ >= 201112L /* struct timespec: C11 */
+#define HAMON_CLOCK_MONOTONIC_ 1
+extern int clock_gettime(__clockid_t clock_id, struct timespec* tp);
+#else
+#error "hamon/heartbeat.h: clock_gettime is hidden; define _POSIX_C_SOURCE 200809L before any #include"
 #endif
 
 #ifdef __cplusplus
@@ -108,7 +136,7 @@ static inline int hamon_attach_to(hamon_client* c, const char* segment, uint32_t
   c->slot = HAMON_NULL_;
   c->size = 0;
   c->error[0] = '\0';
-  fd = shm_open(segment, O_RDWR | O_CLOEXEC, 0);
+  fd = shm_open(segment, O_RDWR | HAMON_O_CLOEXEC_, 0);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT)
@@ -275,7 +303,7 @@ static inline int hamon_wait_role_change(hamon_client* c, enum hamon_role seen, 
   struct timespec deadline, left, t;
   if (c->base == HAMON_NULL_) return -HAMON_E_NOT_ATTACHED;
   seq = hamon_u32_(c->base, HAMON_HB_OFF_ROLE_SEQ);
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  clock_gettime(HAMON_CLOCK_MONOTONIC_, &deadline);
   if (timeout_ns >= 0) {
     deadline.tv_sec += HAMON_NUM_(time_t, timeout_ns / 1000000000);
     deadline.tv_nsec += HAMON_NUM_(long, timeout_ns % 1000000000);
@@ -293,7 +321,7 @@ static inline int hamon_wait_role_change(hamon_client* c, enum hamon_role seen, 
       return 0;
     }
     if (timeout_ns >= 0) {
-      clock_gettime(CLOCK_MONOTONIC, &t);
+      clock_gettime(HAMON_CLOCK_MONOTONIC_, &t);
       left.tv_sec = deadline.tv_sec - t.tv_sec;
       left.tv_nsec = deadline.tv_nsec - t.tv_nsec;
       if (left.tv_nsec < 0) {

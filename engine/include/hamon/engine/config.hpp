@@ -85,8 +85,10 @@ struct ProcessSettings {
   Readiness ready = Readiness::on_heartbeat;
   int priority = 50;  // 0-100, higher starts first among those that may start
   bool critical = false;
-  // Restart back-off: restart_delay, doubling per restart up to restart_delay_max.
-  std::chrono::nanoseconds restart_delay = std::chrono::milliseconds{1};
+  // Restart back-off: the first restart is immediate, then restart_delay, doubling per restart
+  // up to restart_delay_max. 100 ms gives a process that exits at once (a missing file, a port
+  // in use) about 1.5 s before its restart budget is spent, not a few milliseconds.
+  std::chrono::nanoseconds restart_delay = std::chrono::milliseconds{100};
   std::chrono::nanoseconds restart_delay_max = std::chrono::seconds{5};
   // More than restart_budget restarts within restart_window: hamon gives up on the process.
   std::uint32_t restart_budget = 5;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace hamon::engine {
 
@@ -25,5 +26,11 @@ struct ConfigError {
 
   friend bool operator==(const ConfigError&, const ConfigError&) = default;
 };
+
+// `text` with every control character (C0, DEL, C1) and every byte that is not part of valid
+// UTF-8 written as an escape: \n, \r, \t, else \xNN per byte. Messages quote names and values
+// from the file through it, so a file can neither split an error line nor send the operator's
+// terminal an escape sequence. A backslash stays as it is: escaping twice changes nothing.
+[[nodiscard]] std::string printable(std::string_view text);
 
 }  // namespace hamon::engine

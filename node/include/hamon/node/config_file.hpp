@@ -3,6 +3,8 @@
 #ifndef HAMON_NODE_CONFIG_FILE_HPP
 #define HAMON_NODE_CONFIG_FILE_HPP
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,8 +21,8 @@ struct LoadResult {
 
 LoadResult load_config_file(const std::string& path);
 
-// 0 or errno.
-int read_whole_file(const std::string& path, std::string& out);
+// 0 or errno. Stops after `max_bytes` (so `out` holds at most that many).
+int read_whole_file(const std::string& path, std::string& out, std::size_t max_bytes = SIZE_MAX);
 
 }  // namespace hamon::node
 

@@ -29,6 +29,7 @@
 #ifndef HAMON_SHM_CONTROL_LAYOUT_HPP
 #define HAMON_SHM_CONTROL_LAYOUT_HPP
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -243,6 +244,19 @@ inline constexpr std::size_t round_up(std::size_t n, std::size_t to) {
 struct ControlGeometry {
   std::uint32_t max_processes = 4096;
   std::uint32_t max_groups = 64;
+
+  // A segment for a configuration of `processes` processes in `groups` groups. A reload can add
+  // processes and groups but not grow the segment, so it holds twice the configuration (and
+  // never less than the defaults above), within the layout's limits.
+  [[nodiscard]] static ControlGeometry sized_for(std::size_t processes, std::size_t groups) {
+    const auto room = [](std::size_t wanted, std::uint32_t floor, std::uint32_t limit) {
+      return static_cast<std::uint32_t>(std::clamp<std::size_t>(2 * std::min<std::size_t>(wanted, limit), floor, limit));
+    };
+    ControlGeometry g;
+    g.max_processes = room(processes, g.max_processes, kMaxProcessesLimit);
+    g.max_groups = room(groups, g.max_groups, kMaxGroupsLimit);
+    return g;
+  }
 
   [[nodiscard]] std::size_t off_daemons() const { return kControlHeaderSize; }
   [[nodiscard]] std::size_t off_groups() const {
