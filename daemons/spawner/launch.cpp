@@ -13,10 +13,16 @@
 #include <cstring>
 #include <vector>
 
+#include "hamon/node/proc.hpp"
+
 extern char** environ;
 
 namespace hamon::spawner {
 namespace {
+
+// The soft limit on open files the spawner had before raise_fd_limit(), which its processes
+// get; 0 while it was not raised.
+rlim_t g_child_nofile = 0;
 
 struct Argv {
   std::vector<std::string> storage;
@@ -66,6 +72,13 @@ bool needs_fork(const engine::ProcessConfig& p) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (::setsid() < 0) fail(errno);
   if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) fail(errno);
+  if (g_child_nofile != 0) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      rl.rlim_cur = g_child_nofile;
+      (void)::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
   auto limit = [&](int res, const std::optional<std::uint64_t>& v) {
     if (!v) return;
     rlimit rl{};
@@ -126,9 +139,41 @@ pid_t launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, in
   return pid;
 }
 
+// The spawner's soft limit on open files lowered to its processes' while one is spawned:
+// posix_spawn has no attribute for it, and the parent waits (CLONE_VFORK) until the exec.
+class ChildFdLimit {
+ public:
+  ChildFdLimit() {
+    if (g_child_nofile != 0 && ::getrlimit(RLIMIT_NOFILE, &saved_) == 0) {
+      rlimit child = saved_;
+      child.rlim_cur = g_child_nofile;
+      lowered_ = ::setrlimit(RLIMIT_NOFILE, &child) == 0;
+    }
+  }
+  ~ChildFdLimit() {
+    if (lowered_) (void)::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  ChildFdLimit(const ChildFdLimit&) = delete;
+  ChildFdLimit& operator=(const ChildFdLimit&) = delete;
+
+ private:
+  rlimit saved_{};
+  bool lowered_ = false;
+};
+
 }  // namespace
 
-pid_t launch(const LaunchRequest& req) noexcept {
+void raise_fd_limit() noexcept {
+  rlimit rl{};
+  if (g_child_nofile != 0 || ::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) g_child_nofile = before;
+}
+
+namespace {
+
+pid_t launch_pid(const LaunchRequest& req) noexcept {
   try {
     const engine::ProcessConfig& p = *req.process;
     Argv argv;
@@ -164,8 +209,11 @@ pid_t launch(const LaunchRequest& req) noexcept {
       posix_spawnattr_setsigdefault(&attr, &all);
       posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
                                           POSIX_SPAWN_SETSIGDEF);
-      const int rc = ::posix_spawnp(&pid, argv.storage[0].c_str(), &fa, &attr, argv.get(),
-                                    envp.get());
+      int rc = 0;
+      {
+        const ChildFdLimit child_limit;
+        rc = ::posix_spawnp(&pid, argv.storage[0].c_str(), &fa, &attr, argv.get(), envp.get());
+      }
       posix_spawn_file_actions_destroy(&fa);
       posix_spawnattr_destroy(&attr);
       if (rc != 0) pid = -rc;
@@ -176,6 +224,25 @@ pid_t launch(const LaunchRequest& req) noexcept {
   } catch (...) {
     return -ENOMEM;
   }
+}
+
+}  // namespace
+
+pid_t launch(const LaunchRequest& req, int& pidfd) noexcept {
+  pidfd = -1;
+  const pid_t pid = launch_pid(req);
+  if (pid <= 0) return pid;
+  // Our child, not reaped yet: its pid cannot have been given to anyone else.
+  const int fd = node::pidfd_open(pid);
+  if (fd < 0) {
+    // A process that could never be signalled safely is not kept: it is still ours and
+    // unreaped, so its pid is its own here.
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return fd;
+  }
+  pidfd = fd;
+  return pid;
 }
 
 }  // namespace hamon::spawner

@@ -23,8 +23,15 @@ struct LaunchRequest {
   std::string log_path;
 };
 
-// The child's pid, or -errno (exec failures included: the program was not found, say).
-pid_t launch(const LaunchRequest& request) noexcept;
+// The child's pid and, in `pidfd`, a pidfd for it (opened before anything could reap it, so it
+// names this process for as long as it is held); or -errno (exec failures included: the program
+// was not found, say), and no process.
+pid_t launch(const LaunchRequest& request, int& pidfd) noexcept;
+
+// Lets the spawner hold a pidfd for each of thousands of processes: raises its own soft limit on
+// open files to the hard limit. The processes it launches still start with the soft limit it
+// had before (unless their configuration sets one).
+void raise_fd_limit() noexcept;
 
 }  // namespace hamon::spawner
 

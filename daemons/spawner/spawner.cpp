@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,12 +13,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
-#include "launch.hpp"
 #include "hamon/node/proc.hpp"
+#include "launch.hpp"
 
 namespace hamon::spawner {
 
@@ -26,7 +28,18 @@ using shm::Message;
 using shm::MessageKind;
 
 Spawner::Spawner(const node::Node& node, const shm::ControlSegment& control)
-    : node_(node), config_(node.config), ctl_(control) {}
+    : node_(node), config_(node.config), ctl_(control), epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  // One pidfd per process, thousands of processes.
+  raise_fd_limit();
+}
+
+Spawner::~Spawner() {
+  for (auto& [slot, c] : children_) {
+    if (c.pidfd >= 0) ::close(c.pidfd);
+  }
+  ::close(epoll_fd_);
+}
 
 namespace {
 
@@ -95,9 +108,10 @@ void Spawner::adopt() {
       ctl_.process(s).spawn.write(r);
       announce_started(s, r.incarnation, c.pid, r.start_ticks, node::now_ns());
     }
-    // Still the same process if its pidfd checks out against its start time.
+    // Still the same process if its pidfd checks out against its start time; from here on
+    // the pidfd, never the pid, names it.
     c.pidfd = node::pidfd_open_checked(c.pid, r.start_ticks);
-    if (c.pidfd < 0) {  // ended while no spawner ran: the master reaped it and kept its status
+    if (c.pidfd == -ESRCH) {  // ended while no spawner ran: the master reaped it, kept its status
       auto st = orphan_status_.find(c.pid);
       report_exit(s, c, st == orphan_status_.end() ? -1 : st->second, node::now_ns());
       if (st != orphan_status_.end()) orphan_status_.erase(st);
@@ -105,6 +119,19 @@ void Spawner::adopt() {
     }
     // Not our child any more (the previous spawner was its parent): its pidfd says when it ends.
     c.adopted = true;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    // By slot, not pid: the pid may be given to one of our new children before we hear of
+    // this one's end.
+    ev.data.u64 = (std::uint64_t{s} << 32) | static_cast<std::uint32_t>(c.pidfd);
+    if (c.pidfd < 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.pidfd, &ev) != 0) {
+      // Out of descriptors, say: it runs, but can be neither watched nor signalled from here.
+      // Reporting it ended would start a second copy beside it.
+      const int err = c.pidfd < 0 ? -c.pidfd : errno;
+      node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::note, "", "", s,
+                       r.incarnation, c.pid, err,
+                       std::string("cannot watch an adopted process: ") + std::strerror(err));
+    }
     by_pid_[c.pid] = s;
     children_[s] = c;
   }
@@ -117,37 +144,52 @@ bool Spawner::has_messages() const {
 }
 
 int Spawner::do_work(std::uint64_t now) {
-  int work = 0;
-  Message m;
-  for (ChannelId id : {ChannelId::master_to_spawner, ChannelId::server_to_spawner,
-                       ChannelId::monitor_to_spawner}) {
-    while (ctl_.channel(id).pop(m)) {
+  last_now_ = now;
+  int work = flush_outbox();
+  // A bounded batch, taken in turn from each channel: a burst of starts from one sender
+  // neither silences the loop's heartbeat nor keeps the others waiting.
+  constexpr std::array<ChannelId, 3> inputs{ChannelId::master_to_spawner,
+                                            ChannelId::server_to_spawner,
+                                            ChannelId::monitor_to_spawner};
+  std::size_t handled = 0;
+  for (bool more = true; more && handled < kRequestsPerTurn;) {
+    more = false;
+    for (std::size_t k = 0; k < inputs.size() && handled < kRequestsPerTurn; ++k) {
+      Message m;
+      if (!ctl_.channel(inputs[(next_channel_ + k) % inputs.size()]).pop(m)) continue;
       handle(m, now);
-      ++work;
+      ++handled;
+      more = true;
     }
   }
+  next_channel_ = (next_channel_ + 1) % inputs.size();
+  work += static_cast<int>(handled);
   if (sigchld_) {
     sigchld_ = false;
     work += reap(now);
   }
-  for (auto& [slot, c] : children_) {
-    if (c.kill_at != 0 && now >= c.kill_at) {
-      c.kill_at = 0;
-      signal_child(slot, c, SIGKILL);
-      ++work;
-    }
-    if (c.adopted && c.pidfd >= 0) {
-      pollfd p{c.pidfd, POLLIN, 0};
-      if (::poll(&p, 1, 0) > 0) sigchld_ = true;  // picked up by reap() next turn
-    }
+  work += watch_adopted(now);
+  while (!kill_deadlines_.empty() && kill_deadlines_.begin()->first <= now) {
+    const std::uint32_t slot = kill_deadlines_.begin()->second;
+    kill_deadlines_.erase(kill_deadlines_.begin());
+    auto it = children_.find(slot);
+    if (it == children_.end()) continue;
+    it->second.kill_at = 0;
+    signal_child(it->second, SIGKILL);
+    ++work;
   }
   return work;
 }
 
 std::uint64_t Spawner::next_deadline() const {
-  std::uint64_t t = UINT64_MAX;
-  for (const auto& [slot, c] : children_) {
-    if (c.kill_at != 0) t = std::min(t, c.kill_at);
+  std::uint64_t t = kill_deadlines_.empty() ? UINT64_MAX : kill_deadlines_.begin()->first;
+  for (std::uint32_t slot : ending_) {
+    const auto it = children_.find(slot);
+    if (it != children_.end()) t = std::min(t, it->second.ended_seen_ns + kOrphanStatusWait);
+  }
+  for (const auto& q : outbox_) {
+    // Nobody rings us when a channel has room again: look soon.
+    if (!q.empty()) t = std::min(t, last_now_ + kOutboxRetry);
   }
   return t;
 }
@@ -166,13 +208,13 @@ void Spawner::handle(const Message& m, std::uint64_t now) {
       break;
     case MessageKind::stop:
       if (it != children_.end() && it->second.incarnation == m.incarnation) {
-        signal_child(m.slot, it->second, SIGTERM);
-        if (it->second.kill_at == 0) it->second.kill_at = now + m.arg;
+        signal_child(it->second, SIGTERM);
+        set_kill_deadline(m.slot, it->second, now + m.arg);
       }
       break;
     case MessageKind::kill:
       if (it != children_.end() && it->second.incarnation == m.incarnation) {
-        signal_child(m.slot, it->second, SIGKILL);
+        signal_child(it->second, SIGKILL);
       }
       break;
     default: break;
@@ -198,7 +240,9 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (it != children_.end()) {
     if (it->second.incarnation >= inc) return;  // a duplicate or stale request
     // An older incarnation still runs: it must never run beside its replacement.
-    signal_child(slot, it->second, SIGKILL);
+    signal_child(it->second, SIGKILL);
+    forget(slot, it->second);
+    children_.erase(it);
   }
   std::string group, name, segment;
   std::uint32_t hb_slot = 0;
@@ -210,7 +254,7 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (pc == nullptr) {
     out.kind = MessageKind::start_failed;
     out.status = ENOENT;
-    (void)ctl_.send(ChannelId::spawner_to_server, out);
+    send(ChannelId::spawner_to_server, out);
     return;
   }
   spawner::LaunchRequest req{pc,
@@ -222,19 +266,20 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   // Recorded before the launch: a spawner that dies between the two leaves a start in progress
   // (pid 0) that its successor resolves, instead of a process nobody knows.
   ctl_.process(slot).spawn.write({inc, 0, now, 0, 0, 0});
-  const pid_t pid = launch(req);
+  int pidfd = -1;
+  const pid_t pid = launch(req, pidfd);
   if (pid < 0) {
     ctl_.process(slot).spawn.write({inc, 0, now, node::now_ns(), 0, -1});
     out.kind = MessageKind::start_failed;
     out.status = -pid;
-    (void)ctl_.send(ChannelId::spawner_to_server, out);
+    send(ChannelId::spawner_to_server, out);
     node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
                         inc, 0, -pid, std::string("cannot start: ") + std::strerror(-pid));
     return;
   }
   const std::uint64_t ticks = node::start_ticks(pid).value_or(0);
   ctl_.process(slot).spawn.write({inc, ticks, now, 0, pid, 0});
-  children_[slot] = Child{pid, inc, 0, false, -1};
+  children_[slot] = Child{pid, inc, 0, false, pidfd, 0};
   by_pid_[pid] = slot;
   announce_started(slot, inc, pid, ticks, now);
   node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::spawned, group, name, slot,
@@ -250,13 +295,43 @@ void Spawner::announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid,
   out.pid = pid;
   out.arg = ticks;
   out.t_ns = now;
-  (void)ctl_.send(ChannelId::spawner_to_monitor, out);
-  (void)ctl_.send(ChannelId::spawner_to_server, out);
+  send(ChannelId::spawner_to_monitor, out);
+  send(ChannelId::spawner_to_server, out);
 }
 
-void Spawner::signal_child(std::uint32_t, Child& c, int sig) {
-  // The whole session: a process's own children go with it.
-  if (::kill(-c.pid, sig) != 0) ::kill(c.pid, sig);
+void Spawner::signal_child(const Child& c, int sig) {
+  if (c.pidfd < 0) return;  // never by a bare pid: it may name someone else by now
+  // The whole group (a process's own children go with it), named by the pidfd.
+  int rc = node::pidfd_signal_group(c.pidfd, sig);
+  if (rc == -EINVAL) {
+    // Before Linux 6.9 a group can only be named by its number, which is safe while its leader
+    // holds it: always for our own children (only we reap them, and we have not); for an
+    // adopted one, while its pidfd says it runs. Between that look and kill() it could end, be
+    // reaped by the master and its pid be given to a new group leader: the one window left, and
+    // only on those kernels.
+    pollfd p{c.pidfd, POLLIN, 0};
+    const bool leader_holds_it = !c.adopted || ::poll(&p, 1, 0) == 0;
+    rc = leader_holds_it && ::kill(-c.pid, sig) == 0 ? 0 : -ESRCH;
+  }
+  if (rc != 0) (void)node::pidfd_signal(c.pidfd, sig);
+}
+
+void Spawner::set_kill_deadline(std::uint32_t slot, Child& c, std::uint64_t at) {
+  if (c.kill_at != 0) return;  // a second stop does not postpone the first one's SIGKILL
+  c.kill_at = at;
+  kill_deadlines_.emplace(at, slot);
+}
+
+void Spawner::forget(std::uint32_t slot, Child& c) {
+  if (c.kill_at != 0) kill_deadlines_.erase({c.kill_at, slot});
+  if (c.pidfd >= 0) {
+    if (c.adopted) (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.pidfd, nullptr);
+    ::close(c.pidfd);
+    c.pidfd = -1;
+  }
+  auto p = by_pid_.find(c.pid);
+  if (p != by_pid_.end() && p->second == slot) by_pid_.erase(p);
+  ending_.erase(slot);
 }
 
 int Spawner::reap(std::uint64_t now) {
@@ -269,38 +344,68 @@ int Spawner::reap(std::uint64_t now) {
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) continue;  // an orphan reparented to us: reaped, nothing to report
     const std::uint32_t slot = it->second;
-    by_pid_.erase(it);
     auto c = children_.find(slot);
-    if (c != children_.end() && c->second.pid == pid) {
+    if (c != children_.end() && c->second.pid == pid && !c->second.adopted) {
       report_exit(slot, c->second, status, now);
-      if (c->second.pidfd >= 0) ::close(c->second.pidfd);
+      forget(slot, c->second);
       children_.erase(c);
+    } else {
+      by_pid_.erase(it);
     }
   }
-  // Adopted processes that are not our children: their pidfds tell when they end.
-  for (auto it = children_.begin(); it != children_.end();) {
-    Child& c = it->second;
-    pollfd p{c.pidfd, POLLIN, 0};
-    if (c.adopted && c.pidfd >= 0 && ::poll(&p, 1, 0) > 0) {
-      // Its parent now is the master, which reaps it and sends us the status: wait a moment
-      // for it before reporting the exit without one.
-      auto st = orphan_status_.find(c.pid);
-      if (st == orphan_status_.end()) {
-        if (c.ended_seen_ns == 0) c.ended_seen_ns = now;
-        if (now < c.ended_seen_ns + 50'000'000) {
-          sigchld_ = true;  // look again next turn
-          ++it;
-          continue;
-        }
-      }
-      report_exit(it->first, c, st == orphan_status_.end() ? -1 : st->second, now);
-      if (st != orphan_status_.end()) orphan_status_.erase(st);
-      ::close(c.pidfd);
-      by_pid_.erase(c.pid);
-      it = children_.erase(it);
+  return n;
+}
+
+int Spawner::watch_adopted(std::uint64_t now) {
+  // Adopted processes are not our children: their pidfds, in one epoll set, say when they end.
+  // One system call a turn, however many there are.
+  std::array<epoll_event, 64> ev;
+  const int ready = ::epoll_wait(epoll_fd_, ev.data(), static_cast<int>(ev.size()), 0);
+  for (int i = 0; i < ready; ++i) {
+    const std::uint64_t data = ev[static_cast<std::size_t>(i)].data.u64;
+    const auto slot = static_cast<std::uint32_t>(data >> 32);
+    const auto pidfd = static_cast<int>(static_cast<std::uint32_t>(data));
+    (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, pidfd, nullptr);  // it ends once
+    auto c = children_.find(slot);
+    if (c == children_.end() || !c->second.adopted || c->second.pidfd != pidfd) continue;
+    c->second.ended_seen_ns = now;
+    ending_.insert(slot);
+  }
+  int n = 0;
+  for (auto s = ending_.begin(); s != ending_.end();) {
+    const std::uint32_t slot = *s++;
+    auto c = children_.find(slot);
+    if (c == children_.end()) {
+      ending_.erase(slot);
+      continue;
+    }
+    // Its parent now is the master, which reaps it and sends us the status: wait a moment for
+    // it before reporting the exit without one.
+    const auto st = orphan_status_.find(c->second.pid);
+    if (st == orphan_status_.end() && now < c->second.ended_seen_ns + kOrphanStatusWait) continue;
+    report_exit(slot, c->second, st == orphan_status_.end() ? -1 : st->second, now);
+    if (st != orphan_status_.end()) orphan_status_.erase(st);
+    forget(slot, c->second);
+    children_.erase(c);
+    ++n;
+  }
+  return n;
+}
+
+void Spawner::send(ChannelId id, const Message& m) {
+  auto& waiting = outbox_[static_cast<std::size_t>(id)];
+  if (waiting.empty() && ctl_.send(id, m)) return;
+  waiting.push_back(m);
+  ctl_.daemon(shm::DaemonId::spawner).channel_full.fetch_add(1, std::memory_order_relaxed);
+}
+
+int Spawner::flush_outbox() {
+  int n = 0;
+  for (std::size_t i = 0; i < outbox_.size(); ++i) {
+    auto& waiting = outbox_[i];
+    while (!waiting.empty() && ctl_.send(static_cast<ChannelId>(i), waiting.front())) {
+      waiting.pop_front();
       ++n;
-    } else {
-      ++it;
     }
   }
   return n;
@@ -321,7 +426,7 @@ void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::u
   out.pid = c.pid;
   out.status = status;
   out.t_ns = now;
-  (void)ctl_.send(ChannelId::spawner_to_server, out);
+  send(ChannelId::spawner_to_server, out);
   std::string detail;
   if (status == -1) {
     detail = "exited (status unknown)";

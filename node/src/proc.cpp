@@ -46,6 +46,13 @@ int pidfd_signal(int pidfd, int sig) noexcept {
   return rc == 0 ? 0 : -errno;
 }
 
+int pidfd_signal_group(int pidfd, int sig) noexcept {
+  // Not in the headers of every libc this builds with; the value is the kernel's ABI.
+  constexpr unsigned kSignalProcessGroup = 1U << 2;  // PIDFD_SIGNAL_PROCESS_GROUP
+  const long rc = ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, kSignalProcessGroup);
+  return rc == 0 ? 0 : -errno;
+}
+
 int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept {
   const int fd = pidfd_open(pid);
   if (fd < 0) return fd;

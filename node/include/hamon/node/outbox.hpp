@@ -1,7 +1,7 @@
 // Outbox: a daemon's messages for one channel that the channel could not take yet. They are
 // posted in order before anything newer, so a full channel delays a request — it never loses or
-// reorders one. Each time the channel is found full the daemon's `channel_full` counter (in its
-// DaemonSlot, shown by `hamon status`) goes up.
+// reorders one. Every message that has to wait counts in the daemon's `channel_full` counter (in
+// its DaemonSlot, shown by `hamon status`).
 //
 // Not thread-safe: one outbox per (daemon, channel), used from that daemon's loop.
 #ifndef HAMON_NODE_OUTBOX_HPP
@@ -22,7 +22,7 @@ class Outbox {
   // Posts `m` now, or after everything already waiting.
   void send(const shm::Message& m) {
     if (!waiting_.empty() || !ctl_.send(channel_, m)) {
-      if (waiting_.empty()) note_full();
+      note_full();
       waiting_.push_back(m);
     }
   }

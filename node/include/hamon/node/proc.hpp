@@ -20,6 +20,12 @@ int pidfd_open(pid_t pid) noexcept;
 // pidfd_send_signal(2): signals exactly the process the pidfd names, never a reuse of its pid.
 int pidfd_signal(int pidfd, int sig) noexcept;
 
+// pidfd_send_signal(2) with PIDFD_SIGNAL_PROCESS_GROUP (Linux 6.9): signals the process group
+// the pidfd's process leads. The group is named by that process, not by a number, so it is never
+// a later group that got the same id; its members still get the signal after the leader ended.
+// -ESRCH: nobody is in that group; -EINVAL: the kernel is older.
+int pidfd_signal_group(int pidfd, int sig) noexcept;
+
 // Opens a pidfd for `pid` only if it is still the process that started at `ticks`. -ESRCH
 // otherwise (gone, or the pid now names another process).
 int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept;
