@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "hamon/engine/liveness.hpp"
+#include "hamon/engine/timer_wheel.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 #include "hamon/node/node.hpp"
-#include "timer_wheel.hpp"
 
 namespace hamon::monitor {
 
@@ -70,8 +70,8 @@ class Monitor {
   int epfd_ = -1;
   std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables_;  // by group index
   std::vector<std::optional<Watch>> watches_;                             // by process slot
-  TimerWheel due_;
-  std::vector<TimerWheel::Entry> expired_;
+  engine::TimerWheel due_;
+  std::vector<engine::TimerWheel::Entry> expired_;
 };
 
 }  // namespace hamon::monitor
