@@ -149,8 +149,10 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   }
   // The identity is written before the start request it describes, so it is this start's (or,
   // if the server has already moved on, a newer one's: then this incarnation is about to go).
+  // An older one is a slot cleared since (a reload removed the process): nothing describes it
+  // any more, and its interval must not set the pace.
   shm::ProcessIdentity id{};
-  if (!ctl_.process(slot).identity.read(id)) return;
+  if (!ctl_.process(slot).identity.read(id) || id.incarnation < inc) return;
   shm::GroupInfo g{};
   if (id.group >= ctl_.max_groups() || !ctl_.group(id.group).info.read(g)) return;
   const std::string group_name(g.name, strnlen(g.name, sizeof g.name));
