@@ -313,6 +313,7 @@ class SimulatedNode {
       id.timeout_ns = timeout_ns;
       id.group = 0;
       id.hb_slot = i;
+      id.ready_mode = shm::ReadyMode::heartbeat;
       std::snprintf(id.name, sizeof id.name, "p%u", i);
       ctl_->process(i).identity.write(id);
       inc_.push_back(1);

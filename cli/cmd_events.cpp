@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "node_target.hpp"
+#include "hamon/shm/event_cursor.hpp"
 #include "hamon/node/node_view.hpp"
 
 namespace hamon::cli {
@@ -55,29 +56,22 @@ int events(const EventsOptions& o) {
   signal(SIGTERM, on_quit);
   signal(SIGPIPE, on_quit);
   const shm::EventRing& ring = ctl->events();
-  std::uint64_t pos = ring.oldest();
-  auto pending_since = std::chrono::steady_clock::time_point{};
+  shm::EventCursor cursor(ring, ring.oldest());
   while (!g_quit) {
     shm::Event e;
-    switch (ring.read(pos, e)) {
-      case shm::EventRing::Read::ok:
+    const auto now = std::chrono::steady_clock::now().time_since_epoch();
+    const auto step = cursor.next(e, static_cast<std::uint64_t>(
+                                         std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+    switch (step.kind) {
+      case shm::EventCursor::Kind::event:
         print(e, o.json);
-        ++pos;
-        pending_since = {};
         continue;
-      case shm::EventRing::Read::lapped:
-        pos = ring.oldest();
+      case shm::EventCursor::Kind::lost:
+        // On stderr: stdout stays one event per line, for scripts.
+        std::cerr << "hamon events: " << step.lost << " event(s) lost\n";
         continue;
-      case shm::EventRing::Read::pending:
-        // A writer mid-post, or one that died there: skip the hole after a moment.
-        if (pending_since == std::chrono::steady_clock::time_point{}) {
-          pending_since = std::chrono::steady_clock::now();
-        } else if (std::chrono::steady_clock::now() - pending_since > std::chrono::milliseconds(100)) {
-          ++pos;
-          pending_since = {};
-        }
-        break;
-      case shm::EventRing::Read::empty:
+      case shm::EventCursor::Kind::pending: break;
+      case shm::EventCursor::Kind::caught_up:
         if (!o.follow) return exit_ok;
         break;
     }

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   node::SignalState signals;
   node::install_signal_handlers(signals, nullptr);
   node::register_daemon(ctl, self);
-  monitor::Monitor agent(node, ctl);
+  monitor::Monitor agent(ctl);
   agent.adopt(node::now_ns());
   while (!signals.stop.load()) agent.run_once();
   node::unregister_daemon(ctl, self);

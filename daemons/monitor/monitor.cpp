@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "hamon/node/clock.hpp"
-#include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
 
@@ -20,15 +19,16 @@ using shm::ProcessState;
 
 namespace {
 
-// The clock granularity: half the shortest interval, within [100 us, 10 ms]. A beat is placed
-// within one tick, so hangs are seen within about a tick past the timeout; each tick is a
-// wake-up, which on a virtual machine costs a timer exit, so no finer than needed.
-std::uint64_t choose_tick(const engine::Config& c) {
-  std::uint64_t shortest = 10'000'000;
-  for (const auto& p : c.processes) {
-    shortest = std::min<std::uint64_t>(shortest, static_cast<std::uint64_t>(p.interval.count()));
+// The wheel is finer than the tick: deadlines a quarter tick apart are told apart.
+std::uint64_t wheel_granularity(std::uint64_t tick) { return std::max<std::uint64_t>(tick / 4, 10'000); }
+
+engine::Readiness to_readiness(shm::ReadyMode m) {
+  switch (m) {
+    case shm::ReadyMode::spawn: return engine::Readiness::on_spawn;
+    case shm::ReadyMode::heartbeat: return engine::Readiness::on_heartbeat;
+    case shm::ReadyMode::ready_call: return engine::Readiness::on_ready_call;
   }
-  return std::clamp<std::uint64_t>(shortest / 2, 100'000, 10'000'000);
+  return engine::Readiness::on_heartbeat;  // not a mode this build knows
 }
 
 ProcessState to_process_state(engine::LiveState s) {
@@ -43,14 +43,13 @@ ProcessState to_process_state(engine::LiveState s) {
 
 }  // namespace
 
-Monitor::Monitor(const node::Node& node, const shm::ControlSegment& control)
-    : node_(node),
-      config_(node.config),
-      ctl_(control),
-      tick_(choose_tick(node.config)),
+Monitor::Monitor(const shm::ControlSegment& control)
+    : ctl_(control),
+      tick_(engine::tick_for(UINT64_MAX)),
       watches_(control.max_processes()),
-      due_(std::max<std::uint64_t>(tick_ / 4, 10'000), 8192, node::now_ns()) {
+      due_(wheel_granularity(tick_), 8192, node::now_ns()) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  ctl_.daemon(shm::DaemonId::monitor).tick_ns.store(tick_, std::memory_order_relaxed);
 }
 
 Monitor::~Monitor() {
@@ -115,34 +114,61 @@ void Monitor::adopt(std::uint64_t now) {
   }
 }
 
+void Monitor::retick(std::uint64_t now) {
+  const std::uint64_t tick = engine::tick_for(intervals_.empty() ? UINT64_MAX : intervals_.begin()->first);
+  if (tick == tick_) return;
+  tick_ = tick;
+  next_tick_ = std::min(next_tick_, now + tick_);
+  due_.set_granularity(wheel_granularity(tick_), now);
+  for (auto& w : watches_) {
+    if (w) w->live.set_tick(tick_);
+  }
+  ctl_.daemon(shm::DaemonId::monitor).tick_ns.store(tick_, std::memory_order_relaxed);
+}
+
+void Monitor::unwatch(std::uint32_t slot, std::uint64_t now) {
+  auto& w = watches_[slot];
+  if (!w) return;
+  if (w->pidfd >= 0) {
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w->pidfd, nullptr);
+    ::close(w->pidfd);
+  }
+  if (auto it = intervals_.find(w->interval_ns); it != intervals_.end() && --it->second == 0) {
+    intervals_.erase(it);
+  }
+  w.reset();
+  retick(now);
+}
+
 void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std::uint64_t ticks,
                     std::uint64_t now, bool adopted) {
   if (slot >= ctl_.max_processes()) return;
-  if (auto& old = watches_[slot]) {
-    if (old->incarnation >= inc) return;  // duplicate or stale news
-    if (old->pidfd >= 0) {
-      ::epoll_ctl(epfd_, EPOLL_CTL_DEL, old->pidfd, nullptr);
-      ::close(old->pidfd);
-    }
-    old.reset();
+  if (watches_[slot]) {
+    if (watches_[slot]->incarnation >= inc) return;  // duplicate or stale news
+    unwatch(slot, now);
   }
+  // The identity is written before the start request it describes, so it is this start's (or,
+  // if the server has already moved on, a newer one's: then this incarnation is about to go).
+  // An older one is a slot cleared since (a reload removed the process): nothing describes it
+  // any more, and its interval must not set the pace.
   shm::ProcessIdentity id{};
-  if (!ctl_.process(slot).identity.read(id)) return;
+  if (!ctl_.process(slot).identity.read(id) || id.incarnation < inc) return;
   shm::GroupInfo g{};
   if (id.group >= ctl_.max_groups() || !ctl_.group(id.group).info.read(g)) return;
   const std::string group_name(g.name, strnlen(g.name, sizeof g.name));
   const std::string name(id.name, strnlen(id.name, sizeof id.name));
-  const engine::ProcessConfig* pc = config_.find_process(group_name + "/" + name);
+  ++intervals_[id.interval_ns];
+  retick(now);
   engine::LivenessParams lp;
   lp.timeout_ns = id.timeout_ns;
   lp.tick_ns = tick_;
   lp.start_timeout_ns = std::max<std::uint64_t>(id.timeout_ns, 10'000'000'000ULL);
-  lp.ready_mode = pc ? pc->ready : engine::Readiness::on_heartbeat;
+  lp.ready_mode = to_readiness(id.ready_mode);
 
   shm::HeartbeatTable* t = table(id.group);
   const shm::HeartbeatSlot* beat =
       t != nullptr && id.hb_slot < t->slot_count() ? &t->slot(id.hb_slot) : nullptr;
-  Watch w{inc, pid, -1, id.group, id.hb_slot, beat,
+  Watch w{inc, pid, -1, id.group, id.hb_slot, id.interval_ns, beat,
           engine::Liveness(inc, now, lp, engine::BeatReading{}), group_name, name};
   const engine::BeatReading baseline = reading(w, now);
   if (adopted) {
@@ -217,13 +243,8 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
 
 void Monitor::exited(std::uint32_t slot, std::uint64_t now) {
   if (slot >= watches_.size() || !watches_[slot]) return;
-  Watch& w = *watches_[slot];
-  publish(slot, w, ProcessState::exited, now);
-  if (w.pidfd >= 0) {
-    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
-    ::close(w.pidfd);
-  }
-  watches_[slot].reset();
+  publish(slot, *watches_[slot], ProcessState::exited, now);
+  unwatch(slot, now);
 }
 
 void Monitor::handle_messages(std::uint64_t now) {
@@ -233,9 +254,8 @@ void Monitor::handle_messages(std::uint64_t now) {
   for (int n = 0; n < 128 && ctl_.channel(ChannelId::spawner_to_monitor).pop(m); ++n) {
     if (m.kind == MessageKind::started) watch(m.slot, m.incarnation, m.pid, m.arg, now, false);
   }
+  // The server's reload notice needs nothing here: a watch's identity line is always current.
   while (ctl_.channel(ChannelId::server_to_monitor).pop(m)) {
-    if (m.kind != MessageKind::reload) continue;
-    if (auto r = node::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
   }
 }
 

@@ -2,6 +2,11 @@
 // through a pidfd (epoll wakes at once), its hang through heartbeat deadlines checked against the
 // clock the monitor itself publishes in each heartbeat segment every tick.
 //
+// Everything it knows about a process comes from the process's identity line in the control
+// segment (written by hamon-server before the start it describes) and the spawner's `started`
+// message; it has no copy of the configuration. Its tick follows the shortest interval among the
+// processes it watches.
+//
 // It never trusts a heartbeat slot: what it reads there goes through engine::Liveness, which can
 // only conclude things about that one process.
 #ifndef HAMON_MONITOR_MONITOR_HPP
@@ -12,19 +17,19 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "hamon/engine/liveness.hpp"
+#include "hamon/engine/timer_wheel.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
-#include "hamon/node/node.hpp"
-#include "timer_wheel.hpp"
 
 namespace hamon::monitor {
 
 class Monitor {
  public:
-  Monitor(const node::Node& node, const shm::ControlSegment& control);
+  explicit Monitor(const shm::ControlSegment& control);
   ~Monitor();
 
   // Takes over the processes that are running (after a monitor restart).
@@ -42,6 +47,7 @@ class Monitor {
     int pidfd = -1;
     std::uint32_t group = 0;
     std::uint32_t hb_slot = 0;
+    std::uint64_t interval_ns = 0;
     const shm::HeartbeatSlot* beat = nullptr;  // in its group's segment; null if unreachable
     engine::Liveness live;
     std::string group_name, name;
@@ -52,6 +58,10 @@ class Monitor {
              std::uint64_t ticks, std::uint64_t now, bool adopted);
   void check(std::uint32_t slot, std::uint64_t incarnation, std::uint64_t now);
   void exited(std::uint32_t slot, std::uint64_t now);
+  // Forgets a watch: its pidfd and its part in the tick.
+  void unwatch(std::uint32_t slot, std::uint64_t now);
+  // Follows the shortest interval watched: the tick, the wheel's granularity, every verdict's pace.
+  void retick(std::uint64_t now);
   void publish(std::uint32_t slot, const Watch& w, shm::ProcessState state, std::uint64_t now);
   shm::HeartbeatTable* table(std::uint32_t group);
   shm::BeatSnapshot read(const Watch& w);
@@ -60,8 +70,6 @@ class Monitor {
   // The latest time a beat stamped `stamp` can have happened: our next clock write after it.
   [[nodiscard]] std::uint64_t beat_bound(std::uint64_t stamp, std::uint64_t now) const;
 
-  const node::Node& node_;
-  engine::Config config_;  // re-read from the file on the server's reload message
   const shm::ControlSegment& ctl_;
   std::uint64_t tick_;
   std::uint64_t next_tick_ = 0;
@@ -70,8 +78,9 @@ class Monitor {
   int epfd_ = -1;
   std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables_;  // by group index
   std::vector<std::optional<Watch>> watches_;                             // by process slot
-  TimerWheel due_;
-  std::vector<TimerWheel::Entry> expired_;
+  std::map<std::uint64_t, std::uint32_t> intervals_;  // interval → how many watches have it
+  engine::TimerWheel due_;
+  std::vector<engine::TimerWheel::Entry> expired_;
 };
 
 }  // namespace hamon::monitor

@@ -65,9 +65,11 @@ void Server::write_identity(std::size_t i, std::uint64_t incarnation) {
   id.timeout_ns = static_cast<std::uint64_t>(p.timeout.count());
   id.group = group_of(i);
   id.hb_slot = slots_.hb_slot(i);
-  id.priority = static_cast<std::uint32_t>(p.priority);
-  id.ready_mode = static_cast<std::uint32_t>(p.ready);
-  id.flags = p.critical ? 1u : 0u;
+  switch (p.ready) {
+    case engine::Readiness::on_spawn: id.ready_mode = shm::ReadyMode::spawn; break;
+    case engine::Readiness::on_heartbeat: id.ready_mode = shm::ReadyMode::heartbeat; break;
+    case engine::Readiness::on_ready_call: id.ready_mode = shm::ReadyMode::ready_call; break;
+  }
   copy(id.name, p.name);
   ctl_.process(slots_.slot(i)).identity.write(id);
 }

@@ -14,6 +14,11 @@ const char* to_string(LiveState s) noexcept {
   return "unknown";
 }
 
+std::uint64_t tick_for(std::uint64_t shortest_interval_ns) noexcept {
+  constexpr std::uint64_t finest = 100'000, coarsest = 5'000'000;
+  return std::clamp<std::uint64_t>(shortest_interval_ns / 2, finest, coarsest);
+}
+
 Liveness::Liveness(std::uint64_t incarnation, std::uint64_t spawned_ns,
                    const LivenessParams& params, const BeatReading& baseline) noexcept
     : incarnation_(incarnation),

@@ -403,6 +403,20 @@ TEST(Liveness, AMonitorBoundReplacesStampPlusTick) {
   }
 }
 
+TEST(Liveness, AStartingProcessIsLookedAtAtTheNewTickOnceItChanges) {
+  Liveness l = make(Readiness::on_heartbeat);
+  EXPECT_EQ(l.observe(attached(), t0 + 10 * us).next_check_ns, t0 + 10 * us + tick);
+  l.set_tick(100 * us);
+  EXPECT_EQ(l.observe(attached(), t0 + 20 * us).next_check_ns, t0 + 120 * us);
+}
+
+TEST(Liveness, TheTickIsHalfTheShortestIntervalWithinBounds) {
+  EXPECT_EQ(tick_for(1 * ms), 500 * us);
+  EXPECT_EQ(tick_for(50 * ms), 5 * ms) << "no coarser than 5 ms";
+  EXPECT_EQ(tick_for(100 * us), 100 * us) << "no finer than 100 us";
+  EXPECT_EQ(tick_for(never), 5 * ms) << "watching nothing";
+}
+
 TEST(Liveness, ToStringNamesEveryState) {
   EXPECT_EQ(std::string(to_string(LiveState::starting)), "starting");
   EXPECT_EQ(std::string(to_string(LiveState::ready)), "ready");

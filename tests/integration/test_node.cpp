@@ -206,9 +206,14 @@ std::vector<EventRow> TestNode::events() const {
     out.push_back({e.kind, std::string(e.group, strnlen(e.group, sizeof e.group)),
                    std::string(e.name, strnlen(e.name, sizeof e.name)),
                    std::string(e.detail, strnlen(e.detail, sizeof e.detail)), e.pid, e.incarnation,
-                   e.t_ns});
+                   e.t_ns, e.value});
   }
   return out;
+}
+
+std::uint64_t TestNode::monitor_tick_ns() const {
+  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  return ctl ? ctl->daemon(shm::DaemonId::monitor).tick_ns.load(std::memory_order_relaxed) : 0;
 }
 
 bool TestNode::wait(const std::function<bool(const node::NodeView&)>& pred,

@@ -30,6 +30,7 @@ struct EventRow {
   std::int32_t pid;
   std::uint64_t incarnation;
   std::uint64_t t_ns;
+  std::int64_t value;  // kind-specific (shm::EventKind)
 };
 
 class TestNode {
@@ -53,6 +54,8 @@ class TestNode {
   [[nodiscard]] std::optional<node::ProcessRow> process(const std::string& group,
                                                        const std::string& name) const;
   [[nodiscard]] std::vector<EventRow> events() const;
+  // The clock tick hamon-monitor published (0: none, or no node).
+  [[nodiscard]] std::uint64_t monitor_tick_ns() const;
   // Polls `pred` on fresh views until it holds or `limit` passes.
   bool wait(const std::function<bool(const node::NodeView&)>& pred,
             std::chrono::milliseconds limit = std::chrono::seconds(20)) const;

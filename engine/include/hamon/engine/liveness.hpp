@@ -39,6 +39,12 @@ struct BeatReading {
   std::uint64_t bound_ns = 0;
 };
 
+// The monitor's clock tick for the shortest interval it watches: half of it, within
+// [100 us, 5 ms] (5 ms when it watches nothing). A beat is placed within one tick, so readiness
+// and hangs are seen within about a tick; each tick is a wake-up, which on a virtual machine
+// costs a timer exit, so no finer than needed.
+[[nodiscard]] std::uint64_t tick_for(std::uint64_t shortest_interval_ns) noexcept;
+
 struct LivenessParams {
   std::uint64_t timeout_ns = 0;        // silence after which a ready process is hung
   std::uint64_t start_timeout_ns = 0;  // time to become ready after spawn
@@ -61,6 +67,9 @@ class Liveness {
 
   // REQUIRES: now_ns never decreases between calls.
   Verdict observe(const BeatReading& reading, std::uint64_t now_ns) noexcept;
+
+  // The monitor's tick changed (the set of processes it watches did): looks at the new pace.
+  void set_tick(std::uint64_t tick_ns) noexcept { p_.tick_ns = tick_ns; }
 
   [[nodiscard]] LiveState state() const noexcept { return state_; }
   // The latest time the process is known to have been alive.

@@ -26,6 +26,10 @@
 //
 // Every region starts on a 128-byte boundary (the event ring on a 256-byte one). A layout change
 // bumps kControlLayoutVersion.
+//
+// Each field names its writer and then, after "→", its readers. "attach" is ControlSegment::attach
+// (every daemon, the CLI, the bench), "view" the CLI's views (node/src/node_view.cpp: hamon status,
+// top), "liveness" node/include/hamon/node/daemon_slot.hpp (is a daemon, or any process, alive).
 #ifndef HAMON_SHM_CONTROL_LAYOUT_HPP
 #define HAMON_SHM_CONTROL_LAYOUT_HPP
 
@@ -87,26 +91,26 @@ constexpr DaemonId consumer_of(ChannelId c) noexcept {
 
 using MessageChannel = Channel<Message, kChannelCapacity>;
 
+// Written once by the creator (hamon-master), layout_version last.
 struct ControlHeader {
-  std::uint64_t magic;            // kControlMagic
-  std::uint32_t layout_version;   // kControlLayoutVersion, release-stored last
-  std::uint32_t header_size;      // kControlHeaderSize
-  std::uint32_t max_processes;
-  std::uint32_t max_groups;
-  std::uint64_t total_size;
-  // everything below: written once by the creator, before layout_version
-  std::uint64_t off_daemons;
-  std::uint64_t off_groups;
-  std::uint64_t off_processes;
-  std::uint64_t off_channels;
-  std::uint64_t off_events;
-  std::uint32_t event_capacity;
-  std::uint32_t channel_count;
-  std::uint32_t channel_capacity;
-  std::uint32_t creator_pid;
-  std::uint64_t created_ns;       // CLOCK_MONOTONIC
-  char cluster[kNameMax];
-  char node[kNameMax];
+  std::uint64_t magic;            // kControlMagic                      → attach
+  std::uint32_t layout_version;   // kControlLayoutVersion, release-stored last → attach
+  std::uint32_t header_size;      // kControlHeaderSize                 → attach
+  std::uint32_t max_processes;    // → attach; every daemon, view, liveness, bench (slot loops)
+  std::uint32_t max_groups;       // → attach; server, spawner, monitor, view (group loops)
+  std::uint64_t total_size;       // → attach
+  std::uint64_t off_daemons;      // → attach, ControlSegment accessors
+  std::uint64_t off_groups;       // → attach, ControlSegment accessors
+  std::uint64_t off_processes;    // → attach, ControlSegment accessors
+  std::uint64_t off_channels;     // → attach, ControlSegment accessors
+  std::uint64_t off_events;       // → attach, ControlSegment accessors
+  std::uint32_t event_capacity;   // → attach
+  std::uint32_t channel_count;    // → attach
+  std::uint32_t channel_capacity; // → attach
+  std::uint32_t creator_pid;      // → master, watcher: is the segment still the one they made
+  std::uint64_t created_ns;       // CLOCK_MONOTONIC → master, watcher (with creator_pid)
+  char cluster[kNameMax];         // → view, CLI (finding a node's runtime directory)
+  char node[kNameMax];            // → view, CLI (the same)
   std::uint8_t reserved[256 - 160];
 };
 static_assert(sizeof(ControlHeader) == kControlHeaderSize);
@@ -121,35 +125,49 @@ enum class DaemonState : std::uint32_t { absent = 0, starting, running, stopping
 // One per daemon. The daemon writes its own fields; `restarts` is written by its watcher
 // (hamon-master for most, hamon-watcher for the master), hence its own half-line.
 struct alignas(kLine) DaemonSlot {
-  std::atomic<std::uint32_t> pid;           // the daemon
-  std::atomic<std::uint32_t> state;         // the daemon (DaemonState)
-  std::atomic<std::uint64_t> start_ticks;   // the daemon: /proc/self/stat field 22
-  std::atomic<std::uint64_t> heartbeat_ns;  // the daemon: CLOCK_MONOTONIC, every loop turn
-  std::atomic<std::uint64_t> started_ns;    // the daemon
-  std::atomic<std::uint64_t> channel_full;  // the daemon: times it found a channel full (its
-                                            // message waited in its outbox); read by the views
-  std::uint8_t pad0[64 - 40];
-  std::atomic<std::uint32_t> restarts;      // its watcher; read by the views
+  std::atomic<std::uint32_t> pid;           // the daemon → its watcher, view, liveness
+  std::atomic<std::uint32_t> state;         // the daemon (DaemonState); its watcher once it
+                                            // exited → its watcher, view
+  std::atomic<std::uint64_t> start_ticks;   // the daemon: /proc/self/stat field 22 → its
+                                            // watcher, view, liveness (a reused pid is not it)
+  std::atomic<std::uint64_t> heartbeat_ns;  // the daemon: CLOCK_MONOTONIC, every loop turn →
+                                            // its watcher (a silent daemon), view
+  std::atomic<std::uint64_t> started_ns;    // the daemon → the server (non-zero at start-up:
+                                            // a predecessor ran, adopt its processes)
+  std::atomic<std::uint64_t> channel_full;  // the daemon: messages that found their channel
+                                            // full and waited in its outbox → view
+  std::atomic<std::uint64_t> tick_ns;       // the daemon: the pace of its loop, 0 if none
+                                            // (hamon-monitor: its clock tick) → view, tests
+  std::uint8_t pad0[64 - 48];
+  std::atomic<std::uint32_t> restarts;      // its watcher → view
   std::uint32_t pad1;
-  Doorbell inbox;                           // rung by whoever posts to one of its channels
+  Doorbell inbox;                           // rung by whoever posts to one of its channels;
+                                            // waited on by the daemon (spawner, server)
   std::atomic<std::uint64_t> restart_at_ns; // its watcher: when it starts the daemon again after
-                                            // failed starts (0: not held back); read by views
+                                            // failed starts (0: not held back) → view
   std::atomic<std::uint32_t> failed_starts; // its watcher: ended soon after starting, in a row
+                                            // → view
   std::uint32_t pad2;
   std::uint8_t pad3[64 - 32];
 };
 static_assert(sizeof(DaemonSlot) == kLine);
+static_assert(offsetof(DaemonSlot, channel_full) == 32);
+static_assert(offsetof(DaemonSlot, tick_ns) == 40);
+static_assert(offsetof(DaemonSlot, restart_at_ns) == 80);
 static_assert(offsetof(DaemonSlot, restarts) == 64);
 static_assert(offsetof(DaemonSlot, inbox) == 72);
 
 enum class GroupKind : std::uint32_t { unused = 0, system, tenant };
 
-struct GroupInfo {
-  char name[kNameMax];
-  char heartbeat_segment[128]; // shm name, no leading slash
-  GroupKind kind;
-  std::uint32_t slot_count;     // slots in its heartbeat segment
-  std::uint32_t role;           // enum hamon_role, mirrored from the heartbeat segment
+struct GroupInfo {  // hamon-server, when it adds the group
+  char name[kNameMax];          // → monitor, spawner (log and event names), view
+  char heartbeat_segment[128];  // shm name, no leading slash → monitor, spawner (the client's
+                                // environment), view
+  GroupKind kind;               // → view
+  std::uint32_t slot_count;     // slots in its heartbeat segment → nobody yet (each reader
+                                // takes the count from the heartbeat segment itself)
+  std::uint32_t role;           // enum hamon_role, mirrored from the heartbeat segment → nobody
+                                // yet (the view reads the role from the heartbeat segment)
   std::uint32_t reserved;
 };
 static_assert(sizeof(GroupInfo) <= 2 * kLine - 8);
@@ -173,50 +191,66 @@ enum class ProcessState : std::uint32_t {
 };
 const char* to_string(ProcessState s) noexcept;
 
-struct ProcessIdentity {  // hamon-server, when it assigns the slot
-  std::uint64_t incarnation;  // grows on every (re)start; 0 = never started
-  std::uint64_t interval_ns;
-  std::uint64_t timeout_ns;
-  std::uint32_t group;        // index into the group table
-  std::uint32_t hb_slot;      // slot in the group's heartbeat segment
-  std::uint32_t priority;
-  std::uint32_t ready_mode;   // 0 spawn, 1 heartbeat, 2 explicit
-  std::uint32_t flags;        // bit 0: critical
-  std::uint32_t config_hash;  // of the process's configuration, for reload
-  char name[kNameMax];
+// When a started process counts as ready (the configuration's `ready`). Never renumber.
+enum class ReadyMode : std::uint32_t {
+  spawn = 0,      // "spawn": as soon as it runs
+  heartbeat = 1,  // "heartbeat": at its first beat
+  ready_call = 2, // "explicit": when it calls ready()
+};
+
+// What a process is and how it is watched: the monitor's only source for a watch, so everything
+// it needs is here, written before the start request that it describes is posted.
+struct ProcessIdentity {  // hamon-server, when it assigns the slot and before each start
+  std::uint64_t incarnation;  // grows on every (re)start; 0 = never started → server (on
+                              // adoption: above every incarnation handed out)
+  std::uint64_t interval_ns;  // → monitor (its tick follows the shortest watched)
+  std::uint64_t timeout_ns;   // → monitor
+  std::uint32_t group;        // index into the group table → monitor, spawner, server, view
+  std::uint32_t hb_slot;      // slot in the group's heartbeat segment → monitor, spawner, view
+  std::uint32_t reserved0;    // once the priority, which no daemon read
+  ReadyMode ready_mode;       // → monitor
+  std::uint32_t reserved1[2]; // once flags (critical) and a config hash, which none read
+  char name[kNameMax];        // → monitor, spawner, server (adoption), view
 };
 static_assert(sizeof(ProcessIdentity) <= kLine - 8);
+static_assert(offsetof(ProcessIdentity, ready_mode) == 36);
+static_assert(offsetof(ProcessIdentity, name) == 48);
 
 struct SpawnRecord {  // hamon-spawner
-  std::uint64_t incarnation;   // of the process it last started
-  std::uint64_t start_ticks;   // /proc/<pid>/stat field 22: tells a reused pid apart
-  std::uint64_t spawned_ns;
-  std::uint64_t exited_ns;     // 0 while running
-  std::int32_t pid;
-  std::int32_t wait_status;    // valid when exited_ns != 0
+  std::uint64_t incarnation;   // of the process it last started → spawner (adoption), monitor
+                               // (adoption), server, view, bench
+  std::uint64_t start_ticks;   // /proc/<pid>/stat field 22: tells a reused pid apart →
+                               // spawner and monitor (adoption), liveness
+  std::uint64_t spawned_ns;    // → nobody yet
+  std::uint64_t exited_ns;     // 0 while running → spawner, monitor, server, view, liveness, bench
+  std::int32_t pid;            // → spawner and monitor (adoption), server, view, liveness, bench
+  std::int32_t wait_status;    // valid when exited_ns != 0 → nobody yet (the exited message and
+                               // event carry it)
 };
 static_assert(sizeof(SpawnRecord) <= kLine - 8);
 
 struct WatchRecord {  // hamon-monitor
-  std::uint64_t incarnation;
-  std::uint64_t since_ns;      // when `state` was entered
-  std::uint64_t last_beat_ns;  // monitor's estimate of the latest beat
-  std::uint64_t beat_count;
-  ProcessState state;
+  std::uint64_t incarnation;   // → monitor (adoption), view, bench
+  std::uint64_t since_ns;      // when `state` was entered → bench
+  std::uint64_t last_beat_ns;  // the monitor's estimate of the latest beat → bench
+  std::uint64_t beat_count;    // this incarnation's beats → bench
+  ProcessState state;          // → monitor (adoption), view, bench
   std::uint32_t reserved;
 };
 static_assert(sizeof(WatchRecord) <= kLine - 8);
 
-struct SuperviseRecord {  // hamon-server: its whole decision state, so a restarted server resumes
-  std::uint64_t incarnation;
+// hamon-server: its whole decision state, so a restarted server resumes. Every field → server
+// (on restart); the ones the CLI shows also → view.
+struct SuperviseRecord {
+  std::uint64_t incarnation;       // → server, view
   std::uint64_t next_restart_ns;   // backoff: when the restart is due
   std::uint64_t window_start_ns;   // restart budget window
   std::uint64_t started_ns;        // when the current incarnation was started (uptime)
-  std::uint32_t restarts;          // total since the node came up
+  std::uint32_t restarts;          // total since the node came up → server, view
   std::uint32_t window_restarts;
-  std::uint32_t desired;           // 0 down, 1 up
+  std::uint32_t desired;           // 0 down, 1 up → server, view
   std::uint32_t phase;             // the supervisor's phase (engine::Phase): down, waiting,
-                                   // starting, up, stopping, backoff, failed
+                                   // starting, up, stopping, backoff, failed → server, view
   std::uint32_t consecutive;       // restarts since the last stable run (backoff)
   std::uint32_t flags;             // bit 0: being stopped; bit 1: killed because it hung
 };

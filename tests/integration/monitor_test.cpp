@@ -1,0 +1,95 @@
+// Specification of the monitor's pace on real daemons: it watches each process at that process's
+// own interval — its clock tick follows the shortest interval it watches, including one a reload
+// added, and relaxes again when that process is gone.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "test_node.hpp"
+
+namespace hamon::test {
+namespace {
+
+using shm::EventKind;
+
+std::string process(const std::string& name, const std::string& timing, const std::string& args = "") {
+  return "\n[[system.process]]\nname = \"" + name + "\"\ncommand = [\"@APP@\"" + args + "]\n" +
+         timing + "\n";
+}
+
+const char* kSlow = "interval = \"50ms\"\ntimeout = \"400ms\"";
+// A timeout a busy machine will not reach: this one is about the tick, not hangs.
+const char* kFast = "interval = \"1ms\"\ntimeout = \"200ms\"";
+// Hangs after about 100 ms of beats (it beats twice per interval), and stays down once killed.
+// Not sooner: beats made before the monitor watches the process (it may come up after the spawn
+// and adopt it) are not counted, and a process never seen beating is hung only at its start
+// timeout.
+const char* kFastOnce = "interval = \"1ms\"\ntimeout = \"3ms\"\nrestart = \"never\"";
+const char* kHang = ", \"--hang-after\", \"200\"";
+constexpr std::int64_t kFastTimeoutNs = 3'000'000;
+// Half the shortest interval watched, at most 5 ms (engine::tick_for).
+constexpr std::uint64_t kSlowTick = 5'000'000, kFastTick = 500'000;
+
+bool tick_is(const TestNode& node, std::uint64_t tick) {
+  return node.wait([&](const node::NodeView&) { return node.monitor_tick_ns() == tick; });
+}
+
+// The silence the monitor measured when it declared `name` hung (the hung event's value), or -1.
+std::int64_t measured_silence(const TestNode& node, const std::string& name) {
+  const auto ev = node.events();
+  const int i = find_event(ev, EventKind::hung, "system", name);
+  return i < 0 ? -1 : ev[static_cast<std::size_t>(i)].value;
+}
+
+bool hung_seen(const TestNode& node, const std::string& name) {
+  return node.wait([&](const node::NodeView&) { return measured_silence(node, name) >= 0; });
+}
+
+// The monitor measures silence from the latest moment a beat can have happened, so the figure
+// does not grow with the machine's noise, only with the monitor's own pace.
+void expect_hang_seen_at_its_timeout(const TestNode& node, const std::string& name) {
+  const std::int64_t silence = measured_silence(node, name);
+  EXPECT_GE(silence, kFastTimeoutNs) << "declared hung before its timeout";
+  EXPECT_LT(silence, kFastTimeoutNs + 10'000'000);
+}
+
+TEST(Monitor, TicksAtHalfTheShortestIntervalOfTheProcessesPresentAtStart) {
+  TestNode node(process("slow", kSlow) + process("fast", kFast));
+  ASSERT_EQ(node.up().code, 0);
+  EXPECT_TRUE(tick_is(node, kFastTick)) << "the tick is " << node.monitor_tick_ns() << " ns";
+}
+
+TEST(Monitor, TheTickFollowsAReloadThatAddsAndThenRemovesAFasterProcess) {
+  TestNode node(process("slow", kSlow) + process("slower", kSlow));
+  ASSERT_EQ(node.up().code, 0);
+  ASSERT_TRUE(tick_is(node, kSlowTick)) << "the tick is " << node.monitor_tick_ns() << " ns";
+  node.rewrite(process("slow", kSlow) + process("slower", kSlow) + process("fast", kFast));
+  auto r = node.hamon({"reload"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(tick_is(node, kFastTick)) << "the tick stayed at " << node.monitor_tick_ns() << " ns";
+  node.rewrite(process("slow", kSlow) + process("slower", kSlow));
+  r = node.hamon({"reload"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(tick_is(node, kSlowTick)) << "the tick stayed at " << node.monitor_tick_ns()
+                                        << " ns with no fast process left";
+}
+
+TEST(Monitor, SeesAHangAtItsTimeoutInAProcessPresentAtStart) {
+  TestNode node(process("slow", kSlow) + process("fast", kFastOnce, kHang));
+  ASSERT_EQ(node.up().code, 0);
+  ASSERT_TRUE(hung_seen(node, "fast")) << "the hang was never seen";
+  expect_hang_seen_at_its_timeout(node, "fast");
+}
+
+TEST(Monitor, SeesAHangAtItsTimeoutInAProcessAReloadAdded) {
+  TestNode node(process("slow", kSlow) + process("slower", kSlow));
+  ASSERT_EQ(node.up().code, 0);
+  node.rewrite(process("slow", kSlow) + process("slower", kSlow) + process("fast", kFastOnce, kHang));
+  const auto r = node.hamon({"reload"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(hung_seen(node, "fast")) << "the hang was never seen";
+  expect_hang_seen_at_its_timeout(node, "fast");
+}
+
+}  // namespace
+}  // namespace hamon::test
