@@ -74,7 +74,7 @@ command = ["@APP@"]
   auto stranger = Listener::start(/*with_member=*/false, victim->pid);
   ASSERT_NE(stranger, nullptr) << "could not make a process with pid " << victim->pid;
   // The server posts the stop at once and answers; it waits in the channel for the spawner.
-  const auto stop = node.hamon({"stop", "system/victim"});
+  const auto stop = node.hamon({"stop", "system/victim", "--no-wait"});
   ASSERT_EQ(stop.code, 0) << stop.err;
   ASSERT_GT(ctl->channel(shm::ChannelId::server_to_spawner).size(), 0u);
   ASSERT_EQ(::kill(spawner, SIGCONT), 0);
