@@ -1,0 +1,39 @@
+#include "hamon/node/daemon.hpp"
+
+#include <poll.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "hamon/node/instance_lock.hpp"
+
+namespace hamon::node {
+
+DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv,
+                         DaemonOptions options)
+    : self_(self),
+      node_(daemon_startup(binary, argc, argv, options.accepts_adopt ? &adopt_ : nullptr)) {
+  // Exactly one per node: a second instance (started by a master that did not know of this
+  // one) stops here.
+  instance_lock_ = take_instance_lock_or_exit(node_, binary);
+  if (options.attach_control) ctl_.emplace(attach_control_or_exit(binary, node_));
+  if (options.doorbell_signals) {
+    install_signal_handlers(signals_, ctl_ ? &ctl_->daemon(self).inbox : nullptr);
+  } else {
+    wait_mask_ = block_signals_for_ppoll(signals_);
+  }
+}
+
+void FdIdle::idle(std::uint64_t now, std::uint64_t deadline, std::span<const int> fds) const {
+  std::vector<pollfd> p;
+  for (int fd : fds) {
+    if (fd >= 0) p.push_back(pollfd{fd, POLLIN, 0});
+  }
+  const std::uint64_t wake = std::min(deadline, now + kIdleTurnNs / 2);
+  const std::uint64_t wait = wake > now ? wake - now : 0;
+  const timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+  ::ppoll(p.data(), p.size(), &ts, &mask_);
+}
+
+}  // namespace hamon::node
