@@ -100,16 +100,20 @@ void Master::start_missing(std::uint64_t now) {
     if (!d.due(now)) continue;  // held back after failed starts
     const pid_t pid = node::spawn_daemon(node_, {d.binary()});
     if (pid < 0) {
-      node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "",
-                       d.binary(), UINT32_MAX, 0, 0, -pid,
-                       std::string("cannot start: ") + std::strerror(-pid));
+      node::post_event(*ctl_, shm::DaemonId::master,
+                 {.kind = shm::EventKind::daemon_exited,
+                       .name = d.binary(),
+                       .value = -pid,
+                       .detail = std::string("cannot start: ") + std::strerror(-pid)});
       continue;
     }
     // Our child: its pid cannot be reused before we reap it.
     d.watch(pid, node::pidfd_open(pid), true, now);
     ctl_->daemon(d.id()).restart_at_ns.store(0);
-    node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
-                     d.binary(), UINT32_MAX, 0, pid, 0, "");
+    node::post_event(*ctl_, shm::DaemonId::master,
+               {.kind = shm::EventKind::daemon_started,
+                     .name = d.binary(),
+                     .pid = pid});
   }
 }
 
@@ -135,8 +139,12 @@ void Master::ended(node::DaemonWatch& d, int status, bool restart, std::uint64_t
            std::to_string((d.restart_at() - now) / 1'000'000) + "ms (see " + node_.log_dir() + "/" +
            d.binary() + ".log)";
   }
-  node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_exited, "", d.binary(),
-                   UINT32_MAX, 0, pid, status, why);
+  node::post_event(*ctl_, shm::DaemonId::master,
+             {.kind = shm::EventKind::daemon_exited,
+                   .name = d.binary(),
+                   .pid = pid,
+                   .value = status,
+                   .detail = why});
 }
 
 void Master::check(std::uint64_t now) {
@@ -144,8 +152,12 @@ void Master::check(std::uint64_t now) {
     // A daemon that stopped turning its loop is as good as dead: kill it; its end restarts it.
     if (d.silent(ctl_->daemon(d.id()), now)) {
       const std::uint64_t hb = ctl_->daemon(d.id()).heartbeat_ns.load();
-      node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::hung, "", d.binary(),
-                       UINT32_MAX, 0, d.pid(), static_cast<std::int64_t>(now - hb), "daemon silent");
+      node::post_event(*ctl_, shm::DaemonId::master,
+                 {.kind = shm::EventKind::hung,
+                       .name = d.binary(),
+                       .pid = d.pid(),
+                       .value = static_cast<std::int64_t>(now - hb),
+                       .detail = "daemon silent"});
       d.signal(SIGKILL);
     }
   }
@@ -176,8 +188,11 @@ void Master::watch_watcher(std::uint64_t now) {
   if (child > 0) {
     watcher_spawned_ns_ = now;
     ctl_->daemon(shm::DaemonId::watcher).restarts.fetch_add(1);
-    node::post_event(*ctl_, shm::DaemonId::master, shm::EventKind::daemon_started, "",
-                        "hamon-watcher", UINT32_MAX, 0, child, 0, "restarted by hamon-master");
+    node::post_event(*ctl_, shm::DaemonId::master,
+               {.kind = shm::EventKind::daemon_started,
+                     .name = "hamon-watcher",
+                     .pid = child,
+                     .detail = "restarted by hamon-master"});
   }
 }
 
@@ -198,12 +213,7 @@ int Master::reap(std::uint64_t now, bool restart) {
     if (!daemon) {
       // An orphan that came to us as subreaper — a process whose spawner died: reaped, so no
       // zombie is left, and its exit status passed on to the spawner, which reports it.
-      shm::Message m;
-      m.kind = shm::MessageKind::exited;
-      m.pid = pid;
-      m.status = status;
-      m.t_ns = now;
-      to_spawner_->send(m);
+      to_spawner_->send(shm::Message::orphan_exited(pid, status, now));
     }
   }
   to_spawner_->flush();

@@ -195,15 +195,16 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   auto& stored = watches_[slot].emplace(std::move(w));
   publish(slot, stored, spawn_ready ? ProcessState::ready : ProcessState::starting, now);
   if (spawn_ready && !adopted) {
-    Message m;
-    m.kind = MessageKind::state;
-    m.slot = slot;
-    m.incarnation = inc;
-    m.arg = static_cast<std::uint64_t>(ProcessState::ready);
-    m.t_ns = now;
-    (void)ctl_.send(ChannelId::monitor_to_server, m);
-    node::post_event(ctl_, shm::DaemonId::monitor, shm::EventKind::ready, stored.group_name,
-                        stored.name, slot, inc, pid, 0, "ready at spawn");
+    (void)ctl_.send(ChannelId::monitor_to_server,
+                    Message::state_change(slot, inc, pid, static_cast<std::uint32_t>(ProcessState::ready), now));
+    node::post_event(ctl_, shm::DaemonId::monitor,
+               {.kind = shm::EventKind::ready,
+                     .group = stored.group_name,
+                     .name = stored.name,
+                     .slot = slot,
+                     .incarnation = inc,
+                     .pid = pid,
+                     .detail = "ready at spawn"});
   }
   due_.add(now, slot, inc);
 }
@@ -220,22 +221,20 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (v.changed) {
     publish(slot, w, to_process_state(v.state), now);
     if (v.state == engine::LiveState::ready || v.state == engine::LiveState::hung) {
-      Message m;
-      m.kind = MessageKind::state;
-      m.slot = slot;
-      m.incarnation = inc;
-      m.pid = w.pid;
-      m.arg = static_cast<std::uint64_t>(to_process_state(v.state));
-      m.t_ns = now;
-      (void)ctl_.send(ChannelId::monitor_to_server, m);
+      (void)ctl_.send(ChannelId::monitor_to_server,
+                      Message::state_change(slot, inc, w.pid,
+                                            static_cast<std::uint32_t>(to_process_state(v.state)), now));
       const bool hung = v.state == engine::LiveState::hung;
       const std::uint64_t silence = now - w.live.alive_at_ns();
       node::post_event(ctl_, shm::DaemonId::monitor,
-                          hung ? shm::EventKind::hung : shm::EventKind::ready, w.group_name,
-                          w.name, slot, inc, w.pid, hung ? static_cast<std::int64_t>(silence) : 0,
-                          hung ? (w.live.beats() == 0 ? "never ready"
-                                                      : "silent " + std::to_string(silence / 1000) + "us")
-                               : "");
+                 {.kind = hung ? shm::EventKind::hung : shm::EventKind::ready,
+                       .group = w.group_name,
+                       .name = w.name,
+                       .slot = slot,
+                       .incarnation = inc,
+                       .pid = w.pid,
+                       .value = hung ? static_cast<std::int64_t>(silence) : 0,
+                       .detail = hung ? (w.live.beats() == 0 ? "never ready" : "silent " + std::to_string(silence / 1000) + "us") : ""});
     }
   }
   if (v.next_check_ns != UINT64_MAX) due_.add(v.next_check_ns, slot, inc);

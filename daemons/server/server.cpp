@@ -141,20 +141,15 @@ void Server::resume(std::uint64_t now) {
     const auto snap = sup_->snapshot(i);
     shm::SpawnRecord sr{};
     (void)ctl_.process(slots_.slot(i)).spawn.read(sr);
-    Message m;
-    m.slot = slots_.slot(i);
-    m.incarnation = snap.incarnation;
-    m.t_ns = now;
+    const std::uint32_t slot = slots_.slot(i);
     if (snap.phase == engine::Phase::starting && sr.incarnation != snap.incarnation) {
-      m.kind = MessageKind::start;
+      post(Message::start(slot, snap.incarnation, now));
     } else if (snap.phase == engine::Phase::stopping && sr.incarnation == snap.incarnation &&
                sr.exited_ns == 0) {
-      m.kind = snap.hung ? MessageKind::kill : MessageKind::stop;
-      m.arg = static_cast<std::uint64_t>(config_->processes[i].stop_timeout.count());
-    } else {
-      continue;
+      const auto grace = static_cast<std::uint64_t>(config_->processes[i].stop_timeout.count());
+      post(snap.hung ? Message::kill(slot, snap.incarnation, now)
+                     : Message::stop(slot, snap.incarnation, grace, now));
     }
-    post(m);
   }
   sup_->tick(now);
   apply(now);
@@ -227,22 +222,15 @@ int Server::do_work(std::uint64_t now) {
 
 void Server::apply(std::uint64_t now) {
   for (const engine::Action& a : sup_->take_actions()) {
-    Message m;
-    m.slot = slots_.slot(a.process);
-    m.incarnation = a.incarnation;
-    m.t_ns = now;
+    const std::uint32_t slot = slots_.slot(a.process);
     switch (a.kind) {
       case engine::Action::Kind::start:
-        m.kind = MessageKind::start;
         write_identity(a.process, a.incarnation);
+        post(Message::start(slot, a.incarnation, now));
         break;
-      case engine::Action::Kind::stop:
-        m.kind = MessageKind::stop;
-        m.arg = a.grace_ns;
-        break;
-      case engine::Action::Kind::kill: m.kind = MessageKind::kill; break;
+      case engine::Action::Kind::stop: post(Message::stop(slot, a.incarnation, a.grace_ns, now)); break;
+      case engine::Action::Kind::kill: post(Message::kill(slot, a.incarnation, now)); break;
     }
-    post(m);
   }
   for (const engine::Note& note : sup_->take_notes()) {
     const auto& p = config_->processes[note.process];
@@ -256,9 +244,14 @@ void Server::apply(std::uint64_t now) {
     // A critical process that cannot be kept up here is what moves its tenant to the duplex
     // peer; until the peer link exists, the event records it.
     const bool critical_loss = note.kind == engine::Note::Kind::failed && p.critical;
-    node::post_event(ctl_, shm::DaemonId::server, kind, p.group, p.name, slots_.slot(note.process),
-                     note.incarnation, 0, note.value,
-                     critical_loss ? "critical: " + note.detail : note.detail);
+    node::post_event(ctl_, shm::DaemonId::server,
+               {.kind = kind,
+                     .group = p.group,
+                     .name = p.name,
+                     .slot = slots_.slot(note.process),
+                     .incarnation = note.incarnation,
+                     .value = note.value,
+                     .detail = critical_loss ? "critical: " + note.detail : note.detail});
   }
   for (std::size_t i = 0; i < config_->processes.size(); ++i) record(i, false);
 }
@@ -351,13 +344,7 @@ void Server::retire(std::uint32_t slot, std::uint64_t grace_ns, std::uint64_t no
     return;
   }
   retiring_[slot] = sp.incarnation;
-  Message m;
-  m.kind = MessageKind::stop;
-  m.slot = slot;
-  m.incarnation = sp.incarnation;
-  m.arg = grace_ns;
-  m.t_ns = now;
-  post(m);
+  post(Message::stop(slot, sp.incarnation, grace_ns, now));
 }
 
 void Server::release(std::uint32_t slot) {
@@ -403,10 +390,7 @@ node::Reply Server::reload(std::uint64_t now) {
   for (std::uint32_t s : removed) retire(s, grace.count(s) != 0 ? grace[s] : 2'000'000'000, now);
 
   // The spawner reads the new file before any request that depends on it.
-  Message m;
-  m.kind = MessageKind::reload;
-  m.t_ns = now;
-  post(m);
+  post(Message::reload(now));
 
   std::vector<std::size_t> to_start;
   for (std::size_t j : added) {
@@ -417,10 +401,10 @@ node::Reply Server::reload(std::uint64_t now) {
     if (sup_->wanted(j)) sup_->restart(j, now);
   }
   apply(now);
-  node::post_event(ctl_, shm::DaemonId::server, shm::EventKind::config_loaded, "", "hamon-server",
-                   UINT32_MAX, 0, 0, 0,
-                   std::to_string(added.size()) + " added, " + std::to_string(changed.size()) +
-                       " changed, " + std::to_string(removed.size()) + " removed");
+  node::post_event(ctl_, shm::DaemonId::server,
+             {.kind = shm::EventKind::config_loaded,
+                   .name = "hamon-server",
+                   .detail = std::to_string(added.size()) + " added, " + std::to_string(changed.size()) + " changed, " + std::to_string(removed.size()) + " removed"});
   return node::Reply::success();
 }
 

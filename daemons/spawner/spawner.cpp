@@ -128,9 +128,13 @@ void Spawner::adopt() {
       // Out of descriptors, say: it runs, but can be neither watched nor signalled from here.
       // Reporting it ended would start a second copy beside it.
       const int err = c.pidfd < 0 ? -c.pidfd : errno;
-      node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::note, "", "", s,
-                       r.incarnation, c.pid, err,
-                       std::string("cannot watch an adopted process: ") + std::strerror(err));
+      node::post_event(ctl_, shm::DaemonId::spawner,
+                 {.kind = shm::EventKind::note,
+                       .slot = s,
+                       .incarnation = r.incarnation,
+                       .pid = c.pid,
+                       .value = err,
+                       .detail = std::string("cannot watch an adopted process: ") + std::strerror(err)});
     }
     by_pid_[c.pid] = s;
     children_[s] = c;
@@ -247,14 +251,8 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   std::string group, name, segment;
   std::uint32_t hb_slot = 0;
   const engine::ProcessConfig* pc = process_for(slot, group, name, segment, hb_slot);
-  Message out;
-  out.slot = slot;
-  out.incarnation = inc;
-  out.t_ns = now;
   if (pc == nullptr) {
-    out.kind = MessageKind::start_failed;
-    out.status = ENOENT;
-    send(ChannelId::spawner_to_server, out);
+    send(ChannelId::spawner_to_server, Message::start_failed(slot, inc, ENOENT, now));
     return;
   }
   spawner::LaunchRequest req{pc,
@@ -270,11 +268,15 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   const pid_t pid = launch(req, pidfd);
   if (pid < 0) {
     ctl_.process(slot).spawn.write({inc, 0, now, node::now_ns(), 0, -1});
-    out.kind = MessageKind::start_failed;
-    out.status = -pid;
-    send(ChannelId::spawner_to_server, out);
-    node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
-                        inc, 0, -pid, std::string("cannot start: ") + std::strerror(-pid));
+    send(ChannelId::spawner_to_server, Message::start_failed(slot, inc, -pid, now));
+    node::post_event(ctl_, shm::DaemonId::spawner,
+               {.kind = shm::EventKind::exited,
+                     .group = group,
+                     .name = name,
+                     .slot = slot,
+                     .incarnation = inc,
+                     .value = -pid,
+                     .detail = std::string("cannot start: ") + std::strerror(-pid)});
     return;
   }
   const std::uint64_t ticks = node::start_ticks(pid).value_or(0);
@@ -282,19 +284,18 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   children_[slot] = Child{pid, inc, 0, false, pidfd, 0};
   by_pid_[pid] = slot;
   announce_started(slot, inc, pid, ticks, now);
-  node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::spawned, group, name, slot,
-                      inc, pid, 0, "");
+  node::post_event(ctl_, shm::DaemonId::spawner,
+             {.kind = shm::EventKind::spawned,
+                   .group = group,
+                   .name = name,
+                   .slot = slot,
+                   .incarnation = inc,
+                   .pid = pid});
 }
 
 void Spawner::announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid,
                                std::uint64_t ticks, std::uint64_t now) {
-  Message out;
-  out.kind = MessageKind::started;
-  out.slot = slot;
-  out.incarnation = inc;
-  out.pid = pid;
-  out.arg = ticks;
-  out.t_ns = now;
+  const Message out = Message::started(slot, inc, pid, ticks, now);
   send(ChannelId::spawner_to_monitor, out);
   send(ChannelId::spawner_to_server, out);
 }
@@ -419,13 +420,7 @@ void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::u
     r.wait_status = status;
     ctl_.process(slot).spawn.write(r);
   }
-  Message out;
-  out.kind = MessageKind::exited;
-  out.slot = slot;
-  out.incarnation = c.incarnation;
-  out.pid = c.pid;
-  out.status = status;
-  out.t_ns = now;
+  const Message out = Message::exited(slot, c.incarnation, c.pid, status, now);
   send(ChannelId::spawner_to_server, out);
   std::string detail;
   if (status == -1) {
@@ -443,8 +438,15 @@ void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::u
     group.assign(g.name, strnlen(g.name, sizeof g.name));
     name.assign(id.name, strnlen(id.name, sizeof id.name));
   }
-  node::post_event(ctl_, shm::DaemonId::spawner, shm::EventKind::exited, group, name, slot,
-                      c.incarnation, c.pid, status, detail);
+  node::post_event(ctl_, shm::DaemonId::spawner,
+             {.kind = shm::EventKind::exited,
+                   .group = group,
+                   .name = name,
+                   .slot = slot,
+                   .incarnation = c.incarnation,
+                   .pid = c.pid,
+                   .value = status,
+                   .detail = detail});
 }
 
 }  // namespace hamon::spawner

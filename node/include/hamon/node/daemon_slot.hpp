@@ -52,22 +52,31 @@ inline bool has_live_parts(const shm::ControlSegment& c) {
   return false;
 }
 
-// Posts an event about a process slot (or a daemon, with slot UINT32_MAX).
-inline void post_event(const shm::ControlSegment& c, shm::DaemonId source, shm::EventKind kind,
-                       std::string_view group, std::string_view name, std::uint32_t slot,
-                       std::uint64_t incarnation, std::int32_t pid, std::int64_t value,
-                       std::string_view detail) {
+// What an event says, by name: fields left out keep their "none" value.
+struct EventNote {
+  shm::EventKind kind = shm::EventKind::note;
+  std::string_view group = {};
+  std::string_view name = {};
+  std::uint32_t slot = UINT32_MAX;  // the process slot; UINT32_MAX for a daemon or the node
+  std::uint64_t incarnation = 0;
+  std::int32_t pid = 0;
+  std::int64_t value = 0;           // a wait status, a silence in ns, a delay: by kind
+  std::string_view detail = {};
+};
+
+// Posts an event to the node's ring, stamped now, from `source`.
+inline void post_event(const shm::ControlSegment& c, shm::DaemonId source, const EventNote& n) {
   shm::Event e;
   e.t_ns = now_ns();
-  e.kind = kind;
+  e.kind = n.kind;
   e.source = static_cast<std::uint16_t>(source);
-  e.slot = slot;
-  e.incarnation = incarnation;
-  e.pid = pid;
-  e.value = value;
-  e.set_group(group);
-  e.set_name(name);
-  e.set_detail(detail);
+  e.slot = n.slot;
+  e.incarnation = n.incarnation;
+  e.pid = n.pid;
+  e.value = n.value;
+  e.set_group(n.group);
+  e.set_name(n.name);
+  e.set_detail(n.detail);
   c.events().post(e);
 }
 

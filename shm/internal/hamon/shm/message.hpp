@@ -38,6 +38,61 @@ struct Message {
   std::uint64_t seq = 0;    // per-sender sequence number, for tests and diagnostics
   std::uint64_t check = 0;  // free for the sender (tests put a checksum here)
   std::uint64_t reserved = 0;
+
+  // Named constructors: each kind with the fields it uses, so no sender forgets one.
+  static Message start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
+    return make(MessageKind::start, slot, inc, now);
+  }
+  static Message stop(std::uint32_t slot, std::uint64_t inc, std::uint64_t grace_ns, std::uint64_t now) {
+    Message m = make(MessageKind::stop, slot, inc, now);
+    m.arg = grace_ns;
+    return m;
+  }
+  static Message kill(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
+    return make(MessageKind::kill, slot, inc, now);
+  }
+  static Message started(std::uint32_t slot, std::uint64_t inc, std::int32_t pid,
+                         std::uint64_t start_ticks, std::uint64_t now) {
+    Message m = make(MessageKind::started, slot, inc, now);
+    m.pid = pid;
+    m.arg = start_ticks;
+    return m;
+  }
+  static Message start_failed(std::uint32_t slot, std::uint64_t inc, int error, std::uint64_t now) {
+    Message m = make(MessageKind::start_failed, slot, inc, now);
+    m.status = error;
+    return m;
+  }
+  static Message exited(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, int wait_status,
+                        std::uint64_t now) {
+    Message m = make(MessageKind::exited, slot, inc, now);
+    m.pid = pid;
+    m.status = wait_status;
+    return m;
+  }
+  // master → spawner: a process it reaped as subreaper (no slot: the spawner knows it by pid).
+  static Message orphan_exited(std::int32_t pid, int wait_status, std::uint64_t now) {
+    return exited(0, 0, pid, wait_status, now);
+  }
+  // `state` is a ProcessState (control_layout.hpp), carried as its value.
+  static Message state_change(std::uint32_t slot, std::uint64_t inc, std::int32_t pid,
+                              std::uint32_t state, std::uint64_t now) {
+    Message m = make(MessageKind::state, slot, inc, now);
+    m.pid = pid;
+    m.arg = state;
+    return m;
+  }
+  static Message reload(std::uint64_t now) { return make(MessageKind::reload, 0, 0, now); }
+
+ private:
+  static Message make(MessageKind k, std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
+    Message m;
+    m.kind = k;
+    m.slot = slot;
+    m.incarnation = inc;
+    m.t_ns = now;
+    return m;
+  }
 };
 static_assert(sizeof(Message) == 64);
 static_assert(std::is_trivially_copyable_v<Message>);
