@@ -198,9 +198,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const auto& [k, v] : medians_) std::printf("%s=%.2f  ", k.c_str(), v);
     std::printf("\n");
     if (beat <= 0) return;
-    for (const char* other : {"BM_Notify_SdNotify/real_time", "BM_Notify_ConnectedDatagram/real_time",
-                              "BM_Beat_ClockGettimeAndStore", "BM_Beat_WithMonitorReading/real_time",
-                              "BM_Beat_ColdLine/real_time"}) {
+    for (const char* other :
+         {"BM_Notify_SdNotify/real_time", "BM_Notify_ConnectedDatagram/real_time",
+          "BM_Beat_ClockGettimeAndStore", "BM_Beat_WithMonitorReading/real_time",
+          "BM_Beat_ColdLine/real_time"}) {
       const double v = find(other);
       if (v > 0) std::printf("ratio %s / BM_Beat: %.0fx\n", other, v / beat);
     }
@@ -219,7 +220,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   bool has_reps = false;
-  for (int i = 1; i < argc; ++i) has_reps |= std::string(argv[i]).rfind("--benchmark_repetitions", 0) == 0;
+  for (int i = 1; i < argc; ++i)
+    has_reps |= std::string(argv[i]).rfind("--benchmark_repetitions", 0) == 0;
   std::string reps = "--benchmark_repetitions=5", agg = "--benchmark_report_aggregates_only=true";
   if (!has_reps) {
     args.push_back(reps.data());

@@ -88,7 +88,8 @@ void report(const char* what, std::vector<double> us) {
   }
   std::sort(us.begin(), us.end());
   auto pct = [&](double p) {
-    return us[std::min(us.size() - 1, static_cast<std::size_t>(p * static_cast<double>(us.size())))];
+    return us[std::min(us.size() - 1,
+                       static_cast<std::size_t>(p * static_cast<double>(us.size())))];
   };
   std::printf("%-44s n=%-5zu p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  max %8.1f us\n", what,
               us.size(), pct(0.5), pct(0.99), pct(0.999), us.back());
@@ -107,7 +108,8 @@ int run(const std::vector<std::string>& args) {
 }
 
 struct TempDir {
-  std::string path = (fs::temp_directory_path() / ("hamon-latency." + std::to_string(getpid()))).string();
+  std::string path =
+      (fs::temp_directory_path() / ("hamon-latency." + std::to_string(getpid()))).string();
   TempDir() { fs::create_directories(path); }
   ~TempDir() {
     std::error_code ec;
@@ -126,13 +128,14 @@ struct RealNode {
   // `restart_delay`: "0s" restarts at once (the restart figure); a delay keeps the `exited` state
   // in view long enough that no crash-detection sample is lost to a fast restart.
   explicit RealNode(const char* restart_delay = "0s") {
-    std::ofstream(config) << "[cluster]\nname = \"" << cluster
-                          << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = "
-                             "\"127.0.0.1:7401\"\n[[system.process]]\nname = \"victim\"\ncommand = [\""
-                          << bin("hamon-demo-app")
-                          << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \""
-                          << restart_delay << "\"\nrestart_delay_max = \"" << restart_delay
-                          << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n";
+    std::ofstream(config)
+        << "[cluster]\nname = \"" << cluster
+        << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = "
+           "\"127.0.0.1:7401\"\n[[system.process]]\nname = \"victim\"\ncommand = [\""
+        << bin("hamon-demo-app")
+        << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \"" << restart_delay
+        << "\"\nrestart_delay_max = \"" << restart_delay
+        << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n";
     setenv("HAMON_RUNTIME_DIR", (dir.path + "/run").c_str(), 1);
     remember_segment(shm::control_segment_name(cluster, "a"));
     remember_segment(shm::heartbeat_segment_name(cluster, "a", "system"));
@@ -146,10 +149,12 @@ struct RealNode {
 int daemon_restart(int trials) {
   RealNode node;
   if (!node.up) return 1;
-  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"), shm::Access::read_only);
+  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"),
+                                         shm::Access::read_only);
   if (!ctl) return 1;
-  const shm::DaemonId ids[] = {shm::DaemonId::spawner, shm::DaemonId::monitor, shm::DaemonId::server,
-                               shm::DaemonId::master, shm::DaemonId::watcher};
+  const shm::DaemonId ids[] = {shm::DaemonId::spawner, shm::DaemonId::monitor,
+                               shm::DaemonId::server, shm::DaemonId::master,
+                               shm::DaemonId::watcher};
   std::map<shm::DaemonId, std::vector<double>> us;
   std::vector<double> all;
   for (int t = 0; t < trials; ++t) {
@@ -168,7 +173,8 @@ int daemon_restart(int trials) {
       }
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it settle before the next kill
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(20));  // let it settle before the next kill
   }
   print_machine();
   for (const auto& [id, v] : us) {
@@ -219,7 +225,8 @@ int crash(int trials) {
   for (const char* delay : {"20ms", "0s"}) {  // first detection, then restart
     RealNode node(delay);
     if (!node.up) return 1;
-    auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"), shm::Access::read_only);
+    auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"),
+                                           shm::Access::read_only);
     auto hb = shm::HeartbeatTable::attach(shm::heartbeat_segment_name(node.cluster, "a", "system"),
                                           shm::Access::read_only);
     if (!ctl || !hb) return 1;
@@ -293,8 +300,10 @@ class SimulatedNode {
     f.close();
     shm::ControlGeometry g;
     g.max_processes = std::max<std::uint32_t>(4096, slots);
-    auto c = shm::ControlSegment::create(shm::control_segment_name(cluster_, "a"), g, cluster_, "a");
-    auto t = shm::HeartbeatTable::create(shm::heartbeat_segment_name(cluster_, "a", "system"), "system", slots);
+    auto c =
+        shm::ControlSegment::create(shm::control_segment_name(cluster_, "a"), g, cluster_, "a");
+    auto t = shm::HeartbeatTable::create(shm::heartbeat_segment_name(cluster_, "a", "system"),
+                                         "system", slots);
     if (!c || !t) throw std::runtime_error("cannot create segments");
     ctl_.emplace(std::move(c).value());
     hb_.emplace(std::move(t).value());
@@ -369,12 +378,15 @@ class SimulatedNode {
     const std::uint64_t limit = last + timeout_ns + 1'000'000'000ULL;
     double past = std::numeric_limits<double>::quiet_NaN();
     while (now_ns() < limit) {
-      if (ctl_->process(i).watch.read(w) && w.incarnation == inc_[i] && w.state == shm::ProcessState::hung) {
+      if (ctl_->process(i).watch.read(w) && w.incarnation == inc_[i] &&
+          w.state == shm::ProcessState::hung) {
         // The monitor's own time of publishing: what the segment shows, without this
         // harness's scheduling delay in noticing it.
-        past = static_cast<double>(static_cast<std::int64_t>(w.since_ns - last - timeout_ns)) / 1000.0;
+        past =
+            static_cast<double>(static_cast<std::int64_t>(w.since_ns - last - timeout_ns)) / 1000.0;
         if (past < 0 && debug_shown_++ < 3) {
-          std::fprintf(stderr, "early: slot %u inc %lu since %lu last %lu beats %lu last_beat_ns %lu\n", i,
+          std::fprintf(stderr,
+                       "early: slot %u inc %lu since %lu last %lu beats %lu last_beat_ns %lu\n", i,
                        inc_[i], w.since_ns, last, w.beat_count, w.last_beat_ns);
         }
         break;
@@ -389,7 +401,9 @@ class SimulatedNode {
     // The replacement must be running before it can hang again.
     const std::uint64_t ready_limit = now_ns() + 1'000'000'000ULL;
     while (now_ns() < ready_limit) {
-      if (ctl_->process(i).watch.read(w) && w.incarnation == inc_[i] && w.state == shm::ProcessState::running) break;
+      if (ctl_->process(i).watch.read(w) && w.incarnation == inc_[i] &&
+          w.state == shm::ProcessState::running)
+        break;
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     return past;
@@ -413,14 +427,17 @@ class SimulatedNode {
       ++states[static_cast<int>(w.state)];
     }
     std::fprintf(stderr, "hamon-latency: not all slots became running:");
-    for (auto [s, n] : states) std::fprintf(stderr, " %s=%d", shm::to_string(static_cast<shm::ProcessState>(s)), n);
-    std::fprintf(stderr, " (beater max gap %llu us)\n", static_cast<unsigned long long>(max_gap_ / 1000));
+    for (auto [s, n] : states)
+      std::fprintf(stderr, " %s=%d", shm::to_string(static_cast<shm::ProcessState>(s)), n);
+    std::fprintf(stderr, " (beater max gap %llu us)\n",
+                 static_cast<unsigned long long>(max_gap_ / 1000));
     const auto& ring = ctl_->events();
     int shown = 0;
     for (std::uint64_t pos = ring.oldest(); pos < ring.head() && shown < 5; ++pos) {
       shm::Event e;
       if (ring.read(pos, e) == shm::EventRing::Read::ok && e.kind == shm::EventKind::hung) {
-        std::fprintf(stderr, "  %s: %s at %llu\n", e.name, e.detail, static_cast<unsigned long long>(e.t_ns));
+        std::fprintf(stderr, "  %s: %s at %llu\n", e.name, e.detail,
+                     static_cast<unsigned long long>(e.t_ns));
         ++shown;
       }
     }
@@ -455,7 +472,8 @@ class SimulatedNode {
         if (!beating_[i].load(std::memory_order_relaxed)) continue;
         auto& s = hb_->slot(i);
         s.beat_stamp.store(clock_word(), std::memory_order_relaxed);
-        s.beat_count.store(s.beat_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        s.beat_count.store(s.beat_count.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_release);
         last_beat_[i].store(now, std::memory_order_relaxed);
       }
       t.tv_nsec += static_cast<long>(half);
@@ -467,8 +485,8 @@ class SimulatedNode {
     }
   }
   std::uint64_t clock_word() {
-    return reinterpret_cast<std::atomic<std::uint64_t>*>(
-               reinterpret_cast<char*>(&hb_->slot(0)) - HAMON_HB_HEADER_SIZE + HAMON_HB_OFF_CLOCK)
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(reinterpret_cast<char*>(&hb_->slot(0)) -
+                                                         HAMON_HB_HEADER_SIZE + HAMON_HB_OFF_CLOCK)
         ->load(std::memory_order_relaxed);
   }
 
@@ -556,9 +574,11 @@ int main(int argc, char** argv) {
   auto* h = app.add_subcommand("hang", "beats stop -> hung, past the timeout");
   h->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   h->add_option("--trials", trials);
-  auto* dm = app.add_subcommand("daemon", "SIGKILL of each daemon in turn -> its replacement at work");
+  auto* dm =
+      app.add_subcommand("daemon", "SIGKILL of each daemon in turn -> its replacement at work");
   dm->add_option("--trials", trials);
-  auto* f = app.add_subcommand("floor", "the bare restart floor: this harness as a minimal supervisor");
+  auto* f =
+      app.add_subcommand("floor", "the bare restart floor: this harness as a minimal supervisor");
   f->add_option("--trials", trials);
   auto* u = app.add_subcommand("cpu", "hamon-monitor CPU with N slots at 1 ms");
   u->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));

@@ -33,9 +33,10 @@ void print(const shm::Event& e, bool json) {
                     detail = field(e.detail, sizeof e.detail);
   if (json) {
     std::cout << "{\"t_ns\":" << e.t_ns << ",\"kind\":" << node::json_string(shm::to_string(e.kind))
-              << ",\"tenant\":" << node::json_string(group) << ",\"name\":" << node::json_string(name)
-              << ",\"pid\":" << e.pid << ",\"incarnation\":" << e.incarnation
-              << ",\"detail\":" << node::json_string(detail) << "}\n";
+              << ",\"tenant\":" << node::json_string(group)
+              << ",\"name\":" << node::json_string(name) << ",\"pid\":" << e.pid
+              << ",\"incarnation\":" << e.incarnation << ",\"detail\":" << node::json_string(detail)
+              << "}\n";
     return;
   }
   char line[512];
@@ -60,12 +61,11 @@ int events(const EventsOptions& o) {
   while (!g_quit) {
     shm::Event e;
     const auto now = std::chrono::steady_clock::now().time_since_epoch();
-    const auto step = cursor.next(e, static_cast<std::uint64_t>(
-                                         std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+    const auto step =
+        cursor.next(e, static_cast<std::uint64_t>(
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
     switch (step.kind) {
-      case shm::EventCursor::Kind::event:
-        print(e, o.json);
-        continue;
+      case shm::EventCursor::Kind::event: print(e, o.json); continue;
       case shm::EventCursor::Kind::lost:
         // On stderr: stdout stays one event per line, for scripts.
         std::cerr << "hamon events: " << step.lost << " event(s) lost\n";

@@ -173,7 +173,7 @@ int down(const DownOptions& o) {
   // (it stops the master, which stops the rest), else through the master.
   const shm::DaemonSlot& w = ctl->daemon(shm::DaemonId::watcher);
   const int wfd = w.pid.load() > 0 ? node::pidfd_open_checked(static_cast<pid_t>(w.pid.load()),
-                                                                  w.start_ticks.load())
+                                                              w.start_ticks.load())
                                    : -1;
   const auto master = static_cast<pid_t>(ctl->daemon(shm::DaemonId::master).pid.load());
   if (wfd >= 0) {
@@ -210,7 +210,8 @@ int settled(node::Verb verb, const node::Acted& a, const node::ProcessRow* row) 
   if (row->state == "failed") return -1;
   const bool restart = verb == Verb::restart || verb == Verb::tenant_restart;
   // A restart is done once a newer incarnation than the one it replaced is ready.
-  const bool current = restart ? row->incarnation > a.incarnation : row->incarnation >= a.incarnation;
+  const bool current =
+      restart ? row->incarnation > a.incarnation : row->incarnation >= a.incarnation;
   return current && ready ? 1 : 0;
 }
 
@@ -254,7 +255,9 @@ void add_action(CLI::App& parent, const char* verb, node::Verb request, const ch
                 const char* help, int& exit_code) {
   CLI::App* c = parent.add_subcommand(verb, help);
   auto o = std::make_shared<ActionOptions>();
-  c->add_option(what, o->name, std::string(what) == "TENANT" ? "A tenant" : "A process: group/name, or a unique name")
+  c->add_option(
+       what, o->name,
+       std::string(what) == "TENANT" ? "A tenant" : "A process: group/name, or a unique name")
       ->required();
   add_node_options(*c, o->node);
   c->add_option("--timeout", o->timeout, "Give up waiting after this long (default 60s)");
@@ -271,7 +274,8 @@ void add_action(CLI::App& parent, const char* verb, node::Verb request, const ch
     if (!target) return;
     const auto reply = server_request(*target, node::Request::on(request, o->name), exit_code);
     if (!reply) return;
-    exit_code = o->no_wait ? exit_ok : wait_settled(*target, request, reply->acted, deadline, o->timeout);
+    exit_code =
+        o->no_wait ? exit_ok : wait_settled(*target, request, reply->acted, deadline, o->timeout);
   });
 }
 
@@ -279,7 +283,8 @@ void add_action(CLI::App& parent, const char* verb, node::Verb request, const ch
 
 void add_node_commands(CLI::App& app, int& exit_code) {
   {
-    CLI::App* c = app.add_subcommand("up", "Start the node in the background; return once every process is ready");
+    CLI::App* c = app.add_subcommand(
+        "up", "Start the node in the background; return once every process is ready");
     auto o = std::make_shared<UpOptions>();
     c->add_option("--config", o->config, "Configuration file (TOML)")->required();
     c->add_option("--node", o->node, "This node's id (default: the only node in the file)");
@@ -287,18 +292,23 @@ void add_node_commands(CLI::App& app, int& exit_code) {
     c->callback([o, &exit_code] { exit_code = up(*o); });
   }
   {
-    CLI::App* c = app.add_subcommand("down", "Stop the node's processes in reverse dependency order, then its daemons");
+    CLI::App* c = app.add_subcommand(
+        "down", "Stop the node's processes in reverse dependency order, then its daemons");
     auto o = std::make_shared<DownOptions>();
     add_node_options(*c, o->node);
     c->add_option("--timeout", o->timeout, "Give up waiting after this long (default 60s)");
     c->callback([o, &exit_code] { exit_code = down(*o); });
   }
-  add_action(app, "start", node::Verb::start, "NAME", "Start a process (and what it depends on)", exit_code);
-  add_action(app, "stop", node::Verb::stop, "NAME", "Stop a process (and what depends on it)", exit_code);
-  add_action(app, "restart", node::Verb::restart, "NAME", "Restart a process (and its dependents); return once it is ready again", exit_code);
+  add_action(app, "start", node::Verb::start, "NAME", "Start a process (and what it depends on)",
+             exit_code);
+  add_action(app, "stop", node::Verb::stop, "NAME", "Stop a process (and what depends on it)",
+             exit_code);
+  add_action(app, "restart", node::Verb::restart, "NAME",
+             "Restart a process (and its dependents); return once it is ready again", exit_code);
   {
-    CLI::App* c = app.add_subcommand(
-        "reload", "Apply the changed configuration file: start added, restart changed, stop removed processes");
+    CLI::App* c = app.add_subcommand("reload",
+                                     "Apply the changed configuration file: start added, restart "
+                                     "changed, stop removed processes");
     auto o = std::make_shared<NodeOptions>();
     add_node_options(*c, *o);
     c->callback([o, &exit_code] {
@@ -308,9 +318,12 @@ void add_node_commands(CLI::App& app, int& exit_code) {
   }
   CLI::App* tenant = app.add_subcommand("tenant", "Act on all processes of a tenant");
   tenant->require_subcommand(1);
-  add_action(*tenant, "start", node::Verb::tenant_start, "TENANT", "Start a tenant's processes", exit_code);
-  add_action(*tenant, "stop", node::Verb::tenant_stop, "TENANT", "Stop a tenant's processes", exit_code);
-  add_action(*tenant, "restart", node::Verb::tenant_restart, "TENANT", "Restart a tenant's processes", exit_code);
+  add_action(*tenant, "start", node::Verb::tenant_start, "TENANT", "Start a tenant's processes",
+             exit_code);
+  add_action(*tenant, "stop", node::Verb::tenant_stop, "TENANT", "Stop a tenant's processes",
+             exit_code);
+  add_action(*tenant, "restart", node::Verb::tenant_restart, "TENANT",
+             "Restart a tenant's processes", exit_code);
 }
 
 }  // namespace hamon::cli

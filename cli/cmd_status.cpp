@@ -61,8 +61,8 @@ int top(const StatusOptions& o) {
       std::cout << "\x1b[H\x1b[Jthe node stopped\n";
       break;
     }
-    std::cout << "\x1b[H" << node::render_table(node::read_view(*ctl))
-              << "\npress q to quit\x1b[J" << std::flush;
+    std::cout << "\x1b[H" << node::render_table(node::read_view(*ctl)) << "\npress q to quit\x1b[J"
+              << std::flush;
     // Keys only from a terminal: a closed or redirected stdin must not end the view.
     pollfd p{tty ? 0 : -1, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(o.interval_s * 1000)) > 0) {
@@ -79,7 +79,8 @@ int top(const StatusOptions& o) {
 
 void add_status(CLI::App& app, int& exit_code) {
   {
-    CLI::App* c = app.add_subcommand("status", "Daemons and processes of the node, read from shared memory");
+    CLI::App* c =
+        app.add_subcommand("status", "Daemons and processes of the node, read from shared memory");
     auto o = std::make_shared<StatusOptions>();
     add_node_options(*c, o->node);
     c->add_flag("--json", o->json, "One JSON object: {daemons: [...], processes: [...]}");

@@ -1,6 +1,7 @@
 // The `hamon` subcommands. Each cmd_*.cpp adds one subcommand to the app; when CLI11 runs it,
 // its callback stores the process's exit code in `exit_code`. Exit codes: docs/cli.md.
-#pragma once
+#ifndef HAMON_CLI_COMMANDS_HPP
+#define HAMON_CLI_COMMANDS_HPP
 
 #include <optional>
 #include <string>
@@ -39,3 +40,5 @@ struct LoadedConfig {
 [[nodiscard]] LoadedConfig load_config(const std::string& path);
 
 }  // namespace hamon::cli
+
+#endif  // HAMON_CLI_COMMANDS_HPP

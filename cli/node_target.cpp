@@ -47,7 +47,8 @@ std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) 
       return std::nullopt;
     }
     if (found.size() > 1) {
-      std::cerr << "hamon: " << found.size() << " nodes run on this machine; name one with --config F --node ID:\n";
+      std::cerr << "hamon: " << found.size()
+                << " nodes run on this machine; name one with --config F --node ID:\n";
       for (const auto& f : found) std::cerr << "  " << f << '\n';
       exit_code = exit_usage;
       return std::nullopt;
@@ -56,8 +57,7 @@ std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) 
   }
   auto ctl = shm::ControlSegment::attach(segment, shm::Access::read_only);
   if (!ctl) {
-    std::cerr << "hamon: the node is not running ("
-              << ctl.error().message << ")\n";
+    std::cerr << "hamon: the node is not running (" << ctl.error().message << ")\n";
     exit_code = exit_not_running;
     return std::nullopt;
   }
@@ -77,9 +77,10 @@ std::optional<node::Reply> server_request(const NodeTarget& node, const node::Re
   if (reply && reply->ok) return std::move(reply).value();
   const std::string why = reply ? reply->error : reply.error().message;
   std::cerr << "hamon: " << why << '\n';
-  exit_code = why.find("unable to reach") != std::string::npos || why.find("no reply") != std::string::npos
-                  ? exit_not_running
-                  : exit_refused;
+  exit_code =
+      why.find("unable to reach") != std::string::npos || why.find("no reply") != std::string::npos
+          ? exit_not_running
+          : exit_refused;
   return std::nullopt;
 }
 

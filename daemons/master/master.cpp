@@ -47,7 +47,8 @@ bool Master::open_segment(bool adopt, std::string& error) {
     return false;
   }
   remove_segments();  // stale: its owner is dead
-  const auto g = shm::ControlGeometry::sized_for(node_.config.processes.size(), node_.config.groups().size());
+  const auto g =
+      shm::ControlGeometry::sized_for(node_.config.processes.size(), node_.config.groups().size());
   auto c = shm::ControlSegment::create(name, g, node_.cluster(), node_.id);
   if (!c) {
     error = c.error().message;
@@ -101,19 +102,17 @@ void Master::start_missing(std::uint64_t now) {
     const pid_t pid = node::spawn_daemon(node_, {d.binary()});
     if (pid < 0) {
       node::post_event(*ctl_, shm::DaemonId::master,
-                 {.kind = shm::EventKind::daemon_exited,
-                       .name = d.binary(),
-                       .value = -pid,
-                       .detail = std::string("cannot start: ") + std::strerror(-pid)});
+                       {.kind = shm::EventKind::daemon_exited,
+                        .name = d.binary(),
+                        .value = -pid,
+                        .detail = std::string("cannot start: ") + std::strerror(-pid)});
       continue;
     }
     // Our child: its pid cannot be reused before we reap it.
     d.watch(pid, node::pidfd_open(pid), true, now);
     ctl_->daemon(d.id()).restart_at_ns.store(0);
     node::post_event(*ctl_, shm::DaemonId::master,
-               {.kind = shm::EventKind::daemon_started,
-                     .name = d.binary(),
-                     .pid = pid});
+                     {.kind = shm::EventKind::daemon_started, .name = d.binary(), .pid = pid});
   }
 }
 
@@ -129,8 +128,9 @@ void Master::ended(node::DaemonWatch& d, int status, bool restart, std::uint64_t
   slot.restarts.fetch_add(restart ? 1 : 0);
   slot.failed_starts.store(d.failures());
   std::string why = status == -1 ? "exited (it was not our child: status unknown)"
-                    : WIFSIGNALED(status) ? std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status))
-                                          : "exited with status " + std::to_string(WEXITSTATUS(status));
+                    : WIFSIGNALED(status)
+                        ? std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status))
+                        : "exited with status " + std::to_string(WEXITSTATUS(status));
   if (restart && d.restart_at() > now) {
     // Failing to start: restarting it in a tight loop would only burn the CPU the node's
     // processes need and flood the event ring. It says so, and when it tries again.
@@ -140,11 +140,11 @@ void Master::ended(node::DaemonWatch& d, int status, bool restart, std::uint64_t
            d.binary() + ".log)";
   }
   node::post_event(*ctl_, shm::DaemonId::master,
-             {.kind = shm::EventKind::daemon_exited,
-                   .name = d.binary(),
-                   .pid = pid,
-                   .value = status,
-                   .detail = why});
+                   {.kind = shm::EventKind::daemon_exited,
+                    .name = d.binary(),
+                    .pid = pid,
+                    .value = status,
+                    .detail = why});
 }
 
 void Master::check(std::uint64_t now) {
@@ -153,11 +153,11 @@ void Master::check(std::uint64_t now) {
     if (d.silent(ctl_->daemon(d.id()), now)) {
       const std::uint64_t hb = ctl_->daemon(d.id()).heartbeat_ns.load();
       node::post_event(*ctl_, shm::DaemonId::master,
-                 {.kind = shm::EventKind::hung,
-                       .name = d.binary(),
-                       .pid = d.pid(),
-                       .value = static_cast<std::int64_t>(now - hb),
-                       .detail = "daemon silent"});
+                       {.kind = shm::EventKind::hung,
+                        .name = d.binary(),
+                        .pid = d.pid(),
+                        .value = static_cast<std::int64_t>(now - hb),
+                        .detail = "daemon silent"});
       d.signal(SIGKILL);
     }
   }
@@ -189,10 +189,10 @@ void Master::watch_watcher(std::uint64_t now) {
     watcher_spawned_ns_ = now;
     ctl_->daemon(shm::DaemonId::watcher).restarts.fetch_add(1);
     node::post_event(*ctl_, shm::DaemonId::master,
-               {.kind = shm::EventKind::daemon_started,
-                     .name = "hamon-watcher",
-                     .pid = child,
-                     .detail = "restarted by hamon-master"});
+                     {.kind = shm::EventKind::daemon_started,
+                      .name = "hamon-watcher",
+                      .pid = child,
+                      .detail = "restarted by hamon-master"});
   }
 }
 

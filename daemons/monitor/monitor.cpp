@@ -20,7 +20,9 @@ using shm::ProcessState;
 namespace {
 
 // The wheel is finer than the tick: deadlines a quarter tick apart are told apart.
-std::uint64_t wheel_granularity(std::uint64_t tick) { return std::max<std::uint64_t>(tick / 4, 10'000); }
+std::uint64_t wheel_granularity(std::uint64_t tick) {
+  return std::max<std::uint64_t>(tick / 4, 10'000);
+}
 
 engine::Readiness to_readiness(shm::ReadyMode m) {
   switch (m) {
@@ -64,7 +66,8 @@ shm::HeartbeatTable* Monitor::table(std::uint32_t group) {
   if (it != tables_.end()) return it->second.get();
   shm::GroupInfo g{};
   if (group >= ctl_.max_groups() || !ctl_.group(group).info.read(g)) return nullptr;
-  const std::string name(g.heartbeat_segment, strnlen(g.heartbeat_segment, sizeof g.heartbeat_segment));
+  const std::string name(g.heartbeat_segment,
+                         strnlen(g.heartbeat_segment, sizeof g.heartbeat_segment));
   auto t = shm::HeartbeatTable::attach(name, shm::Access::read_write);
   if (!t) return nullptr;
   t->tick(node::now_ns());
@@ -115,7 +118,8 @@ void Monitor::adopt(std::uint64_t now) {
 }
 
 void Monitor::retick(std::uint64_t now) {
-  const std::uint64_t tick = engine::tick_for(intervals_.empty() ? UINT64_MAX : intervals_.begin()->first);
+  const std::uint64_t tick =
+      engine::tick_for(intervals_.empty() ? UINT64_MAX : intervals_.begin()->first);
   if (tick == tick_) return;
   tick_ = tick;
   next_tick_ = std::min(next_tick_, now + tick_);
@@ -168,15 +172,19 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   shm::HeartbeatTable* t = table(id.group);
   const shm::HeartbeatSlot* beat =
       t != nullptr && id.hb_slot < t->slot_count() ? &t->slot(id.hb_slot) : nullptr;
-  Watch w{inc, pid, -1, id.group, id.hb_slot, id.interval_ns, beat,
-          engine::Liveness(inc, now, lp, engine::BeatReading{}), group_name, name};
+  Watch w{inc,        pid,
+          -1,         id.group,
+          id.hb_slot, id.interval_ns,
+          beat,       engine::Liveness(inc, now, lp, engine::BeatReading{}),
+          group_name, name};
   const engine::BeatReading baseline = reading(w, now);
   if (adopted) {
     // It ran before this monitor did: its beats so far are not news, and it had been ready if
     // the previous monitor said so.
     shm::WatchRecord prev{};
     (void)ctl_.process(slot).watch.read(prev);
-    if (prev.incarnation == inc && (prev.state == ProcessState::ready || prev.state == ProcessState::running)) {
+    if (prev.incarnation == inc &&
+        (prev.state == ProcessState::ready || prev.state == ProcessState::running)) {
       lp.ready_mode = engine::Readiness::on_spawn;
     }
   }
@@ -196,15 +204,16 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   publish(slot, stored, spawn_ready ? ProcessState::ready : ProcessState::starting, now);
   if (spawn_ready && !adopted) {
     (void)ctl_.send(ChannelId::monitor_to_server,
-                    Message::state_change(slot, inc, pid, static_cast<std::uint32_t>(ProcessState::ready), now));
+                    Message::state_change(slot, inc, pid,
+                                          static_cast<std::uint32_t>(ProcessState::ready), now));
     node::post_event(ctl_, shm::DaemonId::monitor,
-               {.kind = shm::EventKind::ready,
-                     .group = stored.group_name,
-                     .name = stored.name,
-                     .slot = slot,
-                     .incarnation = inc,
-                     .pid = pid,
-                     .detail = "ready at spawn"});
+                     {.kind = shm::EventKind::ready,
+                      .group = stored.group_name,
+                      .name = stored.name,
+                      .slot = slot,
+                      .incarnation = inc,
+                      .pid = pid,
+                      .detail = "ready at spawn"});
   }
   due_.add(now, slot, inc);
 }
@@ -221,20 +230,24 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (v.changed) {
     publish(slot, w, to_process_state(v.state), now);
     if (v.state == engine::LiveState::ready || v.state == engine::LiveState::hung) {
-      (void)ctl_.send(ChannelId::monitor_to_server,
-                      Message::state_change(slot, inc, w.pid,
-                                            static_cast<std::uint32_t>(to_process_state(v.state)), now));
+      (void)ctl_.send(
+          ChannelId::monitor_to_server,
+          Message::state_change(slot, inc, w.pid,
+                                static_cast<std::uint32_t>(to_process_state(v.state)), now));
       const bool hung = v.state == engine::LiveState::hung;
       const std::uint64_t silence = now - w.live.alive_at_ns();
       node::post_event(ctl_, shm::DaemonId::monitor,
-                 {.kind = hung ? shm::EventKind::hung : shm::EventKind::ready,
-                       .group = w.group_name,
-                       .name = w.name,
-                       .slot = slot,
-                       .incarnation = inc,
-                       .pid = w.pid,
-                       .value = hung ? static_cast<std::int64_t>(silence) : 0,
-                       .detail = hung ? (w.live.beats() == 0 ? "never ready" : "silent " + std::to_string(silence / 1000) + "us") : ""});
+                       {.kind = hung ? shm::EventKind::hung : shm::EventKind::ready,
+                        .group = w.group_name,
+                        .name = w.name,
+                        .slot = slot,
+                        .incarnation = inc,
+                        .pid = w.pid,
+                        .value = hung ? static_cast<std::int64_t>(silence) : 0,
+                        .detail = hung ? (w.live.beats() == 0
+                                              ? "never ready"
+                                              : "silent " + std::to_string(silence / 1000) + "us")
+                                       : ""});
     }
   }
   if (v.next_check_ns != UINT64_MAX) due_.add(v.next_check_ns, slot, inc);

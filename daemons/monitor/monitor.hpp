@@ -54,8 +54,8 @@ class Monitor {
   };
 
   void handle_messages(std::uint64_t now);
-  void watch(std::uint32_t slot, std::uint64_t incarnation, std::int32_t pid,
-             std::uint64_t ticks, std::uint64_t now, bool adopted);
+  void watch(std::uint32_t slot, std::uint64_t incarnation, std::int32_t pid, std::uint64_t ticks,
+             std::uint64_t now, bool adopted);
   void check(std::uint32_t slot, std::uint64_t incarnation, std::uint64_t now);
   void exited(std::uint32_t slot, std::uint64_t now);
   // Forgets a watch: its pidfd and its part in the tick.

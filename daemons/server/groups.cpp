@@ -42,8 +42,9 @@ base::Result<std::uint32_t> Groups::ensure(const std::string& name, std::uint32_
                                            std::uint32_t role) {
   if (const auto g = index(name)) return *g;
   if (groups_.size() >= ctl_.max_groups()) {
-    return base::Error{base::Errc::bad_argument, "the control segment holds " +
-                                                     std::to_string(ctl_.max_groups()) + " groups at most"};
+    return base::Error{
+        base::Errc::bad_argument,
+        "the control segment holds " + std::to_string(ctl_.max_groups()) + " groups at most"};
   }
   const std::string seg = node_.heartbeat_segment(name);
   auto t = shm::HeartbeatTable::attach(seg, shm::Access::read_write);

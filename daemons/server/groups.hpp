@@ -23,8 +23,7 @@ namespace hamon::server {
 
 class Groups {
  public:
-  Groups(const node::Node& node, const shm::ControlSegment& control)
-      : node_(node), ctl_(control) {}
+  Groups(const node::Node& node, const shm::ControlSegment& control) : node_(node), ctl_(control) {}
 
   // Takes the groups a previous server wrote, keeping their indices.
   base::Status adopt();

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   d.register_self();
   auto& io = d.signals().io;
   io.store(true);  // whoever connected before the socket was async is served now
-  struct Loop {  // the agent, with the socket's deadlines among its own
+  struct Loop {    // the agent, with the socket's deadlines among its own
     server::Server& agent;
     node::ControlSocket& socket;
     int do_work(std::uint64_t now) { return agent.do_work(now); }

@@ -51,7 +51,9 @@ base::Status Server::ensure_groups(const engine::Config& config) {
     std::uint32_t members = 0;
     for (const auto& p : config.processes) members += p.group == g ? 1 : 0;
     const bool system = g == engine::system_group;
-    const std::uint32_t role = system ? HAMON_ROLE_NONE : primary ? HAMON_ROLE_ACTIVE : HAMON_ROLE_STANDBY;
+    const std::uint32_t role = system    ? HAMON_ROLE_NONE
+                               : primary ? HAMON_ROLE_ACTIVE
+                                         : HAMON_ROLE_STANDBY;
     if (auto r = groups_.ensure(g, members, role); !r) return r.error();
   }
   return base::ok();
@@ -190,7 +192,8 @@ int Server::do_work(std::uint64_t now) {
   Message m;
   for (int n = 0; n < kBatch && ctl_.channel(ChannelId::spawner_to_server).pop(m); ++n) {
     ++work;
-    if (auto r = retiring_.find(m.slot); r != retiring_.end() && r->second == m.incarnation &&
+    if (auto r = retiring_.find(m.slot);
+        r != retiring_.end() && r->second == m.incarnation &&
         (m.kind == MessageKind::exited || m.kind == MessageKind::start_failed)) {
       release(m.slot);  // a removed process is gone: its seats are free again
       continue;
@@ -228,7 +231,9 @@ void Server::apply(std::uint64_t now) {
         write_identity(a.process, a.incarnation);
         post(Message::start(slot, a.incarnation, now));
         break;
-      case engine::Action::Kind::stop: post(Message::stop(slot, a.incarnation, a.grace_ns, now)); break;
+      case engine::Action::Kind::stop:
+        post(Message::stop(slot, a.incarnation, a.grace_ns, now));
+        break;
       case engine::Action::Kind::kill: post(Message::kill(slot, a.incarnation, now)); break;
     }
   }
@@ -245,13 +250,13 @@ void Server::apply(std::uint64_t now) {
     // peer; until the peer link exists, the event records it.
     const bool critical_loss = note.kind == engine::Note::Kind::failed && p.critical;
     node::post_event(ctl_, shm::DaemonId::server,
-               {.kind = kind,
-                     .group = p.group,
-                     .name = p.name,
-                     .slot = slots_.slot(note.process),
-                     .incarnation = note.incarnation,
-                     .value = note.value,
-                     .detail = critical_loss ? "critical: " + note.detail : note.detail});
+                     {.kind = kind,
+                      .group = p.group,
+                      .name = p.name,
+                      .slot = slots_.slot(note.process),
+                      .incarnation = note.incarnation,
+                      .value = note.value,
+                      .detail = critical_loss ? "critical: " + note.detail : note.detail});
   }
   for (std::size_t i = 0; i < config_->processes.size(); ++i) record(i, false);
 }
@@ -267,7 +272,8 @@ base::Result<std::vector<std::size_t>> Server::resolve(const std::string& what, 
   std::vector<std::size_t> out;
   const auto& cfg = *config_;
   if (tenant) {
-    if (cfg.find_tenant(what) == nullptr) return base::Error{base::Errc::refused, "no tenant '" + what + "'"};
+    if (cfg.find_tenant(what) == nullptr)
+      return base::Error{base::Errc::refused, "no tenant '" + what + "'"};
     for (std::size_t i = 0; i < cfg.processes.size(); ++i) {
       if (cfg.processes[i].group == what) out.push_back(i);
     }
@@ -310,8 +316,8 @@ node::Reply Server::handle(const node::Request& r, std::uint64_t now) {
     case Verb::reload: return reload(now);
     default: break;
   }
-  const bool tenant = r.verb == Verb::tenant_start || r.verb == Verb::tenant_stop ||
-                      r.verb == Verb::tenant_restart;
+  const bool tenant =
+      r.verb == Verb::tenant_start || r.verb == Verb::tenant_stop || r.verb == Verb::tenant_restart;
   auto targets = resolve(r.target, tenant);
   if (!targets) return node::Reply::failure(targets.error().message);
   // Reported as they are before the request: a restart is done once a newer incarnation is
@@ -331,9 +337,8 @@ node::Reply Server::handle(const node::Request& r, std::uint64_t now) {
     default: break;
   }
   apply(now);
-  return node::Reply::success(r.verb == Verb::restart || r.verb == Verb::tenant_restart
-                                  ? before
-                                  : acted(*targets));
+  return node::Reply::success(
+      r.verb == Verb::restart || r.verb == Verb::tenant_restart ? before : acted(*targets));
 }
 
 void Server::retire(std::uint32_t slot, std::uint64_t grace_ns, std::uint64_t now) {
@@ -364,7 +369,8 @@ node::Reply Server::reload(std::uint64_t now) {
   }
   auto next = std::make_unique<engine::Config>(std::move(*r.config));
   if (next->cluster.name != config_->cluster.name || next->find_node(node_.id) == nullptr) {
-    return node::Reply::failure("reload cannot rename the cluster or remove this node; restart the node instead");
+    return node::Reply::failure(
+        "reload cannot rename the cluster or remove this node; restart the node instead");
   }
   if (auto g = ensure_groups(*next); !g) return node::Reply::failure(g.error().message);
   std::map<std::uint32_t, std::uint64_t> grace;  // by slot, as seated before: for removed ones
@@ -401,10 +407,12 @@ node::Reply Server::reload(std::uint64_t now) {
     if (sup_->wanted(j)) sup_->restart(j, now);
   }
   apply(now);
-  node::post_event(ctl_, shm::DaemonId::server,
-             {.kind = shm::EventKind::config_loaded,
-                   .name = "hamon-server",
-                   .detail = std::to_string(added.size()) + " added, " + std::to_string(changed.size()) + " changed, " + std::to_string(removed.size()) + " removed"});
+  node::post_event(
+      ctl_, shm::DaemonId::server,
+      {.kind = shm::EventKind::config_loaded,
+       .name = "hamon-server",
+       .detail = std::to_string(added.size()) + " added, " + std::to_string(changed.size()) +
+                 " changed, " + std::to_string(removed.size()) + " removed"});
   return node::Reply::success();
 }
 

@@ -67,7 +67,8 @@ class Server {
   void post(const shm::Message& m) { to_spawner_.send(m); }
   [[nodiscard]] bool runs_here(std::size_t i) const;
   [[nodiscard]] std::uint32_t group_of(std::size_t i) const;
-  [[nodiscard]] base::Result<std::vector<std::size_t>> resolve(const std::string& what, bool tenant) const;
+  [[nodiscard]] base::Result<std::vector<std::size_t>> resolve(const std::string& what,
+                                                               bool tenant) const;
   [[nodiscard]] std::vector<node::Acted> acted(const std::vector<std::size_t>& processes) const;
 
   const node::Node& node_;

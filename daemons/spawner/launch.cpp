@@ -44,7 +44,7 @@ Argv make_env(const engine::ProcessConfig& p, const std::map<std::string, std::s
   // The client's variables always describe this process, whatever the spawner inherited.
   for (auto it = env.begin(); it != env.end();) {
     it = it->first.rfind("HAMON_", 0) == 0 && it->first != "HAMON_RUNTIME_DIR" ? env.erase(it)
-                                                                                : std::next(it);
+                                                                               : std::next(it);
   }
   for (const auto& [k, v] : p.env) env[k] = v;
   for (const auto& [k, v] : extra) env[k] = v;
@@ -59,9 +59,8 @@ bool needs_fork(const engine::ProcessConfig& p) {
 }
 
 // Runs in the forked child only: async-signal-safe calls, then exec. Never returns.
-[[noreturn]] void exec_child(const engine::ProcessConfig& p, char** argv, char** envp,
-                             int log_fd, int null_fd, uid_t uid, gid_t gid, bool set_ids,
-                             int report_fd) {
+[[noreturn]] void exec_child(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
+                             int null_fd, uid_t uid, gid_t gid, bool set_ids, int report_fd) {
   auto fail = [&](int err) {
     (void)!::write(report_fd, &err, sizeof err);
     ::_exit(127);
@@ -165,7 +164,8 @@ class ChildFdLimit {
 
 void raise_fd_limit() noexcept {
   rlimit rl{};
-  if (g_child_nofile != 0 || ::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  if (g_child_nofile != 0 || ::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return;
   const rlim_t before = rl.rlim_cur;
   rl.rlim_cur = rl.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) g_child_nofile = before;
@@ -180,7 +180,8 @@ pid_t launch_pid(const LaunchRequest& req) noexcept {
     argv.storage = p.command;
     Argv envp = make_env(p, req.extra_env);
 
-    const int log_fd = ::open(req.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    const int log_fd =
+        ::open(req.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (log_fd < 0) return -errno;
     const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0) {
@@ -207,8 +208,8 @@ pid_t launch_pid(const LaunchRequest& req) noexcept {
       sigdelset(&all, SIGSTOP);
       posix_spawnattr_setsigmask(&attr, &none);
       posix_spawnattr_setsigdefault(&attr, &all);
-      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                          POSIX_SPAWN_SETSIGDEF);
+      posix_spawnattr_setflags(&attr,
+                               POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
       int rc = 0;
       {
         const ChildFdLimit child_limit;

@@ -48,7 +48,8 @@ namespace {
 pid_t find_started(const std::string& segment, std::uint32_t hb_slot, std::uint64_t incarnation) {
   const std::string want_seg = std::string(HAMON_ENV_SEGMENT) + "=/" + segment;
   const std::string want_slot = std::string(HAMON_ENV_SLOT) + "=" + std::to_string(hb_slot);
-  const std::string want_inc = std::string(HAMON_ENV_INCARNATION) + "=" + std::to_string(incarnation);
+  const std::string want_inc =
+      std::string(HAMON_ENV_INCARNATION) + "=" + std::to_string(incarnation);
   pid_t found = 0;
   DIR* d = ::opendir("/proc");
   if (d == nullptr) return 0;
@@ -61,7 +62,8 @@ pid_t find_started(const std::string& segment, std::uint32_t hb_slot, std::uint6
     std::size_t at = 0;
     while (at < env.size()) {
       const std::size_t end = env.find('\0', at);
-      const std::string_view kv(env.data() + at, (end == std::string::npos ? env.size() : end) - at);
+      const std::string_view kv(env.data() + at,
+                                (end == std::string::npos ? env.size() : end) - at);
       hits += kv == want_seg || kv == want_slot || kv == want_inc;
       if (end == std::string::npos) break;
       at = end + 1;
@@ -128,13 +130,14 @@ void Spawner::adopt() {
       // Out of descriptors, say: it runs, but can be neither watched nor signalled from here.
       // Reporting it ended would start a second copy beside it.
       const int err = c.pidfd < 0 ? -c.pidfd : errno;
-      node::post_event(ctl_, shm::DaemonId::spawner,
-                 {.kind = shm::EventKind::note,
-                       .slot = s,
-                       .incarnation = r.incarnation,
-                       .pid = c.pid,
-                       .value = err,
-                       .detail = std::string("cannot watch an adopted process: ") + std::strerror(err)});
+      node::post_event(
+          ctl_, shm::DaemonId::spawner,
+          {.kind = shm::EventKind::note,
+           .slot = s,
+           .incarnation = r.incarnation,
+           .pid = c.pid,
+           .value = err,
+           .detail = std::string("cannot watch an adopted process: ") + std::strerror(err)});
     }
     by_pid_[c.pid] = s;
     children_[s] = c;
@@ -152,9 +155,8 @@ int Spawner::do_work(std::uint64_t now) {
   int work = flush_outbox();
   // A bounded batch, taken in turn from each channel: a burst of starts from one sender
   // neither silences the loop's heartbeat nor keeps the others waiting.
-  constexpr std::array<ChannelId, 3> inputs{ChannelId::master_to_spawner,
-                                            ChannelId::server_to_spawner,
-                                            ChannelId::monitor_to_spawner};
+  constexpr std::array<ChannelId, 3> inputs{
+      ChannelId::master_to_spawner, ChannelId::server_to_spawner, ChannelId::monitor_to_spawner};
   std::size_t handled = 0;
   for (bool more = true; more && handled < kRequestsPerTurn;) {
     more = false;
@@ -208,7 +210,8 @@ void Spawner::handle(const Message& m, std::uint64_t now) {
   switch (m.kind) {
     case MessageKind::start: start(m.slot, m.incarnation, now); break;
     case MessageKind::reload:
-      if (auto r = node::load_config_file(node_.config_path); r.config) config_ = std::move(*r.config);
+      if (auto r = node::load_config_file(node_.config_path); r.config)
+        config_ = std::move(*r.config);
       break;
     case MessageKind::stop:
       if (it != children_.end() && it->second.incarnation == m.incarnation) {
@@ -270,13 +273,13 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
     ctl_.process(slot).spawn.write({inc, 0, now, node::now_ns(), 0, -1});
     send(ChannelId::spawner_to_server, Message::start_failed(slot, inc, -pid, now));
     node::post_event(ctl_, shm::DaemonId::spawner,
-               {.kind = shm::EventKind::exited,
-                     .group = group,
-                     .name = name,
-                     .slot = slot,
-                     .incarnation = inc,
-                     .value = -pid,
-                     .detail = std::string("cannot start: ") + std::strerror(-pid)});
+                     {.kind = shm::EventKind::exited,
+                      .group = group,
+                      .name = name,
+                      .slot = slot,
+                      .incarnation = inc,
+                      .value = -pid,
+                      .detail = std::string("cannot start: ") + std::strerror(-pid)});
     return;
   }
   const std::uint64_t ticks = node::start_ticks(pid).value_or(0);
@@ -285,12 +288,12 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   by_pid_[pid] = slot;
   announce_started(slot, inc, pid, ticks, now);
   node::post_event(ctl_, shm::DaemonId::spawner,
-             {.kind = shm::EventKind::spawned,
-                   .group = group,
-                   .name = name,
-                   .slot = slot,
-                   .incarnation = inc,
-                   .pid = pid});
+                   {.kind = shm::EventKind::spawned,
+                    .group = group,
+                    .name = name,
+                    .slot = slot,
+                    .incarnation = inc,
+                    .pid = pid});
 }
 
 void Spawner::announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid,
@@ -428,7 +431,8 @@ void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::u
   } else if (WIFEXITED(status)) {
     detail = "exited with status " + std::to_string(WEXITSTATUS(status));
   } else if (WIFSIGNALED(status)) {
-    detail = std::string("killed by SIG") + (sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+    detail = std::string("killed by SIG") +
+             (sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
   }
   shm::ProcessIdentity id{};
   shm::GroupInfo g{};
@@ -439,14 +443,14 @@ void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::u
     name.assign(id.name, strnlen(id.name, sizeof id.name));
   }
   node::post_event(ctl_, shm::DaemonId::spawner,
-             {.kind = shm::EventKind::exited,
-                   .group = group,
-                   .name = name,
-                   .slot = slot,
-                   .incarnation = c.incarnation,
-                   .pid = c.pid,
-                   .value = status,
-                   .detail = detail});
+                   {.kind = shm::EventKind::exited,
+                    .group = group,
+                    .name = name,
+                    .slot = slot,
+                    .incarnation = c.incarnation,
+                    .pid = c.pid,
+                    .value = status,
+                    .detail = detail});
 }
 
 }  // namespace hamon::spawner

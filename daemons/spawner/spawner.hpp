@@ -56,8 +56,8 @@ class Spawner {
     pid_t pid = 0;
     std::uint64_t incarnation = 0;
     std::uint64_t kill_at = 0;  // SIGKILL deadline of a stop in progress; 0 = none
-    bool adopted = false;       // not our child: exit seen through its pidfd, status from the master
-    int pidfd = -1;             // held from start (or adoption) to the end; -1: cannot be signalled
+    bool adopted = false;  // not our child: exit seen through its pidfd, status from the master
+    int pidfd = -1;        // held from start (or adoption) to the end; -1: cannot be signalled
     std::uint64_t ended_seen_ns = 0;  // adopted: when its pidfd said it ended
   };
 

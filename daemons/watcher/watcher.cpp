@@ -63,7 +63,8 @@ bool Watcher::start(bool adopt, std::string& error) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!ctl_ && std::chrono::steady_clock::now() < deadline) {
       if (auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
-          c && c->daemon(shm::DaemonId::master).pid.load() == static_cast<std::uint32_t>(master_.pid())) {
+          c && c->daemon(shm::DaemonId::master).pid.load() ==
+                   static_cast<std::uint32_t>(master_.pid())) {
         ctl_.emplace(std::move(c).value());
         break;
       }
@@ -105,31 +106,36 @@ bool Watcher::turn(std::uint64_t now) {
     slot.restarts.fetch_add(1);
     slot.failed_starts.store(master_.failures());
     if (master_.restart_at() > now) slot.restart_at_ns.store(master_.restart_at());
-    node::post_event(*ctl_, shm::DaemonId::watcher,
-               {.kind = shm::EventKind::daemon_exited,
-                     .name = "hamon-master",
-                     .pid = pid,
-                     .detail = master_.restart_at() > now ? std::to_string(master_.failures()) + " failed starts in a row, next attempt in " + std::to_string((master_.restart_at() - now) / 1'000'000) + "ms" : "restarting it"});
+    node::post_event(
+        *ctl_, shm::DaemonId::watcher,
+        {.kind = shm::EventKind::daemon_exited,
+         .name = "hamon-master",
+         .pid = pid,
+         .detail = master_.restart_at() > now
+                       ? std::to_string(master_.failures()) +
+                             " failed starts in a row, next attempt in " +
+                             std::to_string((master_.restart_at() - now) / 1'000'000) + "ms"
+                       : "restarting it"});
   }
   if (master_.due(now)) {
     if (spawn_master(true)) {
       slot.restart_at_ns.store(0);
       node::post_event(*ctl_, shm::DaemonId::watcher,
-                 {.kind = shm::EventKind::daemon_started,
-                       .name = "hamon-master",
-                       .pid = master_.pid(),
-                       .detail = "adopts the running node"});
+                       {.kind = shm::EventKind::daemon_started,
+                        .name = "hamon-master",
+                        .pid = master_.pid(),
+                        .detail = "adopts the running node"});
     }
     return true;
   }
   if (master_.silent(slot, now)) {
     const std::uint64_t hb = slot.heartbeat_ns.load();
     node::post_event(*ctl_, shm::DaemonId::watcher,
-               {.kind = shm::EventKind::hung,
-                     .name = "hamon-master",
-                     .pid = master_.pid(),
-                     .value = static_cast<std::int64_t>(now - hb),
-                     .detail = "daemon silent"});
+                     {.kind = shm::EventKind::hung,
+                      .name = "hamon-master",
+                      .pid = master_.pid(),
+                      .value = static_cast<std::int64_t>(now - hb),
+                      .detail = "daemon silent"});
     master_.signal(SIGKILL);
   }
   if (!ready_sent_ && ctl_->daemon(shm::DaemonId::server).state.load() ==

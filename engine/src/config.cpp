@@ -59,8 +59,8 @@ const ProcessConfig* Config::find_process(std::string_view qualified) const {
 }
 
 const TenantConfig* Config::find_tenant(std::string_view name) const {
-  const auto it =
-      std::find_if(tenants.begin(), tenants.end(), [&](const TenantConfig& t) { return t.name == name; });
+  const auto it = std::find_if(tenants.begin(), tenants.end(),
+                               [&](const TenantConfig& t) { return t.name == name; });
   return it == tenants.end() ? nullptr : &*it;
 }
 

@@ -57,7 +57,8 @@ std::string printable(std::string_view text) {
     } else if (n > 1 && !(c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0)) {
       out.append(text, i, n);  // printable beyond ASCII; U+0080-U+009F (C2 80-9F) are C1 controls
     } else {
-      for (std::size_t k = 0; k < (n == 0 ? 1 : n); ++k) append_hex(out, static_cast<unsigned char>(text[i + k]));
+      for (std::size_t k = 0; k < (n == 0 ? 1 : n); ++k)
+        append_hex(out, static_cast<unsigned char>(text[i + k]));
     }
     i += n == 0 ? 1 : n;
   }
@@ -65,8 +66,8 @@ std::string printable(std::string_view text) {
 }
 
 std::string ConfigError::to_string() const {
-  return printable(where.file) + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
-         ": error: " + printable(message);
+  return printable(where.file) + ":" + std::to_string(where.line) + ":" +
+         std::to_string(where.column) + ": error: " + printable(message);
 }
 
 }  // namespace hamon::engine

@@ -64,13 +64,15 @@ struct Choice {
 
 constexpr std::array<Choice<Side>, 2> side_choices{
     {{"primary", Side::primary}, {"secondary", Side::secondary}}};
-constexpr std::array<Choice<RestartPolicy>, 3> restart_choices{{{"always", RestartPolicy::always},
-                                                                {"on-failure", RestartPolicy::on_failure},
-                                                                {"never", RestartPolicy::never}}};
+constexpr std::array<Choice<RestartPolicy>, 3> restart_choices{
+    {{"always", RestartPolicy::always},
+     {"on-failure", RestartPolicy::on_failure},
+     {"never", RestartPolicy::never}}};
 constexpr std::array<Choice<Readiness>, 3> ready_choices{{{"spawn", Readiness::on_spawn},
                                                           {"heartbeat", Readiness::on_heartbeat},
                                                           {"explicit", Readiness::on_ready_call}}};
-constexpr std::array<Choice<Standby>, 2> standby_choices{{{"hot", Standby::hot}, {"cold", Standby::cold}}};
+constexpr std::array<Choice<Standby>, 2> standby_choices{
+    {{"hot", Standby::hot}, {"cold", Standby::cold}}};
 
 template <class T>
 struct Located {
@@ -88,7 +90,8 @@ std::string_view type_name(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::table: return "table";
     case toml::node_type::array:
-      return node.as_array()->is_array_of_tables() && !node.as_array()->empty() ? "array of tables" : "array";
+      return node.as_array()->is_array_of_tables() && !node.as_array()->empty() ? "array of tables"
+                                                                                : "array";
     case toml::node_type::string: return "string";
     case toml::node_type::integer: return "integer";
     case toml::node_type::floating_point: return "float";
@@ -141,26 +144,31 @@ class Parser {
 
   void reject_unknown_keys(const Section& s, std::initializer_list<Keys> known);
   const toml::node* required(const Section& s, std::string_view key);
-  void wrong_type(const Section& s, std::string_view key, const toml::node& node, std::string_view expected);
+  void wrong_type(const Section& s, std::string_view key, const toml::node& node,
+                  std::string_view expected);
 
   // Each getter returns std::nullopt when the key is absent or (after reporting it) invalid.
   std::optional<Located<std::string>> get_string(const Section& s, std::string_view key);
   std::optional<Located<std::string>> get_non_empty(const Section& s, std::string_view key);
-  std::optional<Located<std::string>> get_name(const Section& s, std::string_view key, std::string_view what);
-  std::optional<Located<std::int64_t>> get_integer(const Section& s, std::string_view key, std::int64_t min,
-                                                   std::int64_t max);
+  std::optional<Located<std::string>> get_name(const Section& s, std::string_view key,
+                                               std::string_view what);
+  std::optional<Located<std::int64_t>> get_integer(const Section& s, std::string_view key,
+                                                   std::int64_t min, std::int64_t max);
   std::optional<Located<bool>> get_bool(const Section& s, std::string_view key);
-  std::optional<Located<std::chrono::nanoseconds>> get_duration(const Section& s, std::string_view key,
-                                                                Zero zero);
+  std::optional<Located<std::chrono::nanoseconds>> get_duration(const Section& s,
+                                                                std::string_view key, Zero zero);
   template <class E, std::size_t N>
   std::optional<Located<E>> get_choice(const Section& s, std::string_view key,
                                        const std::array<Choice<E>, N>& choices);
-  std::optional<std::vector<Located<std::string>>> get_string_list(const Section& s, std::string_view key);
+  std::optional<std::vector<Located<std::string>>> get_string_list(const Section& s,
+                                                                   std::string_view key);
   const toml::table* get_table(const Section& s, std::string_view key);
-  std::vector<const toml::table*> get_tables(const Section& s, std::string_view key, std::string_view header);
+  std::vector<const toml::table*> get_tables(const Section& s, std::string_view key,
+                                             std::string_view header);
   bool check_no_nul(std::string_view key, const Located<std::string>& value);
   // execve() refuses a longer argument or environment string: say so now, not at each start.
-  bool check_exec_length(const Located<std::string>& text, const std::string& what, std::string_view as = "");
+  bool check_exec_length(const Located<std::string>& text, const std::string& what,
+                         std::string_view as = "");
 
   void read_cluster(const toml::table& table);
   void read_node(const toml::table& table);
@@ -190,7 +198,8 @@ void Parser::reject_unknown_keys(const Section& s, std::initializer_list<Keys> k
 
 const toml::node* Parser::required(const Section& s, std::string_view key) {
   const toml::node* node = s.table.get(key);
-  if (node == nullptr) error(pos(s.table), "missing required key '" + std::string(key) + "' " + s.in);
+  if (node == nullptr)
+    error(pos(s.table), "missing required key '" + std::string(key) + "' " + s.in);
   return node;
 }
 
@@ -200,7 +209,8 @@ void Parser::wrong_type(const Section& s, std::string_view key, const toml::node
                        std::string(expected) + ", found " + std::string(type_name(node)));
 }
 
-bool Parser::check_exec_length(const Located<std::string>& text, const std::string& what, std::string_view as) {
+bool Parser::check_exec_length(const Located<std::string>& text, const std::string& what,
+                               std::string_view as) {
   if (text.value.size() <= max_exec_string) return true;
   error(text.where, what + " is " + std::to_string(text.value.size()) + " bytes" + std::string(as) +
                         ": Linux's exec takes " + std::to_string(max_exec_string) + " at most");
@@ -240,8 +250,8 @@ std::optional<Located<std::string>> Parser::get_name(const Section& s, std::stri
                                                      std::string_view what) {
   auto value = get_string(s, key);
   if (value && !is_valid_name(value->value)) {
-    error(value->where,
-          "invalid " + std::string(what) + " '" + value->value + "': use " + std::string(name_rule));
+    error(value->where, "invalid " + std::string(what) + " '" + value->value + "': use " +
+                            std::string(name_rule));
     return std::nullopt;
   }
   return value;
@@ -276,7 +286,8 @@ std::optional<Located<bool>> Parser::get_bool(const Section& s, std::string_view
   return Located<bool>{boolean->get(), pos(*node)};
 }
 
-std::optional<Located<std::chrono::nanoseconds>> Parser::get_duration(const Section& s, std::string_view key,
+std::optional<Located<std::chrono::nanoseconds>> Parser::get_duration(const Section& s,
+                                                                      std::string_view key,
                                                                       Zero zero) {
   const toml::node* node = s.table.get(key);
   if (node == nullptr) return std::nullopt;
@@ -305,8 +316,8 @@ std::optional<Located<E>> Parser::get_choice(const Section& s, std::string_view 
   for (const Choice<E>& choice : choices) {
     if (choice.text == text->value) return Located<E>{choice.value, text->where};
   }
-  error(text->where,
-        "invalid " + std::string(key) + " '" + text->value + "': expected " + list_choices(choices));
+  error(text->where, "invalid " + std::string(key) + " '" + text->value + "': expected " +
+                         list_choices(choices));
   return std::nullopt;
 }
 
@@ -441,8 +452,9 @@ void Parser::read_node(const toml::table& table) {
   if (address) {
     host_port = parse_host_port(address->value);
     if (!host_port) {
-      error(address->where, "invalid address '" + address->value +
-                                "': expected HOST:PORT with a port from 1 to 65535 (IPv6 in brackets)");
+      error(address->where,
+            "invalid address '" + address->value +
+                "': expected HOST:PORT with a port from 1 to 65535 (IPv6 in brackets)");
     }
   }
   if (!id || !side || !host_port) return;
@@ -505,14 +517,15 @@ void Parser::read_env(const toml::table& table, std::map<std::string, std::strin
     }
     const auto* value = node.as_string();
     if (value == nullptr) {
-      error(pos(node), "wrong type for environment variable '" + name + "': expected string, found " +
-                           std::string(type_name(node)));
+      error(pos(node), "wrong type for environment variable '" + name +
+                           "': expected string, found " + std::string(type_name(node)));
       continue;
     }
     Located<std::string> located{value->get(), pos(node)};
     const Located<std::string> assignment{name + "=" + located.value, located.where};
     if (check_no_nul(name, located) &&
-        check_exec_length(assignment, "environment variable '" + name + "'", " as " + name + "=value")) {
+        check_exec_length(assignment, "environment variable '" + name + "'",
+                          " as " + name + "=value")) {
       env[name] = std::move(located.value);  // over [defaults]
     }
   }
@@ -525,10 +538,12 @@ void Parser::read_limits(const Section& s, Limits& limits) {
     if (node == nullptr) return;
     if (const auto* str = node->as_string(); str != nullptr && str->get() == "unlimited") {
       out = Limits::unlimited;
-    } else if (const auto* integer = node->as_integer(); integer != nullptr && integer->get() >= 0) {
+    } else if (const auto* integer = node->as_integer();
+               integer != nullptr && integer->get() >= 0) {
       out = static_cast<std::uint64_t>(integer->get());
     } else if (integer != nullptr) {
-      error(pos(*node), std::string(key) + " " + std::to_string(integer->get()) + " must not be negative");
+      error(pos(*node),
+            std::string(key) + " " + std::to_string(integer->get()) + " must not be negative");
     } else {
       wrong_type(s, key, *node, "integer or \"unlimited\"");
     }
@@ -564,8 +579,8 @@ void Parser::read_tenant(const toml::table& table) {
   }
 }
 
-void Parser::read_process(const toml::table& table, std::string_view header, const std::string& group,
-                          const TenantConfig* tenant, bool keep) {
+void Parser::read_process(const toml::table& table, std::string_view header,
+                          const std::string& group, const TenantConfig* tenant, bool keep) {
   const Section s{table, "in " + std::string(header)};
   reject_unknown_keys(s, {settings_keys, process_only_keys});
 
@@ -602,8 +617,9 @@ void Parser::read_process(const toml::table& table, std::string_view header, con
   // The tenant's heartbeat segment belongs to the tenant's user (mode 0600), so a process
   // running as anyone else could not map it.
   if (tenant != nullptr && tenant->user && process.user != tenant->user) {
-    error(pos(*table.get("user")), "user '" + *process.user + "' differs from tenant " + tenant->name +
-                                       "'s user '" + *tenant->user + "', who owns its heartbeat segment");
+    error(pos(*table.get("user")), "user '" + *process.user + "' differs from tenant " +
+                                       tenant->name + "'s user '" + *tenant->user +
+                                       "', who owns its heartbeat segment");
   }
 
   if (auto dependencies = get_string_list(s, "depends_on"))
@@ -617,8 +633,8 @@ void Parser::read_process(const toml::table& table, std::string_view header, con
 
 // Resolves the written names to qualified ones: a bare name means the process's own group.
 // Whether they exist, and may be depended on, is validate()'s business.
-void Parser::read_dependencies(const std::vector<Located<std::string>>& written, ProcessConfig& process,
-                               ProcessSources& sources) {
+void Parser::read_dependencies(const std::vector<Located<std::string>>& written,
+                               ProcessConfig& process, ProcessSources& sources) {
   for (const auto& [text, where] : written) {
     const std::size_t slash = text.find('/');
     const std::string group = slash == std::string::npos ? process.group : text.substr(0, slash);
@@ -666,8 +682,8 @@ ParseResult parse_config(std::string_view toml_text, std::string_view file_name)
   } catch (const toml::parse_error& e) {
     const toml::source_position begin = e.source().begin;
     ParseResult result;
-    result.errors.push_back(
-        {{std::string(file_name), begin.line, begin.column}, printable(syntax_message(e.description()))});
+    result.errors.push_back({{std::string(file_name), begin.line, begin.column},
+                             printable(syntax_message(e.description()))});
     return result;
   }
   return Parser(file_name).run(root);

@@ -50,7 +50,9 @@ class Scanner {
     }
   }
 
-  void fail(std::string message) { error_ = ConfigError{{std::string(file_), line_, column_}, std::move(message)}; }
+  void fail(std::string message) {
+    error_ = ConfigError{{std::string(file_), line_, column_}, std::move(message)};
+  }
 
   void begin_key(std::size_t base) {
     mode_ = Mode::key;
@@ -63,8 +65,9 @@ class Scanner {
   void key_part() {
     want_part_ = false;
     if (++parts_ > max_key_parts) {
-      fail("key with more than " + std::to_string(max_key_parts) + " dotted parts (hamon reads keys of " +
-           std::to_string(max_key_parts) + " parts at most)");
+      fail("key with more than " + std::to_string(max_key_parts) +
+           " dotted parts (hamon reads keys of " + std::to_string(max_key_parts) +
+           " parts at most)");
     } else if (key_base_ + parts_ > max_nesting) {
       too_deep();
     }
@@ -72,7 +75,8 @@ class Scanner {
 
   void too_deep() {
     fail("nested more than " + std::to_string(max_nesting) +
-         " levels deep (counting the parts of table headers and keys and each inline [ or {); hamon reads " +
+         " levels deep (counting the parts of table headers and keys and each inline [ or {); "
+         "hamon reads " +
          std::to_string(max_nesting) + " at most");
   }
 
@@ -218,13 +222,13 @@ class Scanner {
   std::optional<ConfigError> error_;
 
   Mode mode_ = Mode::key;
-  bool header_ = false;           // between the [ and ] of a table header
-  std::size_t table_depth_ = 0;   // of the latest table header
-  std::size_t key_base_ = 0;      // depth the key being read starts from
-  std::size_t parts_ = 0;         // of that key, so far
-  bool want_part_ = true;         // the next key character starts a part
-  std::size_t value_depth_ = 0;   // depth of the value being read
-  std::vector<Inline> stack_;     // open inline [ and {
+  bool header_ = false;          // between the [ and ] of a table header
+  std::size_t table_depth_ = 0;  // of the latest table header
+  std::size_t key_base_ = 0;     // depth the key being read starts from
+  std::size_t parts_ = 0;        // of that key, so far
+  bool want_part_ = true;        // the next key character starts a part
+  std::size_t value_depth_ = 0;  // depth of the value being read
+  std::vector<Inline> stack_;    // open inline [ and {
 };
 
 }  // namespace
@@ -232,8 +236,9 @@ class Scanner {
 std::optional<ConfigError> check_size_and_depth(std::string_view text, std::string_view file) {
   if (text.size() > max_config_bytes) {
     return ConfigError{{std::string(file), 1, 1},
-                       "the file is larger than " + std::to_string(max_config_bytes >> 20) + " MiB (" +
-                           std::to_string(max_config_bytes) + " bytes), the most hamon reads"};
+                       "the file is larger than " + std::to_string(max_config_bytes >> 20) +
+                           " MiB (" + std::to_string(max_config_bytes) +
+                           " bytes), the most hamon reads"};
   }
   return Scanner(text, file).run();
 }

@@ -12,7 +12,8 @@ namespace hamon::engine::internal {
 
 // The first place where `text` goes beyond max_config_bytes, max_key_parts or max_nesting, if
 // any. Never rejects a file within them, whatever its strings and comments hold.
-[[nodiscard]] std::optional<ConfigError> check_size_and_depth(std::string_view text, std::string_view file);
+[[nodiscard]] std::optional<ConfigError> check_size_and_depth(std::string_view text,
+                                                              std::string_view file);
 
 }  // namespace hamon::engine::internal
 

@@ -1,7 +1,8 @@
 // Internal: where the values that cross-checks compare were written. The parser fills this
 // beside the Config so that validate() can point at the right line without the public model
 // carrying a position for every field.
-#pragma once
+#ifndef HAMON_ENGINE_CONFIG_SOURCES_HPP
+#define HAMON_ENGINE_CONFIG_SOURCES_HPP
 
 #include <optional>
 #include <vector>
@@ -46,3 +47,5 @@ struct ConfigSources {
 void validate(const Config& config, const ConfigSources& sources, std::vector<ConfigError>& errors);
 
 }  // namespace hamon::engine::internal
+
+#endif  // HAMON_ENGINE_CONFIG_SOURCES_HPP

@@ -71,29 +71,33 @@ class Validator {
     const bool ok = strict ? later.value > earlier.value : later.value >= earlier.value;
     if (ok) return;
     const SourcePos& where = later.own ? *later.own : *earlier.own;
-    error(where, std::string(owner) + ": " + std::string(later.key) + " (" + format_duration(later.value) +
-                     origin(later) + ") must " + (strict ? "be longer than " : "not be shorter than ") +
-                     std::string(earlier.key) + " (" + format_duration(earlier.value) + origin(earlier) +
-                     ")");
+    error(where, std::string(owner) + ": " + std::string(later.key) + " (" +
+                     format_duration(later.value) + origin(later) + ") must " +
+                     (strict ? "be longer than " : "not be shorter than ") +
+                     std::string(earlier.key) + " (" + format_duration(earlier.value) +
+                     origin(earlier) + ")");
   }
 
-  void check_settings(std::string_view owner, const ProcessSettings& settings, const SettingsSources& own,
-                      const SettingsSources* inherited) {
+  void check_settings(std::string_view owner, const ProcessSettings& settings,
+                      const SettingsSources& own, const SettingsSources* inherited) {
     const auto timed = [&](std::string_view key, std::chrono::nanoseconds value,
                            std::optional<SourcePos> SettingsSources::*member) {
-      return Timed{key, value, own.*member, inherited != nullptr ? inherited->*member : std::nullopt};
+      return Timed{key, value, own.*member,
+                   inherited != nullptr ? inherited->*member : std::nullopt};
     };
     check_order(owner, timed("timeout", settings.timeout, &SettingsSources::timeout),
                 timed("interval", settings.interval, &SettingsSources::interval), true);
-    check_order(owner,
-                timed("restart_delay_max", settings.restart_delay_max, &SettingsSources::restart_delay_max),
-                timed("restart_delay", settings.restart_delay, &SettingsSources::restart_delay), false);
+    check_order(
+        owner,
+        timed("restart_delay_max", settings.restart_delay_max, &SettingsSources::restart_delay_max),
+        timed("restart_delay", settings.restart_delay, &SettingsSources::restart_delay), false);
   }
 
   void check_cluster_timing() {
     const ClusterConfig& c = config_.cluster;
-    check_order("[cluster]", Timed{"peer_timeout", c.peer_timeout, sources_.peer_timeout, std::nullopt},
-                Timed{"peer_interval", c.peer_interval, sources_.peer_interval, std::nullopt}, true);
+    check_order(
+        "[cluster]", Timed{"peer_timeout", c.peer_timeout, sources_.peer_timeout, std::nullopt},
+        Timed{"peer_interval", c.peer_interval, sources_.peer_interval, std::nullopt}, true);
   }
 
   void check_nodes() {
@@ -104,8 +108,8 @@ class Validator {
                                         std::to_string(sources_.nodes[*j].id.line) + ")");
       }
       if (const auto j = earlier(nodes, i, &NodeConfig::address)) {
-        error(sources_.nodes[i].address,
-              "address " + nodes[i].address.to_string() + " is already used by node " + nodes[*j].id);
+        error(sources_.nodes[i].address, "address " + nodes[i].address.to_string() +
+                                             " is already used by node " + nodes[*j].id);
       }
     }
   }
@@ -114,7 +118,8 @@ class Validator {
     const auto& tenants = config_.tenants;
     for (std::size_t i = 0; i < tenants.size(); ++i) {
       if (const auto j = earlier(tenants, i, &TenantConfig::name)) {
-        error(sources_.tenant_names[i], "duplicate tenant '" + tenants[i].name + "' (first on line " +
+        error(sources_.tenant_names[i], "duplicate tenant '" + tenants[i].name +
+                                            "' (first on line " +
                                             std::to_string(sources_.tenant_names[*j].line) + ")");
       }
     }
@@ -133,8 +138,9 @@ class Validator {
       if (inserted) {
         index_.emplace(qualified, i);
       } else {
-        error(sources_.processes[i].name, "duplicate process '" + qualified + "' (first on line " +
-                                              std::to_string(sources_.processes[it->second].name.line) + ")");
+        error(sources_.processes[i].name,
+              "duplicate process '" + qualified + "' (first on line " +
+                  std::to_string(sources_.processes[it->second].name.line) + ")");
       }
       check_settings(qualified, processes[i], sources_.processes[i].settings, &sources_.defaults);
     }
@@ -152,18 +158,19 @@ class Validator {
     std::unordered_map<std::string_view, std::size_t> members;  // group -> processes
     for (std::size_t i = 0; i < processes.size(); ++i) {
       if (++members[processes[i].group] != max_group_processes + 1) continue;
-      error(sources_.processes[i].name, processes[i].qualified() + " is one process too many for group " +
-                                            processes[i].group + ": a group has " +
-                                            std::to_string(max_group_processes) + " processes at most");
+      error(sources_.processes[i].name,
+            processes[i].qualified() + " is one process too many for group " + processes[i].group +
+                ": a group has " + std::to_string(max_group_processes) + " processes at most");
     }
     std::size_t groups = members.contains(system_group) ? 1 : 0;
     std::unordered_set<std::string_view> counted;
     for (std::size_t t = 0; t < config_.tenants.size(); ++t) {
       const std::string& name = config_.tenants[t].name;
-      if (!members.contains(name) || !counted.insert(name).second || ++groups != max_groups + 1) continue;
-      error(sources_.tenant_names[t], "tenant " + name + " is one group too many: a node has " +
-                                          std::to_string(max_groups) +
-                                          " groups (system and each tenant with processes) at most");
+      if (!members.contains(name) || !counted.insert(name).second || ++groups != max_groups + 1)
+        continue;
+      error(sources_.tenant_names[t],
+            "tenant " + name + " is one group too many: a node has " + std::to_string(max_groups) +
+                " groups (system and each tenant with processes) at most");
     }
   }
 
@@ -182,14 +189,15 @@ class Validator {
         const std::string_view group = std::string_view(dep).substr(0, dep.find('/'));
         const bool to_system = group == system_group;
         if (!to_system && !tenants.contains(group)) {
-          error(where,
-                self + " depends on '" + dep + "', but there is no tenant '" + std::string(group) + "'");
+          error(where, self + " depends on '" + dep + "', but there is no tenant '" +
+                           std::string(group) + "'");
         } else if (p.is_system() && !to_system) {
           error(where, "system process " + self + " may not depend on tenant process " + dep +
                            ": system processes run whatever the tenants' roles");
         } else if (!to_system && group != p.group) {
-          error(where, self + " may not depend on " + dep +
-                           ": a tenant's processes may depend only on its own and on system processes");
+          error(where,
+                self + " may not depend on " + dep +
+                    ": a tenant's processes may depend only on its own and on system processes");
         } else if (const auto it = index_.find(dep); it == index_.end()) {
           error(where, self + " depends on unknown process '" + dep + "'");
         } else {
@@ -245,8 +253,8 @@ class Validator {
     message += " -> " + config_.processes[start].qualified();
 
     const std::size_t next = path.empty() ? start : path.front();
-    const auto edge =
-        std::find_if(edges_[start].begin(), edges_[start].end(), [&](const Edge& e) { return e.to == next; });
+    const auto edge = std::find_if(edges_[start].begin(), edges_[start].end(),
+                                   [&](const Edge& e) { return e.to == next; });
     error(sources_.processes[start].depends_on[edge->entry], std::move(message));
   }
 
@@ -312,7 +320,8 @@ class Validator {
 
 }  // namespace
 
-void validate(const Config& config, const ConfigSources& sources, std::vector<ConfigError>& errors) {
+void validate(const Config& config, const ConfigSources& sources,
+              std::vector<ConfigError>& errors) {
   Validator(config, sources, errors).run();
 }
 

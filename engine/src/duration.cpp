@@ -34,7 +34,9 @@ std::uint64_t pow10(int n) noexcept {
   return r;
 }
 
-DurationResult failure(std::string message) { return {std::chrono::nanoseconds{0}, std::move(message)}; }
+DurationResult failure(std::string message) {
+  return {std::chrono::nanoseconds{0}, std::move(message)};
+}
 
 }  // namespace
 
@@ -80,7 +82,8 @@ DurationResult parse_duration(std::string_view text) {
     if (u.suffix == suffix) unit = &u;
   }
   if (unit == nullptr) {
-    return failure("unknown unit '" + std::string(suffix) + "' (expected " + std::string(unit_list) + ")");
+    return failure("unknown unit '" + std::string(suffix) + "' (expected " +
+                   std::string(unit_list) + ")");
   }
 
   std::uint64_t ns = 0;

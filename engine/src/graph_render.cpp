@@ -49,7 +49,8 @@ std::string render_plan_text(const Config& config, const Plan& plan) {
       line += "  " + priority + "  " + (p.critical ? "critical" : "        ");
       if (!p.depends_on.empty()) {
         line += "  after ";
-        for (std::size_t d = 0; d < p.depends_on.size(); ++d) line += (d > 0 ? ", " : "") + p.depends_on[d];
+        for (std::size_t d = 0; d < p.depends_on.size(); ++d)
+          line += (d > 0 ? ", " : "") + p.depends_on[d];
       }
       line.erase(line.find_last_not_of(' ') + 1);
       out += line + "\n";

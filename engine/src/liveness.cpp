@@ -53,9 +53,8 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
   const bool silent = beats_ > 0 && now >= alive_at_ + p_.timeout_ns;
   switch (state_) {
     case LiveState::starting: {
-      const bool ready_now =
-          mine && ((p_.ready_mode == Readiness::on_heartbeat && beats_ > 0) ||
-                   (p_.ready_mode == Readiness::on_ready_call && r.ready == 1));
+      const bool ready_now = mine && ((p_.ready_mode == Readiness::on_heartbeat && beats_ > 0) ||
+                                      (p_.ready_mode == Readiness::on_ready_call && r.ready == 1));
       if (silent || (!ready_now && now >= spawned_ + p_.start_timeout_ns)) {
         state_ = LiveState::hung;
       } else if (ready_now) {

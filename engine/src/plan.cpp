@@ -30,7 +30,9 @@ std::span<const std::size_t> DependencyGraph::dependencies(std::size_t i) const 
   return dependencies_.at(i);
 }
 
-std::span<const std::size_t> DependencyGraph::dependents(std::size_t i) const { return dependents_.at(i); }
+std::span<const std::size_t> DependencyGraph::dependents(std::size_t i) const {
+  return dependents_.at(i);
+}
 
 bool DependencyGraph::starts_before(std::size_t a, std::size_t b) const noexcept {
   if (priority_[a] != priority_[b]) return priority_[a] > priority_[b];

@@ -8,7 +8,7 @@
 namespace hamon::engine {
 
 RestartBudget::Decision RestartBudget::on_end(EndKind kind, std::uint64_t now,
-                                               std::uint64_t uptime) {
+                                              std::uint64_t uptime) {
   if (kind == EndKind::requested) return {Action::stay_down, 0, "stopped on request"};
   if (s_.restart == RestartPolicy::never) return {Action::stay_down, 0, "restart = never"};
   if (s_.restart == RestartPolicy::on_failure && kind == EndKind::exited_ok) {
@@ -32,7 +32,8 @@ RestartBudget::Decision RestartBudget::on_end(EndKind kind, std::uint64_t now,
     delay = static_cast<std::uint64_t>(s_.restart_delay.count());
     // At most 64 doublings reach the cap; a zero delay stays zero (and must not loop once per
     // past restart).
-    for (std::uint32_t i = 1; i < st_.consecutive && delay != 0 && delay < max_delay; ++i) delay *= 2;
+    for (std::uint32_t i = 1; i < st_.consecutive && delay != 0 && delay < max_delay; ++i)
+      delay *= 2;
     delay = std::min(delay, max_delay);
   }
   ++st_.consecutive;

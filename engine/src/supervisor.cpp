@@ -21,7 +21,9 @@ const char* to_string(Phase p) noexcept {
 }
 
 Supervisor::Supervisor(const Config& config, std::uint64_t next_incarnation)
-    : config_(config), graph_(config), next_incarnation_(std::max<std::uint64_t>(1, next_incarnation)) {
+    : config_(config),
+      graph_(config),
+      next_incarnation_(std::max<std::uint64_t>(1, next_incarnation)) {
   procs_.reserve(config.processes.size());
   for (const auto& pc : config.processes) procs_.push_back(Proc{.budget = RestartBudget(pc)});
 }
@@ -41,7 +43,9 @@ void Supervisor::stop_all(std::uint64_t now) {
   schedule(now);
 }
 
-void Supervisor::start(std::size_t i, std::uint64_t now) { start(std::vector<std::size_t>{i}, now); }
+void Supervisor::start(std::size_t i, std::uint64_t now) {
+  start(std::vector<std::size_t>{i}, now);
+}
 
 void Supervisor::start(const std::vector<std::size_t>& processes, std::uint64_t now) {
   for (std::size_t i : processes) mark_start(i);
@@ -234,7 +238,7 @@ void Supervisor::schedule(std::uint64_t now) {
   std::vector<StartState> states(procs_.size());
   for (std::size_t i = 0; i < procs_.size(); ++i) {
     const Proc& p = procs_[i];
-    states[i] = p.phase == Phase::waiting ? StartState::pending
+    states[i] = p.phase == Phase::waiting                ? StartState::pending
                 : p.phase == Phase::up && !p.stop_wanted ? StartState::ready
                                                          : StartState::started;
   }
@@ -293,8 +297,8 @@ bool Supervisor::all_down() const noexcept {
 
 Supervisor::Snapshot Supervisor::snapshot(std::size_t i) const {
   const Proc& p = procs_[i];
-  return {p.phase, p.want, p.stop_wanted, p.hung, p.incarnation, p.started_at, p.restart_at,
-          p.budget.state()};
+  return {p.phase,       p.want,       p.stop_wanted, p.hung,
+          p.incarnation, p.started_at, p.restart_at,  p.budget.state()};
 }
 
 void Supervisor::restore(std::size_t i, const Snapshot& s) {

@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   app.add_option("--interval", interval_text,
                  "the interval to keep (default: the one hamon gives); beats twice per interval");
-  app.add_option("--ready-delay", ready_delay_text, "wait this long before the first beat and ready()");
+  app.add_option("--ready-delay", ready_delay_text,
+                 "wait this long before the first beat and ready()");
   app.add_option("--crash-after", crash_after, "after N beats, die by SIGSEGV");
   app.add_option("--hang-after", hang_after, "after N beats, stop beating but stay alive");
   app.add_option("--exit-after", exit_after, "after N beats, exit with --exit-code");
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", hb.error_message());
     return 2;
   }
-  std::chrono::nanoseconds interval = hb.interval().count() > 0 ? hb.interval() : std::chrono::milliseconds(100);
+  std::chrono::nanoseconds interval =
+      hb.interval().count() > 0 ? hb.interval() : std::chrono::milliseconds(100);
   if (!interval_text.empty()) interval = duration_or_exit(interval_text, "--interval");
   const auto ready_delay = duration_or_exit(ready_delay_text, "--ready-delay");
 

@@ -57,9 +57,7 @@ std::string_view to_string(Verb v) noexcept {
   return "?";
 }
 
-bool takes_target(Verb v) noexcept {
-  return v != Verb::up && v != Verb::down && v != Verb::reload;
-}
+bool takes_target(Verb v) noexcept { return v != Verb::up && v != Verb::down && v != Verb::reload; }
 
 std::string format(const Request& r) {
   std::string line(to_string(r.verb));
@@ -82,7 +80,8 @@ std::string format(const Reply& r) {
 }
 
 Result<Request> parse_request(std::string_view line) {
-  if (line.size() > kMaxLine) return malformed("request longer than " + std::to_string(kMaxLine) + " bytes");
+  if (line.size() > kMaxLine)
+    return malformed("request longer than " + std::to_string(kMaxLine) + " bytes");
   std::string_view rest = line;
   const std::string_view verb = next_word(rest);
   if (verb.empty()) return malformed("empty request");
@@ -110,7 +109,8 @@ Result<Request> parse_request(std::string_view line) {
 Result<Reply> parse_reply(std::string_view line) {
   if (line.rfind("error ", 0) == 0) return Reply::failure(std::string(line.substr(6)));
   std::string_view rest = line;
-  if (next_word(rest) != "ok") return malformed("not a reply: '" + std::string(line.substr(0, 80)) + "'");
+  if (next_word(rest) != "ok")
+    return malformed("not a reply: '" + std::string(line.substr(0, 80)) + "'");
   Reply r = Reply::success();
   for (std::string_view w = next_word(rest); !w.empty(); w = next_word(rest)) {
     const std::size_t a = w.find(':');

@@ -93,7 +93,8 @@ void ControlSocket::accept_all(std::uint64_t now) {
     }
     if (conns_.size() >= limits_.max_connections) {
       // Room for the newcomer: the oldest connection that has not said anything complete goes.
-      auto silent = std::find_if(conns_.begin(), conns_.end(), [](const Conn& k) { return !k.answered; });
+      auto silent =
+          std::find_if(conns_.begin(), conns_.end(), [](const Conn& k) { return !k.answered; });
       if (silent == conns_.end()) {
         ::close(c);
         continue;
@@ -133,7 +134,9 @@ bool ControlSocket::service(Conn& c, std::uint64_t now,
     const auto nl = c.in.find('\n');
     if (nl == std::string::npos) {
       if (c.in.size() > kMaxLine) {
-        answer(c, format(Reply::failure("request longer than " + std::to_string(kMaxLine) + " bytes")), now);
+        answer(c,
+               format(Reply::failure("request longer than " + std::to_string(kMaxLine) + " bytes")),
+               now);
       } else if (now >= c.deadline) {
         return false;  // too slow to say what it wants: nothing was done
       } else {
@@ -146,8 +149,8 @@ bool ControlSocket::service(Conn& c, std::uint64_t now,
     }
   }
   while (c.sent < c.out.size()) {
-    const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n =
+        ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       c.sent += static_cast<std::size_t>(n);
       continue;

@@ -32,7 +32,8 @@ void FdIdle::idle(std::uint64_t now, std::uint64_t deadline, std::span<const int
   }
   const std::uint64_t wake = std::min(deadline, now + kIdleTurnNs / 2);
   const std::uint64_t wait = wake > now ? wake - now : 0;
-  const timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+  const timespec ts{static_cast<time_t>(wait / 1'000'000'000),
+                    static_cast<long>(wait % 1'000'000'000)};
   ::ppoll(p.data(), p.size(), &ts, &mask_);
 }
 

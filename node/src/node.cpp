@@ -50,8 +50,8 @@ std::variant<Node, std::string> load_node(const std::string& config_path,
     if (n.config.cluster.nodes.size() != 1) {
       std::string ids;
       for (const auto& nc : n.config.cluster.nodes) ids += (ids.empty() ? "" : ", ") + nc.id;
-      return config_path + " names " + std::to_string(n.config.cluster.nodes.size()) +
-             " nodes (" + ids + "): choose one with --node";
+      return config_path + " names " + std::to_string(n.config.cluster.nodes.size()) + " nodes (" +
+             ids + "): choose one with --node";
     }
     n.id = n.config.cluster.nodes.front().id;
   } else if (n.config.find_node(node_id) == nullptr) {

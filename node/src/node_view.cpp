@@ -48,7 +48,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     r.restarts = d.restarts.load();
     r.channel_full = d.channel_full.load(std::memory_order_relaxed);
     r.failed_starts = d.failed_starts.load(std::memory_order_relaxed);
-    if (r.state != "running" && d.restart_at_ns.load(std::memory_order_relaxed) > now) r.state = "backoff";
+    if (r.state != "running" && d.restart_at_ns.load(std::memory_order_relaxed) > now)
+      r.state = "backoff";
     const std::uint64_t hb = d.heartbeat_ns.load();
     if (r.pid > 0 && hb != 0 && hb <= now) r.heartbeat_age_us = (now - hb) / 1000;
     v.daemons.push_back(r);
@@ -60,8 +61,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     shm::GroupInfo info{};
     if (!ctl.group(g).info.read(info) || info.kind == shm::GroupKind::unused) continue;
     groups[g] = info;
-    auto t = shm::HeartbeatTable::attach(text(info.heartbeat_segment, sizeof info.heartbeat_segment),
-                                         shm::Access::read_only);
+    auto t = shm::HeartbeatTable::attach(
+        text(info.heartbeat_segment, sizeof info.heartbeat_segment), shm::Access::read_only);
     if (t) tables[g] = std::make_unique<shm::HeartbeatTable>(std::move(t).value());
   }
   for (std::uint32_t s = 0; s < ctl.max_processes(); ++s) {
@@ -86,12 +87,15 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     r.pid = alive ? sp.pid : 0;
     if (g != groups.end() && g->second.kind == shm::GroupKind::tenant) {
       auto t = tables.find(id.group);
-      r.role = hamon::to_string(static_cast<hamon::Role>(t != tables.end() ? t->second->role() : 0));
+      r.role =
+          hamon::to_string(static_cast<hamon::Role>(t != tables.end() ? t->second->role() : 0));
     } else {
       r.role = "-";
     }
     switch (static_cast<engine::Phase>(su.phase)) {
-      case engine::Phase::down: r.state = current_spawn && sp.exited_ns != 0 ? "exited" : "down"; break;
+      case engine::Phase::down:
+        r.state = current_spawn && sp.exited_ns != 0 ? "exited" : "down";
+        break;
       case engine::Phase::waiting: r.state = "waiting"; break;
       case engine::Phase::backoff: r.state = "restarting"; break;
       case engine::Phase::failed: r.state = "failed"; break;

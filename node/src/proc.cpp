@@ -22,7 +22,8 @@ std::optional<std::uint64_t> start_ticks(pid_t pid) noexcept {
   ::close(fd);
   if (n <= 0) return std::nullopt;
   buf[n] = '\0';
-  // The command name (field 2) may contain spaces and parentheses: fields restart after the last ')'.
+  // The command name (field 2) may contain spaces and parentheses: fields restart after the last
+  // ')'.
   const char* p = std::strrchr(buf, ')');
   if (p == nullptr) return std::nullopt;
   ++p;

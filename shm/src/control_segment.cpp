@@ -58,12 +58,11 @@ Result<ControlSegment> ControlSegment::create(const std::string& name, ControlGe
                                               unsigned mode) {
   if (g.max_processes == 0 || g.max_processes > kMaxProcessesLimit || g.max_groups == 0 ||
       g.max_groups > kMaxGroupsLimit) {
-    return Error{Errc::bad_argument, "control segment " + shm_path(name) + ": " +
-                                         std::to_string(g.max_processes) + " processes and " +
-                                         std::to_string(g.max_groups) +
-                                         " groups: out of range (1.." +
-                                         std::to_string(kMaxProcessesLimit) + ", 1.." +
-                                         std::to_string(kMaxGroupsLimit) + ")"};
+    return Error{Errc::bad_argument,
+                 "control segment " + shm_path(name) + ": " + std::to_string(g.max_processes) +
+                     " processes and " + std::to_string(g.max_groups) +
+                     " groups: out of range (1.." + std::to_string(kMaxProcessesLimit) + ", 1.." +
+                     std::to_string(kMaxGroupsLimit) + ")"};
   }
   if (cluster.size() >= kNameMax || node.size() >= kNameMax) {
     return Error{Errc::bad_argument, "control segment " + shm_path(name) +
@@ -89,8 +88,8 @@ Result<ControlSegment> ControlSegment::create(const std::string& name, ControlGe
   h->channel_count = kChannelCount;
   h->channel_capacity = kChannelCapacity;
   h->creator_pid = static_cast<std::uint32_t>(getpid());
-  h->created_ns = static_cast<std::uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
+  h->created_ns =
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   copy_name(h->cluster, cluster);
   copy_name(h->node, node);
 
@@ -133,9 +132,9 @@ Result<ControlSegment> ControlSegment::attach(const std::string& name, Access ac
       h.off_channels != g.off_channels() || h.off_events != g.off_events() ||
       h.total_size != g.total_size() || h.event_capacity != kEventCapacity ||
       h.channel_count != kChannelCount || h.channel_capacity != kChannelCapacity) {
-    return Error{Errc::bad_version,
-                 shm_path(name) + ": control segment header is inconsistent with its layout "
-                                  "version (corrupt, or made by a different build)"};
+    return Error{Errc::bad_version, shm_path(name) +
+                                        ": control segment header is inconsistent with its layout "
+                                        "version (corrupt, or made by a different build)"};
   }
   return ControlSegment(std::move(seg).value());
 }

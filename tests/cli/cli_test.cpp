@@ -147,8 +147,10 @@ TEST(CheckConfig, RefusesAKeyOfThirtyThousandPartsWithAPositionedErrorNotACrash)
   const Outcome r = hamon({"check-config", file});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, file + ":1:65: error: key with more than 32 dotted parts (hamon reads keys of 32 parts at "
-                          "most)\n");
+  EXPECT_EQ(r.err,
+            file +
+                ":1:65: error: key with more than 32 dotted parts (hamon reads keys of 32 parts at "
+                "most)\n");
 }
 
 TEST(CheckConfig, RefusesAFileLargerThanSixteenMebibytes) {
@@ -157,18 +159,22 @@ TEST(CheckConfig, RefusesAFileLargerThanSixteenMebibytes) {
   fs::resize_file(file, std::uintmax_t{64} << 20);  // sparse: no disk space used
   const Outcome r = hamon({"check-config", file});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, file + ":1:1: error: the file is larger than 16 MiB (16777216 bytes), the most hamon reads\n");
+  EXPECT_EQ(
+      r.err,
+      file +
+          ":1:1: error: the file is larger than 16 MiB (16777216 bytes), the most hamon reads\n");
 }
 
 TEST(CheckConfig, WritesNoControlCharacterFromTheFile) {
   const TempDir dir;
-  const std::string file = dir.write("names.toml", std::string(broken_config) +
-                                                       "[[tenant]]\nname = \"evil\\u001b[2J\\nline\"\n");
+  const std::string file = dir.write(
+      "names.toml", std::string(broken_config) + "[[tenant]]\nname = \"evil\\u001b[2J\\nline\"\n");
   const Outcome r = hamon({"check-config", file});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 3) << r.err;
   EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
-  EXPECT_TRUE(contains(r.err, file + ":12:8: error: invalid tenant name 'evil\\x1b[2J\\nline'")) << r.err;
+  EXPECT_TRUE(contains(r.err, file + ":12:8: error: invalid tenant name 'evil\\x1b[2J\\nline'"))
+      << r.err;
 }
 
 TEST(CheckConfig, ExitsThreeWhenTheFileDoesNotExist) {
@@ -240,13 +246,18 @@ TEST(CommandLine, VersionPrintsTheProjectVersion) {
 TEST(Graph, PrintsTheStartPlanOfTheDemo) {
   const Outcome r = hamon({"graph", demo});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("start plan for cluster demo (7 processes, 4 waves)\nwave 1\n  system/db ", 0), 0u)
+  EXPECT_EQ(
+      r.out.rfind("start plan for cluster demo (7 processes, 4 waves)\nwave 1\n  system/db ", 0),
+      0u)
       << r.out;
-  EXPECT_TRUE(contains(r.out, "\nwave 2\n  system/sipd   priority 90             after system/db\n"))
+  EXPECT_TRUE(
+      contains(r.out, "\nwave 2\n  system/sipd   priority 90             after system/db\n"))
       << r.out;
-  EXPECT_TRUE(contains(r.out, "  acme/acd      priority 80   critical  after system/sipd, acme/store\n"))
+  EXPECT_TRUE(
+      contains(r.out, "  acme/acd      priority 80   critical  after system/sipd, acme/store\n"))
       << r.out;
-  EXPECT_TRUE(contains(r.out, "\nwave 4\n  globex/ivr    priority 60             after globex/acd\n"))
+  EXPECT_TRUE(
+      contains(r.out, "\nwave 4\n  globex/ivr    priority 60             after globex/acd\n"))
       << r.out;
   EXPECT_EQ(r.err, "");
 }
@@ -257,7 +268,8 @@ TEST(Graph, PrintsGraphvizWithDot) {
   EXPECT_TRUE(contains(r.out, "\ndigraph \"demo\" {\n")) << r.out;
   EXPECT_TRUE(contains(r.out, "  subgraph \"cluster_system\" {\n")) << r.out;
   EXPECT_TRUE(contains(r.out, "    label=\"tenant globex (cold standby)\";\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "    \"acme/acd\" [label=\"acd\\npriority 80\", peripheries=2];\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "    \"acme/acd\" [label=\"acd\\npriority 80\", peripheries=2];\n"))
+      << r.out;
   EXPECT_TRUE(contains(r.out, "  \"system/db\" -> \"system/sipd\";\n")) << r.out;
   EXPECT_TRUE(contains(r.out, "  \"globex/acd\" -> \"globex/ivr\";\n")) << r.out;
   EXPECT_EQ(r.out.substr(r.out.size() - 2), "}\n");

@@ -32,9 +32,10 @@ std::string dotted(std::size_t parts) {
 TEST(ConfigLimits, AKeyOfThirtyThousandPartsIsRefusedWhereItCrossesTheLimit) {
   // The reproducer: toml++ builds 30,000 nested tables and frees them recursively.
   const ParseResult r = parse(dotted(30000) + " = 1\n");
-  EXPECT_EQ(errors_of(r),
-            Errors{"test.toml:1:" + std::to_string(2 * max_key_parts + 1) +
-                   ": error: key with more than 32 dotted parts (hamon reads keys of 32 parts at most)"});
+  EXPECT_EQ(
+      errors_of(r),
+      Errors{"test.toml:1:" + std::to_string(2 * max_key_parts + 1) +
+             ": error: key with more than 32 dotted parts (hamon reads keys of 32 parts at most)"});
 }
 
 TEST(ConfigLimits, AKeyTooDeepForAnyStackIsRefusedToo) {
@@ -45,8 +46,9 @@ TEST(ConfigLimits, AKeyTooDeepForAnyStackIsRefusedToo) {
 }
 
 TEST(ConfigLimits, AKeyOfTheMostPartsReachesTheSchemaCheck) {
-  EXPECT_EQ(errors_of(parse_with_cluster(dotted(max_key_parts) + " = 1\n" + std::string(one_process))),
-            Errors{"test.toml:1:1: error: unknown key 'a' at the top level"});
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(dotted(max_key_parts) + " = 1\n" + std::string(one_process))),
+      Errors{"test.toml:1:1: error: unknown key 'a' at the top level"});
 }
 
 TEST(ConfigLimits, QuotedPartsCountAndTheirDotsDoNot) {
@@ -64,12 +66,13 @@ TEST(ConfigLimits, InlineNestingIsRefusedAtTheBracketTooDeep) {
   // `a` is level 1, each [ one more: the 32nd [ is level 33.
   std::string value(max_nesting - 1, '[');
   const ParseResult r = parse("a = " + value + "[1" + std::string(max_nesting, ']') + "\n");
-  EXPECT_EQ(errors_of(r), Errors{"test.toml:1:" + std::to_string(4 + max_nesting) +
-                                 ": error: nested more than 32 levels deep (counting the parts of table "
-                                 "headers and keys and each inline [ or {); hamon reads 32 at most"});
+  EXPECT_EQ(errors_of(r),
+            Errors{"test.toml:1:" + std::to_string(4 + max_nesting) +
+                   ": error: nested more than 32 levels deep (counting the parts of table "
+                   "headers and keys and each inline [ or {); hamon reads 32 at most"});
   // One level less parses (and meets the schema).
-  EXPECT_EQ(errors_of(parse_with_cluster("a = " + value + "1" + std::string(max_nesting - 1, ']') + "\n" +
-                                         std::string(one_process))),
+  EXPECT_EQ(errors_of(parse_with_cluster("a = " + value + "1" + std::string(max_nesting - 1, ']') +
+                                         "\n" + std::string(one_process))),
             Errors{"test.toml:1:1: error: unknown key 'a' at the top level"});
 }
 
@@ -116,8 +119,8 @@ env."@" = "" # @
 working_dir = "/"  # [[[[
 )");
   const ParseResult r = parse_with_cluster(text);
-  EXPECT_EQ(errors_of(r), Errors{"test.toml:9:5: error: invalid environment variable name '" + expand("@") +
-                                 "': use letters, digits and '_'"});
+  EXPECT_EQ(errors_of(r), Errors{"test.toml:9:5: error: invalid environment variable name '" +
+                                 expand("@") + "': use letters, digits and '_'"});
 }
 
 TEST(ConfigLimits, AFileLargerThanTheLimitIsRefusedAtItsStart) {
@@ -125,9 +128,11 @@ TEST(ConfigLimits, AFileLargerThanTheLimitIsRefusedAtItsStart) {
   text.back() = '\n';
   EXPECT_TRUE(parse_with_cluster(text + std::string(one_process)).ok()) << "exactly the limit";
   text.insert(0, "#");
-  EXPECT_EQ(errors_of(parse_with_cluster(text + std::string(one_process))),
-            Errors{"test.toml:1:1: error: the file is larger than 16 MiB (16777216 bytes), the most hamon "
-                   "reads"});
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(text + std::string(one_process))),
+      Errors{
+          "test.toml:1:1: error: the file is larger than 16 MiB (16777216 bytes), the most hamon "
+          "reads"});
 }
 
 // ---- what the shared-memory tables hold ------------------------------------------------------
@@ -143,9 +148,10 @@ TEST(ConfigLimits, MoreProcessesThanTheControlSegmentHoldsAreRefusedAtTheFirstTo
   const ParseResult r = parse_with_cluster(text);
   // Tenant t4 starts on line 4 * (2 + 3 * 13108) + 1; its process 13104 is the 65,537th.
   const std::size_t line = 4 * (2 + 3 * (max_processes / 5 + 1)) + 1 + 2 + 3 * 13104 + 1;
-  EXPECT_EQ(errors_of(r),
-            Errors{"test.toml:" + std::to_string(line) +
-                   ":8: error: t4/p13104 is one process too many: a node runs 65536 processes at most"});
+  EXPECT_EQ(
+      errors_of(r),
+      Errors{"test.toml:" + std::to_string(line) +
+             ":8: error: t4/p13104 is one process too many: a node runs 65536 processes at most"});
 }
 
 TEST(ConfigLimits, MoreProcessesInAGroupThanItsHeartbeatSegmentHoldsAreRefused) {
@@ -175,40 +181,47 @@ TEST(ConfigLimits, MoreGroupsThanTheControlSegmentHoldsAreRefusedAtTheFirstTooMa
 
 TEST(ConfigLimits, AnArgumentOrEnvironmentVariableTooLongForExecIsRefused) {
   const std::string big(max_exec_string + 1, 'x');
-  const ParseResult r = parse_with_cluster("[[system.process]]\nname = \"db\"\ncommand = [\"db\", \"" + big +
-                                           "\"]\nenv.LONG = \"" + big.substr(5) + "\"\n");
-  EXPECT_EQ(errors_of(r),
-            (Errors{"test.toml:3:18: error: argument 1 of 'command' is 131072 bytes: Linux's exec takes "
-                    "131071 at most",
-                    "test.toml:4:12: error: environment variable 'LONG' is 131072 bytes as LONG=value: "
-                    "Linux's exec takes 131071 at most"}));
+  const ParseResult r =
+      parse_with_cluster("[[system.process]]\nname = \"db\"\ncommand = [\"db\", \"" + big +
+                         "\"]\nenv.LONG = \"" + big.substr(5) + "\"\n");
+  EXPECT_EQ(
+      errors_of(r),
+      (Errors{"test.toml:3:18: error: argument 1 of 'command' is 131072 bytes: Linux's exec takes "
+              "131071 at most",
+              "test.toml:4:12: error: environment variable 'LONG' is 131072 bytes as LONG=value: "
+              "Linux's exec takes 131071 at most"}));
   // One byte less is fine.
-  EXPECT_TRUE(parse_with_cluster("[[system.process]]\nname = \"db\"\ncommand = [\"db\", \"" + big.substr(1) +
-                                 "\"]\nenv.LONG = \"" + big.substr(6) + "\"\n")
+  EXPECT_TRUE(parse_with_cluster("[[system.process]]\nname = \"db\"\ncommand = [\"db\", \"" +
+                                 big.substr(1) + "\"]\nenv.LONG = \"" + big.substr(6) + "\"\n")
                   .ok());
 }
 
 // ---- quoting file content in messages ---------------------------------------------------------
 
 TEST(ConfigErrorText, ControlCharactersFromTheFileAreEscaped) {
-  EXPECT_EQ(errors_of(parse_with_cluster("[[tenant]]\nname = \"a\\nb\"\n"
-                                         "\"\\u001b[2J\" = 1\n"
-                                         "[[tenant.process]]\nname = \"p\\u0085\\u009b\"\ncommand = [\"x\"]\n"
-                                         "[[system.process]]\nname = \"db\"\ncommand = [\"db\"]\n"
-                                         "interval = \"1\\u0007ms\"\n")),
-            (Errors{"test.toml:2:8: error: invalid tenant name 'a\\nb': use 1-31 characters of letters, "
-                    "digits, '_', '.', '-', not starting with '.' or '-'",
-                    "test.toml:3:1: error: unknown key '\\x1b[2J' in [[tenant]]",
-                    "test.toml:5:8: error: invalid process name 'p\\xc2\\x85\\xc2\\x9b': use 1-31 characters of "
-                    "letters, digits, '_', '.', '-', not starting with '.' or '-'",
-                    "test.toml:10:12: error: invalid interval '1\\x07ms': unknown unit '\\x07ms' (expected ns, "
-                    "us, ms, s or m)"}));
+  EXPECT_EQ(
+      errors_of(
+          parse_with_cluster("[[tenant]]\nname = \"a\\nb\"\n"
+                             "\"\\u001b[2J\" = 1\n"
+                             "[[tenant.process]]\nname = \"p\\u0085\\u009b\"\ncommand = [\"x\"]\n"
+                             "[[system.process]]\nname = \"db\"\ncommand = [\"db\"]\n"
+                             "interval = \"1\\u0007ms\"\n")),
+      (Errors{"test.toml:2:8: error: invalid tenant name 'a\\nb': use 1-31 characters of letters, "
+              "digits, '_', '.', '-', not starting with '.' or '-'",
+              "test.toml:3:1: error: unknown key '\\x1b[2J' in [[tenant]]",
+              "test.toml:5:8: error: invalid process name 'p\\xc2\\x85\\xc2\\x9b': use 1-31 "
+              "characters of "
+              "letters, digits, '_', '.', '-', not starting with '.' or '-'",
+              "test.toml:10:12: error: invalid interval '1\\x07ms': unknown unit '\\x07ms' "
+              "(expected ns, "
+              "us, ms, s or m)"}));
 }
 
 TEST(ConfigErrorText, PrintableKeepsPrintableTextAndIsIdempotent) {
   EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac \\n"), "caf\xc3\xa9 \xe2\x82\xac \\n");
   EXPECT_EQ(printable("\t\r\n\x7f\x01"), "\\t\\r\\n\\x7f\\x01");
-  EXPECT_EQ(printable("\xff\xc3(\xed\xa0\x80"), "\\xff\\xc3(\\xed\\xa0\\x80");  // not UTF-8: byte by byte
+  EXPECT_EQ(printable("\xff\xc3(\xed\xa0\x80"),
+            "\\xff\\xc3(\\xed\\xa0\\x80");  // not UTF-8: byte by byte
   EXPECT_EQ(printable(printable("a\x1b[31mb\n")), printable("a\x1b[31mb\n"));
 }
 

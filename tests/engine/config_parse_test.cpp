@@ -180,8 +180,8 @@ limits = { nofile = 4096 }
   const ProcessConfig& custom = c.processes[1];
   EXPECT_EQ(custom.interval, 10ms);
   EXPECT_EQ(custom.timeout, 90ms);
-  EXPECT_EQ(custom.env,
-            (std::map<std::string, std::string>{{"EXTRA", "1"}, {"LANG", "C"}, {"TZ", "Europe/Paris"}}));
+  EXPECT_EQ(custom.env, (std::map<std::string, std::string>{
+                            {"EXTRA", "1"}, {"LANG", "C"}, {"TZ", "Europe/Paris"}}));
   EXPECT_EQ(custom.limits.nofile, 4096u);
   EXPECT_EQ(custom.limits.core, 0u);
   EXPECT_EQ(custom.limits.nproc, std::nullopt);
@@ -315,7 +315,8 @@ name = "idle"
 }
 
 TEST(ConfigParsing, AcceptsInlineTablesForProcesses) {
-  const ParseResult r = parse_with_cluster(R"(system = { process = [ { name = "db", command = ["db"] } ] }
+  const ParseResult r =
+      parse_with_cluster(R"(system = { process = [ { name = "db", command = ["db"] } ] }
 )");
   const Config& c = ok(r);
   ASSERT_EQ(c.processes.size(), 1u);
@@ -334,13 +335,14 @@ name = "db"
 timeout = "forever"
 )");
   EXPECT_FALSE(r.config.has_value());
-  EXPECT_EQ(errors_of(r), (std::vector<std::string>{
-                              "test.toml:4:12: error: priority 101 is out of range 0..100",
-                              "test.toml:5:15: error: system/db depends on unknown process 'system/nope'",
-                              "test.toml:7:1: error: missing required key 'command' in [[system.process]]",
-                              "test.toml:8:8: error: duplicate process 'system/db' (first on line 2)",
-                              "test.toml:9:11: error: invalid timeout 'forever': missing number",
-                          }));
+  EXPECT_EQ(errors_of(r),
+            (std::vector<std::string>{
+                "test.toml:4:12: error: priority 101 is out of range 0..100",
+                "test.toml:5:15: error: system/db depends on unknown process 'system/nope'",
+                "test.toml:7:1: error: missing required key 'command' in [[system.process]]",
+                "test.toml:8:8: error: duplicate process 'system/db' (first on line 2)",
+                "test.toml:9:11: error: invalid timeout 'forever': missing number",
+            }));
 }
 
 TEST(ConfigParsing, ConfigErrorPrintsLikeACompiler) {

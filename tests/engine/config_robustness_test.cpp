@@ -24,15 +24,18 @@ std::string mutate(std::string text, std::mt19937& rng) {
   const int edits = std::uniform_int_distribution<int>(1, 4)(rng);
   for (int e = 0; e < edits && !text.empty(); ++e) {
     const std::size_t at = std::uniform_int_distribution<std::size_t>(0, text.size() - 1)(rng);
-    const char c = alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
+    const char c =
+        alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
     switch (std::uniform_int_distribution<int>(0, 3)(rng)) {
       case 0: text[at] = c; break;
       case 1: text.erase(at, 1); break;
       case 2: text.insert(at, 1, c); break;
       default: {  // repeat a line elsewhere: duplicate keys, tables and processes
-        const std::size_t start = text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1;
+        const std::size_t start =
+            text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1;
         const std::size_t end = text.find('\n', at);
-        const std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start + 1);
+        const std::string line =
+            text.substr(start, end == std::string::npos ? std::string::npos : end - start + 1);
         text.insert(std::uniform_int_distribution<std::size_t>(0, text.size())(rng), line);
       }
     }

@@ -1,5 +1,6 @@
 // Shared by the tests that parse configuration text.
-#pragma once
+#ifndef HAMON_TESTS_ENGINE_CONFIG_TEST_SUPPORT_HPP
+#define HAMON_TESTS_ENGINE_CONFIG_TEST_SUPPORT_HPP
 
 #include <map>
 #include <string>
@@ -65,8 +66,11 @@ inline std::string toml_of(const std::vector<ProcessSpec>& specs) {
     out += "]\n";
   }
   std::string text = body["system"];
-  for (const std::string& tenant : tenants) text += "[[tenant]]\nname = \"" + tenant + "\"\n" + body[tenant];
+  for (const std::string& tenant : tenants)
+    text += "[[tenant]]\nname = \"" + tenant + "\"\n" + body[tenant];
   return text + std::string(valid_cluster);
 }
 
 }  // namespace hamon::engine::test
+
+#endif  // HAMON_TESTS_ENGINE_CONFIG_TEST_SUPPORT_HPP

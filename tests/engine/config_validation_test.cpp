@@ -132,57 +132,59 @@ limits = { nofile = 10, stack = 8192 }
 // --- wrong value types ---
 
 TEST(ConfigValidation, RejectsWrongValueType) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 priority = "high"
 critical = "yes"
 )")),
-            (Errors{"test.toml:4:12: error: wrong type for 'priority' in [[system.process]]: expected "
-                    "integer, found string",
-                    "test.toml:5:12: error: wrong type for 'critical' in [[system.process]]: expected "
-                    "boolean, found string"}));
+      (Errors{"test.toml:4:12: error: wrong type for 'priority' in [[system.process]]: expected "
+              "integer, found string",
+              "test.toml:5:12: error: wrong type for 'critical' in [[system.process]]: expected "
+              "boolean, found string"}));
 }
 
 TEST(ConfigValidation, RejectsADurationThatIsNotAString) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 interval = 100
 )")),
-      Errors{"test.toml:4:12: error: wrong type for 'interval' in [[system.process]]: expected duration "
-             "string such as \"100ms\", found integer"});
+            Errors{"test.toml:4:12: error: wrong type for 'interval' in [[system.process]]: "
+                   "expected duration "
+                   "string such as \"100ms\", found integer"});
 }
 
 TEST(ConfigValidation, RejectsACommandThatIsAStringOrHoldsNonStrings) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = "db --fast"
 [[system.process]]
 name = "sipd"
 command = ["sipd", 5060]
 )")),
-      (Errors{"test.toml:3:11: error: wrong type for 'command' in [[system.process]]: expected array of "
-              "strings, found string",
-              "test.toml:6:20: error: wrong type for an element of 'command' in [[system.process]]: expected "
-              "string, found integer"}));
+            (Errors{"test.toml:3:11: error: wrong type for 'command' in [[system.process]]: "
+                    "expected array of "
+                    "strings, found string",
+                    "test.toml:6:20: error: wrong type for an element of 'command' in "
+                    "[[system.process]]: expected "
+                    "string, found integer"}));
 }
 
 TEST(ConfigValidation, RejectsSectionsOfTheWrongShape) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"(defaults = 5
+  EXPECT_EQ(errors_of(parse_with_cluster(R"(defaults = 5
 [tenant]
 name = "acme"
 [[system.process]]
 name = "db"
 command = ["db"]
 )")),
-      (Errors{
-          "test.toml:1:12: error: wrong type for 'defaults' at the top level: expected table, found integer",
-          "test.toml:2:1: error: wrong type for 'tenant' at the top level: expected array of tables "
-          "([[tenant]]), found table"}));
+            (Errors{"test.toml:1:12: error: wrong type for 'defaults' at the top level: expected "
+                    "table, found integer",
+                    "test.toml:2:1: error: wrong type for 'tenant' at the top level: expected "
+                    "array of tables "
+                    "([[tenant]]), found table"}));
 }
 
 // --- commands ---
@@ -203,11 +205,12 @@ command = []
 }
 
 TEST(ConfigValidation, RejectsAnEmptyProgramName) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["", "--fast"]
 )")),
-            Errors{"test.toml:3:12: error: the program (first element of 'command') must not be empty"});
+      Errors{"test.toml:3:12: error: the program (first element of 'command') must not be empty"});
 }
 
 TEST(ConfigValidation, RejectsANulCharacterInAnArgument) {
@@ -240,12 +243,12 @@ name = "acd"
 command = ["acd"]
 depends_on = ["nosuch/x"]
 )")),
-            Errors{"test.toml:6:15: error: acme/acd depends on 'nosuch/x', but there is no tenant 'nosuch'"});
+            Errors{"test.toml:6:15: error: acme/acd depends on 'nosuch/x', but there is no tenant "
+                   "'nosuch'"});
 }
 
 TEST(ConfigValidation, RejectsTenantProcessDependingOnAnotherTenant) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"([[tenant]]
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[tenant]]
 name = "acme"
 [[tenant.process]]
 name = "acd"
@@ -257,13 +260,13 @@ name = "globex"
 name = "db"
 command = ["db"]
 )")),
-      Errors{"test.toml:6:15: error: acme/acd may not depend on globex/db: a tenant's processes may depend "
-             "only on its own and on system processes"});
+            Errors{"test.toml:6:15: error: acme/acd may not depend on globex/db: a tenant's "
+                   "processes may depend "
+                   "only on its own and on system processes"});
 }
 
 TEST(ConfigValidation, RejectsSystemProcessDependingOnTenantProcess) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
 name = "sipd"
 command = ["sipd"]
 depends_on = ["acme/db"]
@@ -273,20 +276,22 @@ name = "acme"
 name = "db"
 command = ["db"]
 )")),
-      Errors{"test.toml:4:15: error: system process system/sipd may not depend on tenant process acme/db: "
-             "system processes run whatever the tenants' roles"});
+            Errors{"test.toml:4:15: error: system process system/sipd may not depend on tenant "
+                   "process acme/db: "
+                   "system processes run whatever the tenants' roles"});
 }
 
 TEST(ConfigValidation, RejectsMalformedDependency) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 depends_on = ["a/b/c", "/x", "x/", ""]
 )")),
-            (Errors{"test.toml:4:15: error: invalid dependency 'a/b/c': expected NAME or GROUP/NAME",
-                    "test.toml:4:24: error: invalid dependency '/x': expected NAME or GROUP/NAME",
-                    "test.toml:4:30: error: invalid dependency 'x/': expected NAME or GROUP/NAME",
-                    "test.toml:4:36: error: invalid dependency '': expected NAME or GROUP/NAME"}));
+      (Errors{"test.toml:4:15: error: invalid dependency 'a/b/c': expected NAME or GROUP/NAME",
+              "test.toml:4:24: error: invalid dependency '/x': expected NAME or GROUP/NAME",
+              "test.toml:4:30: error: invalid dependency 'x/': expected NAME or GROUP/NAME",
+              "test.toml:4:36: error: invalid dependency '': expected NAME or GROUP/NAME"}));
 }
 
 TEST(ConfigValidation, RejectsDuplicateDependency) {
@@ -303,7 +308,8 @@ depends_on = ["db", "system/db"]
 
 TEST(ConfigValidation, NamesTheMembersOfADependencyCycleInOrder) {
   // b is the first member in the file; the cycle is named from it, at its depends_on entry.
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[tenant]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[tenant]]
 name = "acme"
 [[tenant.process]]
 name = "b"
@@ -318,7 +324,7 @@ name = "c"
 command = ["c"]
 depends_on = ["a"]
 )")),
-            Errors{"test.toml:6:15: error: dependency cycle: acme/b -> acme/c -> acme/a -> acme/b"});
+      Errors{"test.toml:6:15: error: dependency cycle: acme/b -> acme/c -> acme/a -> acme/b"});
 }
 
 TEST(ConfigValidation, ReportsASelfDependencyAsACycle) {
@@ -491,16 +497,18 @@ name = ".acme"
 // --- durations and timings ---
 
 TEST(ConfigValidation, RejectsUnparseableDuration) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 interval = "5"
 timeout = "1.5ns"
 stop_timeout = "-1s"
 )")),
-            (Errors{"test.toml:4:12: error: invalid interval '5': missing unit (expected ns, us, ms, s or m)",
-                    "test.toml:5:11: error: invalid timeout '1.5ns': finer than a nanosecond",
-                    "test.toml:6:16: error: invalid stop_timeout '-1s': negative"}));
+      (Errors{
+          "test.toml:4:12: error: invalid interval '5': missing unit (expected ns, us, ms, s or m)",
+          "test.toml:5:11: error: invalid timeout '1.5ns': finer than a nanosecond",
+          "test.toml:6:16: error: invalid stop_timeout '-1s': negative"}));
 }
 
 TEST(ConfigValidation, RejectsZeroWhereAPeriodIsNeeded) {
@@ -517,39 +525,44 @@ stop_timeout = "0s"
 }
 
 TEST(ConfigValidation, RejectsTimeoutNotLongerThanInterval) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 interval = "5ms"
 timeout = "5ms"
 )")),
-            Errors{"test.toml:5:11: error: system/db: timeout (5ms) must be longer than interval (5ms)"});
+      Errors{"test.toml:5:11: error: system/db: timeout (5ms) must be longer than interval (5ms)"});
 }
 
 TEST(ConfigValidation, RejectsAnIntervalNotShorterThanTheInheritedTimeout) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([defaults]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([defaults]
 timeout = "300ms"
 [[system.process]]
 name = "db"
 command = ["db"]
 interval = "1s"
 )")),
-            Errors{"test.toml:6:12: error: system/db: timeout (300ms, from [defaults]) must be longer than "
-                   "interval (1s)"});
+      Errors{
+          "test.toml:6:12: error: system/db: timeout (300ms, from [defaults]) must be longer than "
+          "interval (1s)"});
 }
 
 TEST(ConfigValidation, RejectsAnIntervalNotShorterThanTheBuiltInTimeout) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 interval = "300ms"
 )")),
-            Errors{"test.toml:4:12: error: system/db: timeout (300ms, the default) must be longer than "
-                   "interval (300ms)"});
+      Errors{"test.toml:4:12: error: system/db: timeout (300ms, the default) must be longer than "
+             "interval (300ms)"});
 }
 
 TEST(ConfigValidation, ChecksImpossibleDefaultsOnceNotPerProcess) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([defaults]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([defaults]
 interval = "1s"
 [[system.process]]
 name = "db"
@@ -558,24 +571,23 @@ command = ["db"]
 name = "sipd"
 command = ["sipd"]
 )")),
-            Errors{"test.toml:2:12: error: [defaults]: timeout (300ms, the default) must be longer than "
-                   "interval (1s)"});
+      Errors{"test.toml:2:12: error: [defaults]: timeout (300ms, the default) must be longer than "
+             "interval (1s)"});
 }
 
 TEST(ConfigValidation, RejectsRestartDelayMaxShorterThanRestartDelay) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 restart_delay = "10s"
 )")),
-      Errors{"test.toml:4:17: error: system/db: restart_delay_max (5s, the default) must not be shorter "
-             "than restart_delay (10s)"});
+            Errors{"test.toml:4:17: error: system/db: restart_delay_max (5s, the default) must not "
+                   "be shorter "
+                   "than restart_delay (10s)"});
 }
 
 TEST(ConfigValidation, RejectsPeerTimeoutNotLongerThanPeerInterval) {
-  EXPECT_EQ(
-      errors_of(parse(R"([cluster]
+  EXPECT_EQ(errors_of(parse(R"([cluster]
 name = "c"
 peer_interval = "10ms"
 peer_timeout = "10ms"
@@ -587,8 +599,8 @@ address = "127.0.0.1:7401"
 name = "db"
 command = ["db"]
 )")),
-      Errors{
-          "test.toml:4:16: error: [cluster]: peer_timeout (10ms) must be longer than peer_interval (10ms)"});
+            Errors{"test.toml:4:16: error: [cluster]: peer_timeout (10ms) must be longer than "
+                   "peer_interval (10ms)"});
 }
 
 // --- ranges and choices ---
@@ -641,13 +653,16 @@ command = ["acd"]
 restart = "sometimes"
 ready = "soon"
 )")),
-      (Errors{"test.toml:3:11: error: invalid standby 'warm': expected hot or cold",
-              "test.toml:7:11: error: invalid restart 'sometimes': expected always, on-failure or never",
-              "test.toml:8:9: error: invalid ready 'soon': expected spawn, heartbeat or explicit"}));
+      (Errors{
+          "test.toml:3:11: error: invalid standby 'warm': expected hot or cold",
+          "test.toml:7:11: error: invalid restart 'sometimes': expected always, on-failure or "
+          "never",
+          "test.toml:8:9: error: invalid ready 'soon': expected spawn, heartbeat or explicit"}));
 }
 
 TEST(ConfigValidation, RejectsInvalidAddress) {
-  const std::string expected = "': expected HOST:PORT with a port from 1 to 65535 (IPv6 in brackets)";
+  const std::string expected =
+      "': expected HOST:PORT with a port from 1 to 65535 (IPv6 in brackets)";
   EXPECT_EQ(errors_of(parse(R"([cluster]
 name = "c"
 [[cluster.node]]
@@ -725,17 +740,19 @@ command = ["acd"]
 // --- environment, directories, users, limits ---
 
 TEST(ConfigValidation, RejectsInvalidOrReservedEnvironmentVariables) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 env = { "1X" = "a", HAMON_SLOT = "3", PORT = 5432 }
 )")),
-      (Errors{"test.toml:4:9: error: invalid environment variable name '1X': use letters, digits and '_'",
-              "test.toml:4:21: error: environment variable 'HAMON_SLOT' is reserved: hamon sets HAMON_* "
-              "variables itself",
-              "test.toml:4:46: error: wrong type for environment variable 'PORT': expected string, found "
-              "integer"}));
+            (Errors{"test.toml:4:9: error: invalid environment variable name '1X': use letters, "
+                    "digits and '_'",
+                    "test.toml:4:21: error: environment variable 'HAMON_SLOT' is reserved: hamon "
+                    "sets HAMON_* "
+                    "variables itself",
+                    "test.toml:4:46: error: wrong type for environment variable 'PORT': expected "
+                    "string, found "
+                    "integer"}));
 }
 
 TEST(ConfigValidation, RejectsARelativeWorkingDirectory) {
@@ -748,7 +765,8 @@ working_dir = "var/db"
 }
 
 TEST(ConfigValidation, RejectsAProcessUserOtherThanItsTenantsUser) {
-  EXPECT_EQ(errors_of(parse_with_cluster(R"([[tenant]]
+  EXPECT_EQ(
+      errors_of(parse_with_cluster(R"([[tenant]]
 name = "acme"
 user = "acme"
 [[tenant.process]]
@@ -756,20 +774,21 @@ name = "acd"
 command = ["acd"]
 user = "root"
 )")),
-            Errors{"test.toml:7:8: error: user 'root' differs from tenant acme's user 'acme', who owns its "
-                   "heartbeat segment"});
+      Errors{
+          "test.toml:7:8: error: user 'root' differs from tenant acme's user 'acme', who owns its "
+          "heartbeat segment"});
 }
 
 TEST(ConfigValidation, RejectsNegativeOrMistypedLimits) {
-  EXPECT_EQ(
-      errors_of(parse_with_cluster(R"([[system.process]]
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"
 command = ["db"]
 limits = { nofile = -1, core = "none" }
 )")),
-      (Errors{"test.toml:4:21: error: nofile -1 must not be negative",
-              "test.toml:4:32: error: wrong type for 'core' in 'limits' of [[system.process]]: expected "
-              "integer or \"unlimited\", found string"}));
+            (Errors{"test.toml:4:21: error: nofile -1 must not be negative",
+                    "test.toml:4:32: error: wrong type for 'core' in 'limits' of "
+                    "[[system.process]]: expected "
+                    "integer or \"unlimited\", found string"}));
 }
 
 // --- TOML syntax ---

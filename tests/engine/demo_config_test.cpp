@@ -61,8 +61,8 @@ TEST(DemoConfig, RunsTheDemoAppAtEachProcesssInterval) {
   const ParseResult r = parse_demo();
   ASSERT_TRUE(r.ok());
   for (const ProcessConfig& p : r.config->processes) {
-    EXPECT_EQ(p.command,
-              (std::vector<std::string>{"hamon-demo-app", "--interval", format_duration(p.interval)}))
+    EXPECT_EQ(p.command, (std::vector<std::string>{"hamon-demo-app", "--interval",
+                                                   format_duration(p.interval)}))
         << p.qualified();
   }
 }
@@ -85,7 +85,8 @@ TEST(DemoConfig, StartsEveryProcessAfterItsDependencies) {
       ++edges;
     }
   }
-  EXPECT_GE(edges, 5u) << "the demo should show dependencies within tenants and on system processes";
+  EXPECT_GE(edges, 5u)
+      << "the demo should show dependencies within tenants and on system processes";
   ASSERT_FALSE(plan.waves.empty());
   EXPECT_EQ(c.processes[plan.waves[0][0]].qualified(), "system/db");
 }

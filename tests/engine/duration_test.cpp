@@ -76,7 +76,9 @@ TEST(Duration, RejectsMissingNumber) {
   EXPECT_EQ(error_of(" 5ms"), "missing number");
 }
 
-TEST(Duration, RejectsPointWithoutDigits) { EXPECT_EQ(error_of("1.s"), "missing digits after '.'"); }
+TEST(Duration, RejectsPointWithoutDigits) {
+  EXPECT_EQ(error_of("1.s"), "missing digits after '.'");
+}
 
 TEST(Duration, RejectsFinerThanANanosecond) {
   EXPECT_EQ(error_of("1.5ns"), "finer than a nanosecond");

@@ -21,7 +21,7 @@ constexpr std::uint64_t ms = 1'000'000;
 constexpr std::uint64_t never = std::numeric_limits<std::uint64_t>::max();
 
 constexpr std::uint64_t t0 = 1'000'000'000'000;  // spawn time
-constexpr std::uint64_t inc = 7;                  // the incarnation under watch
+constexpr std::uint64_t inc = 7;                 // the incarnation under watch
 constexpr std::uint64_t tick = 1 * ms;
 constexpr std::uint64_t timeout = 10 * ms;
 constexpr std::uint64_t start_timeout = 100 * ms;
@@ -469,7 +469,8 @@ TEST(Liveness, RandomReadingsNeverDeclareHungBeforeTheCountsAllow) {
   // and a start timeout never before spawn + start_timeout. Readiness needs a reading of this
   // incarnation (with the flag, in explicit mode).
   std::mt19937_64 rng(2);
-  const Readiness modes[] = {Readiness::on_spawn, Readiness::on_heartbeat, Readiness::on_ready_call};
+  const Readiness modes[] = {Readiness::on_spawn, Readiness::on_heartbeat,
+                             Readiness::on_ready_call};
   int looks = 0, hung_by_silence = 0, hung_by_start = 0, survived = 0;
   for (int run = 0; run < 600; ++run) {
     const Readiness mode = modes[run % 3];
@@ -494,7 +495,8 @@ TEST(Liveness, RandomReadingsNeverDeclareHungBeforeTheCountsAllow) {
         case 2: r.stamp_ns = now + rng() % timeout; break;
         default: r.stamp_ns = now - rng() % (3 * tick); break;
       }
-      r.ready = rng() % 5 == 0 ? static_cast<std::uint32_t>(rng()) : static_cast<std::uint32_t>(rng() % 2);
+      r.ready = rng() % 5 == 0 ? static_cast<std::uint32_t>(rng())
+                               : static_cast<std::uint32_t>(rng() % 2);
       const bool is_mine = r.incarnation == inc;
       if (is_mine && r.count != last_mine_count) {
         changed_seen = true;
@@ -508,7 +510,8 @@ TEST(Liveness, RandomReadingsNeverDeclareHungBeforeTheCountsAllow) {
       ASSERT_EQ(v.changed, v.state != state);
       ASSERT_LE(l.alive_at_ns(), now);
       ASSERT_EQ(l.beats() > 0, changed_seen);
-      if (v.state != LiveState::starting && v.state != LiveState::hung && state == LiveState::starting) {
+      if (v.state != LiveState::starting && v.state != LiveState::hung &&
+          state == LiveState::starting) {
         ASSERT_TRUE(is_mine) << "ready from a reading of incarnation " << r.incarnation;
         if (mode == Readiness::on_ready_call) {
           ASSERT_EQ(r.ready, 1u);
@@ -534,7 +537,10 @@ TEST(Liveness, RandomReadingsNeverDeclareHungBeforeTheCountsAllow) {
       // When asked; or sooner; or, now and then, much later.
       switch (rng() % 10) {
         case 0: now += rng() % (2 * timeout); break;
-        case 1: case 2: case 3: case 4: now += rng() % tick; break;
+        case 1:
+        case 2:
+        case 3:
+        case 4: now += rng() % tick; break;
         default: now = v.next_check_ns; break;
       }
     }
@@ -550,7 +556,7 @@ TEST(Liveness, RandomReadingsNeverDeclareHungBeforeTheCountsAllow) {
 // One incarnation's life, all times in ns: the monitor's clock writes, the process's beats,
 // when it attached and called ready(). What a look at time t reads follows from these.
 struct Life {
-  bool stalls = false;  // the monitor's clock may stall: readings carry bound_ns
+  bool stalls = false;                // the monitor's clock may stall: readings carry bound_ns
   std::vector<std::uint64_t> writes;  // increasing; the first is before spawn
   std::vector<std::uint64_t> beats;   // increasing, each after `attach`
   std::uint64_t attach = 0;
@@ -567,7 +573,8 @@ struct Life {
     return it != writes.end() && *it <= now ? *it : now;
   }
   std::size_t beats_by(std::uint64_t t) const {
-    return static_cast<std::size_t>(std::upper_bound(beats.begin(), beats.end(), t) - beats.begin());
+    return static_cast<std::size_t>(std::upper_bound(beats.begin(), beats.end(), t) -
+                                    beats.begin());
   }
   BeatReading read(std::uint64_t t) const {
     if (t < attach) return base;
@@ -592,7 +599,8 @@ struct Life {
 
 TEST(Liveness, RandomSchedulesAreNeverDeclaredHungEarlyAndAtMostATickLate) {
   std::mt19937_64 rng(3);
-  const Readiness modes[] = {Readiness::on_spawn, Readiness::on_heartbeat, Readiness::on_ready_call};
+  const Readiness modes[] = {Readiness::on_spawn, Readiness::on_heartbeat,
+                             Readiness::on_ready_call};
   int hung_by_silence = 0, hung_by_start = 0, survived = 0;
   for (int run = 0; run < 3000; ++run) {
     auto uniform = [&](std::uint64_t lo, std::uint64_t hi) {  // [lo, hi]

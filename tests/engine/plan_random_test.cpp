@@ -20,7 +20,9 @@ using test::ProcessSpec;
 constexpr int graph_count = 500;
 constexpr int max_processes = 60;
 
-std::string group_of(const std::string& qualified) { return qualified.substr(0, qualified.find('/')); }
+std::string group_of(const std::string& qualified) {
+  return qualified.substr(0, qualified.find('/'));
+}
 
 // Whether `from` may depend on `to`: its own group, or the system group.
 bool may_depend(const std::string& from, const std::string& to) {
@@ -40,8 +42,10 @@ std::vector<ProcessSpec> random_dag(std::mt19937& rng) {
   for (int i = 0; i < n; ++i) {
     const int group = tenants == 0 ? 0 : std::uniform_int_distribution<int>(0, tenants)(rng);
     const std::string prefix = group == 0 ? "system/" : "t" + std::to_string(group) + "/";
-    by_group.push_back(
-        {group, {prefix + "p" + std::to_string(i), 20 * std::uniform_int_distribution<int>(0, 5)(rng), {}}});
+    by_group.push_back({group,
+                        {prefix + "p" + std::to_string(i),
+                         20 * std::uniform_int_distribution<int>(0, 5)(rng),
+                         {}}});
   }
   std::stable_sort(by_group.begin(), by_group.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -151,7 +155,8 @@ std::vector<std::string> split_cycle(const std::string& message) {
   EXPECT_EQ(message.rfind(prefix, 0), 0u) << message;
   std::vector<std::string> names;
   std::size_t start = prefix.size();
-  for (std::size_t arrow; (arrow = message.find(" -> ", start)) != std::string::npos; start = arrow + 4) {
+  for (std::size_t arrow; (arrow = message.find(" -> ", start)) != std::string::npos;
+       start = arrow + 4) {
     names.push_back(message.substr(start, arrow - start));
   }
   names.push_back(message.substr(start));
@@ -198,7 +203,8 @@ TEST(RandomGraphs, AnInjectedCycleIsRejectedAndNamedAlongRealEdges) {
       }
     }
     if (candidates.empty()) continue;
-    const auto [u, v] = candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(rng)];
+    const auto [u, v] =
+        candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(rng)];
     specs[u].depends_on.push_back(specs[v].qualified);
     ++injected;
 

@@ -33,8 +33,8 @@ std::vector<std::string> names(const Config& config, const std::vector<std::size
 }
 
 TEST(StartPlan, StartsAChainOneWaveAfterAnother) {
-  const Config c =
-      config_of({{"system/c", 90, {"system/b"}}, {"system/b", 10, {"system/a"}}, {"system/a", 50, {}}});
+  const Config c = config_of(
+      {{"system/c", 90, {"system/b"}}, {"system/b", 10, {"system/a"}}, {"system/a", 50, {}}});
   EXPECT_EQ(names(c, make_start_plan(c)), (Waves{{"system/a"}, {"system/b"}, {"system/c"}}));
 }
 
@@ -48,9 +48,10 @@ TEST(StartPlan, JoinsADiamondAfterBothBranches) {
 }
 
 TEST(StartPlan, StartsIndependentProcessesTogetherHighestPriorityFirst) {
-  const Config c =
-      config_of({{"system/a", 10, {}}, {"system/b", 90, {}}, {"system/c", 50, {}}, {"system/d", 70, {}}});
-  EXPECT_EQ(names(c, make_start_plan(c)), (Waves{{"system/b", "system/d", "system/c", "system/a"}}));
+  const Config c = config_of(
+      {{"system/a", 10, {}}, {"system/b", 90, {}}, {"system/c", 50, {}}, {"system/d", 70, {}}});
+  EXPECT_EQ(names(c, make_start_plan(c)),
+            (Waves{{"system/b", "system/d", "system/c", "system/a"}}));
 }
 
 TEST(StartPlan, BreaksPriorityTiesByConfigurationOrder) {
@@ -79,11 +80,13 @@ TEST(StartPlan, LetsTenantProcessesStartAlongsideSystemProcesses) {
                               {"system/sipd", 90, {"system/db"}},
                               {"acme/store", 70, {"system/db"}},
                               {"acme/web", 99, {}}});
-  EXPECT_EQ(names(c, make_start_plan(c)), (Waves{{"acme/web", "system/db"}, {"system/sipd", "acme/store"}}));
+  EXPECT_EQ(names(c, make_start_plan(c)),
+            (Waves{{"acme/web", "system/db"}, {"system/sipd", "acme/store"}}));
 }
 
 TEST(StartPlan, CountsItsProcesses) {
-  const Config c = config_of({{"system/a", 50, {}}, {"system/b", 50, {"system/a"}}, {"system/c", 50, {}}});
+  const Config c =
+      config_of({{"system/a", 50, {}}, {"system/b", 50, {"system/a"}}, {"system/c", 50, {}}});
   EXPECT_EQ(make_start_plan(c).process_count(), 3u);
   EXPECT_EQ(Plan{}.process_count(), 0u);
 }
@@ -95,10 +98,12 @@ TEST(StopPlan, IsTheExactReverseOfTheStartPlan) {
                               {"system/solo", 10, {}},
                               {"system/bottom", 50, {"system/left", "system/right"}}});
   const Plan start = make_start_plan(c);
-  EXPECT_EQ(names(c, start),
-            (Waves{{"system/top", "system/solo"}, {"system/right", "system/left"}, {"system/bottom"}}));
-  EXPECT_EQ(names(c, make_stop_plan(start)),
-            (Waves{{"system/bottom"}, {"system/left", "system/right"}, {"system/solo", "system/top"}}));
+  EXPECT_EQ(
+      names(c, start),
+      (Waves{{"system/top", "system/solo"}, {"system/right", "system/left"}, {"system/bottom"}}));
+  EXPECT_EQ(
+      names(c, make_stop_plan(start)),
+      (Waves{{"system/bottom"}, {"system/left", "system/right"}, {"system/solo", "system/top"}}));
 }
 
 TEST(DependencyGraph, ListsDependenciesAsWrittenAndDependentsByIndex) {
@@ -130,7 +135,8 @@ TEST(DependencyGraph, StartsAProcessOnlyOnceEveryDependencyIsReady) {
   EXPECT_TRUE(g.startable(states).empty());
 
   states[0] = S::ready;
-  EXPECT_EQ(names(c, g.startable(states)), (std::vector<std::string>{"system/right", "system/left"}));
+  EXPECT_EQ(names(c, g.startable(states)),
+            (std::vector<std::string>{"system/right", "system/left"}));
 
   states[2] = S::started;  // what has started is not offered again
   EXPECT_EQ(names(c, g.startable(states)), (std::vector<std::string>{"system/left"}));

@@ -57,7 +57,8 @@ TEST(RenderPlanText, ListsEachWaveWithPriorityCriticalityAndWhatItWaitsFor) {
 }
 
 TEST(RenderPlanText, UsesSingularForOne) {
-  ParseResult r = test::parse_with_cluster("[[system.process]]\nname = \"db\"\ncommand = [\"db\"]\n");
+  ParseResult r =
+      test::parse_with_cluster("[[system.process]]\nname = \"db\"\ncommand = [\"db\"]\n");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(render_plan_text(*r.config, make_start_plan(*r.config)),
             "start plan for cluster c (1 process, 1 wave)\n"

@@ -17,7 +17,7 @@ using Action = RestartBudget::Action;
 
 constexpr std::uint64_t ms = 1'000'000;
 constexpr std::uint64_t t0 = 1'000'000'000'000;  // an arbitrary monotonic time
-constexpr std::uint64_t short_run = 1000;       // far below any restart_delay_max here
+constexpr std::uint64_t short_run = 1000;        // far below any restart_delay_max here
 
 // restart_delay 1ms doubling to 10ms; 100 restarts per second (so that back-off tests do not
 // meet the budget).
@@ -95,11 +95,13 @@ TEST(RestartBudget, AStopOnRequestStaysDownEvenWhenTheBudgetIsExhausted) {
 }
 
 TEST(RestartBudget, ReasonsSayWhy) {
-  EXPECT_EQ(RestartBudget(settings()).on_end(EndKind::requested, t0, 0).reason, "stopped on request");
+  EXPECT_EQ(RestartBudget(settings()).on_end(EndKind::requested, t0, 0).reason,
+            "stopped on request");
   EXPECT_EQ(RestartBudget(settings(RestartPolicy::never)).on_end(EndKind::failed, t0, 0).reason,
             "restart = never");
-  EXPECT_EQ(RestartBudget(settings(RestartPolicy::on_failure)).on_end(EndKind::exited_ok, t0, 0).reason,
-            "exited with status 0 (restart = on-failure)");
+  EXPECT_EQ(
+      RestartBudget(settings(RestartPolicy::on_failure)).on_end(EndKind::exited_ok, t0, 0).reason,
+      "exited with status 0 (restart = on-failure)");
   RestartBudget b(settings());
   EXPECT_EQ(b.on_end(EndKind::failed, t0, short_run).reason, "restarting now");
   EXPECT_EQ(b.on_end(EndKind::failed, t0, short_run).reason, "restarting in 1ms");
@@ -146,7 +148,8 @@ TEST(RestartBudget, DelayEqualToTheMaxStaysAtTheMax) {
   s.restart_delay = 10ms;  // == restart_delay_max
   RestartBudget b(s);
   EXPECT_EQ(b.on_end(EndKind::failed, t0, short_run).at_ns, t0);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(b.on_end(EndKind::failed, t0, short_run).at_ns, t0 + 10 * ms);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(b.on_end(EndKind::failed, t0, short_run).at_ns, t0 + 10 * ms);
 }
 
 TEST(RestartBudget, ZeroRestartDelayRestartsImmediatelyEveryTime) {

@@ -86,7 +86,7 @@ class Node {
     last = sup.take_actions();
     std::vector<std::string> out;
     for (const Action& a : last) {
-      const char* kind = a.kind == Action::Kind::start ? "start "
+      const char* kind = a.kind == Action::Kind::start  ? "start "
                          : a.kind == Action::Kind::stop ? "stop "
                                                         : "kill ";
       out.push_back(kind + name(a.process));
@@ -126,12 +126,15 @@ class Node {
   void exited(std::string_view n, int status, std::uint64_t now) {
     sup.on_exited(id(n), inc(n), status, now);
   }
-  void spawn_failed(std::string_view n, std::uint64_t now) { sup.on_spawn_failed(id(n), inc(n), now); }
+  void spawn_failed(std::string_view n, std::uint64_t now) {
+    sup.on_spawn_failed(id(n), inc(n), now);
+  }
 
   // Starts everything and makes each process ready as soon as it is started.
   void bring_up(std::uint64_t now) {
     sup.start_all(now);
-    for (std::vector<Action> batch = sup.take_actions(); !batch.empty(); batch = sup.take_actions()) {
+    for (std::vector<Action> batch = sup.take_actions(); !batch.empty();
+         batch = sup.take_actions()) {
       for (const Action& a : batch) {
         EXPECT_EQ(a.kind, Action::Kind::start);
         sup.on_spawned(a.process, a.incarnation, now);
@@ -157,7 +160,9 @@ using Names = std::vector<std::string>;
 std::vector<Spec> chain() { return {{"a", 10, {}}, {"b", 50, {"a"}}, {"c", 90, {"b"}}}; }
 
 std::vector<Spec> diamond() {
-  return {{"top", 50, {}}, {"left", 40, {"top"}}, {"right", 60, {"top"}},
+  return {{"top", 50, {}},
+          {"left", 40, {"top"}},
+          {"right", 60, {"top"}},
           {"bottom", 50, {"left", "right"}}};
 }
 
@@ -632,7 +637,8 @@ TEST(Supervisor, ADependentStillStoppingWhenItsDependencyIsUpStartsOnceItHasExit
 }
 
 TEST(Supervisor, DependentsThatOptOutKeepRunningWhenTheirDependencyRestarts) {
-  Node n({{"a", 50, {}}, {"b", 50, {"a"}, "restart_with_dependencies = false\n"}, {"c", 50, {"a"}}});
+  Node n(
+      {{"a", 50, {}}, {"b", 50, {"a"}, "restart_with_dependencies = false\n"}, {"c", 50, {"a"}}});
   n.bring_up(t0);
   const std::uint64_t b1 = n.inc("b");
   n.exited("a", exit_status(1), t0 + 1);
@@ -878,7 +884,8 @@ TEST(Supervisor, AllDownOnlyOnceNothingRunsOrIsAboutToRun) {
 }
 
 TEST(Supervisor, NextDeadlineIsTheEarliestScheduledRestart) {
-  Node n({{"a", 50, {}, "restart_delay = \"10ms\"\n"}, {"b", 50, {}, "restart_delay = \"3ms\"\n"}}, "");
+  Node n({{"a", 50, {}, "restart_delay = \"10ms\"\n"}, {"b", 50, {}, "restart_delay = \"3ms\"\n"}},
+         "");
   n.bring_up(t0);
   EXPECT_EQ(n.sup.next_deadline(), never);
   for (const char* p : {"a", "b"}) {
@@ -899,8 +906,8 @@ TEST(Supervisor, NextDeadlineIsTheEarliestScheduledRestart) {
 
 TEST(Supervisor, PhasesHaveNames) {
   const std::vector<std::pair<Phase, std::string>> names{
-      {Phase::down, "down"},     {Phase::waiting, "waiting"},   {Phase::starting, "starting"},
-      {Phase::up, "up"},         {Phase::stopping, "stopping"}, {Phase::backoff, "backoff"},
+      {Phase::down, "down"},    {Phase::waiting, "waiting"},   {Phase::starting, "starting"},
+      {Phase::up, "up"},        {Phase::stopping, "stopping"}, {Phase::backoff, "backoff"},
       {Phase::failed, "failed"}};
   for (const auto& [p, s] : names) EXPECT_EQ(std::string(to_string(p)), s);
 }
@@ -1098,8 +1105,9 @@ std::vector<Spec> random_specs(std::mt19937& rng) {
       }
     }
     s.extra = "restart = \"" + std::string(policies[pick(4)]) + "\"\nrestart_delay = \"" +
-              delays[pick(3)] + "\"\nrestart_delay_max = \"4ms\"\nrestart_budget = " +
-              std::to_string(1 + pick(4)) + "\nrestart_window = \"50ms\"\n" +
+              delays[pick(3)] +
+              "\"\nrestart_delay_max = \"4ms\"\nrestart_budget = " + std::to_string(1 + pick(4)) +
+              "\nrestart_window = \"50ms\"\n" +
               (all_follow || pick(2) == 0 ? "" : "restart_with_dependencies = false\n");
     specs.push_back(std::move(s));
   }
@@ -1124,9 +1132,18 @@ TEST(Supervisor, RandomEventsOnRandomConfigurationsKeepEveryInvariant) {
       World::Proc& p = w.procs[i];
       const std::string who = w.what(i);
       switch (pick(20)) {
-        case 0: sup.start(i, w.now); w.absorb("start " + who); break;
-        case 1: sup.stop(i, w.now); w.absorb("stop " + who); break;
-        case 2: sup.restart(i, w.now); w.absorb("restart " + who); break;
+        case 0:
+          sup.start(i, w.now);
+          w.absorb("start " + who);
+          break;
+        case 1:
+          sup.stop(i, w.now);
+          w.absorb("stop " + who);
+          break;
+        case 2:
+          sup.restart(i, w.now);
+          w.absorb("restart " + who);
+          break;
         case 3:
           if (pick(3) == 0) {
             sup.start_all(w.now);

@@ -98,12 +98,14 @@ std::vector<ProcInfo> all_processes() {
 }
 
 TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
-  const int kills = std::getenv("HAMON_CHAOS_KILLS") ? std::atoi(std::getenv("HAMON_CHAOS_KILLS")) : 200;
+  const int kills =
+      std::getenv("HAMON_CHAOS_KILLS") ? std::atoi(std::getenv("HAMON_CHAOS_KILLS")) : 200;
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
   const std::string runtime = std::getenv("HAMON_RUNTIME_DIR");
   std::map<std::string, std::pair<std::int32_t, std::uint64_t>> first;
-  for (const auto& p : node.view().processes) first[p.tenant + "/" + p.name] = {p.pid, p.incarnation};
+  for (const auto& p : node.view().processes)
+    first[p.tenant + "/" + p.name] = {p.pid, p.incarnation};
   std::map<std::string, int> killed;
   std::mt19937 rng(12345);
   int daemon_kills = 0, process_kills = 0, init_restarts = 0;
@@ -119,7 +121,8 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
   };
   auto checkpoint = [&](int at) {
     ASSERT_TRUE(node.wait(converged, std::chrono::seconds(30)))
-        << "no convergence after kill " << at << ":\n" << node::render_table(node.view());
+        << "no convergence after kill " << at << ":\n"
+        << node::render_table(node.view());
     const auto v = node.view();
     std::set<pid_t> daemons;
     for (const auto& d : v.daemons) daemons.insert(d.pid);
@@ -130,10 +133,12 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
         EXPECT_EQ(daemons.count(pr.ppid), 0u) << "zombie " << pr.pid << " of daemon " << pr.ppid;
         continue;
       }
-      if (env_of(pr.pid, "HAMON_RUNTIME_DIR") != runtime || env_of(pr.pid, HAMON_ENV_SLOT).empty()) continue;
-      const std::string key = env_of(pr.pid, HAMON_ENV_SEGMENT) + "#" + env_of(pr.pid, HAMON_ENV_SLOT);
-      EXPECT_EQ(claimed.count(key), 0u) << "two processes run in " << key << ": " << claimed[key]
-                                        << " and " << pr.pid;
+      if (env_of(pr.pid, "HAMON_RUNTIME_DIR") != runtime || env_of(pr.pid, HAMON_ENV_SLOT).empty())
+        continue;
+      const std::string key =
+          env_of(pr.pid, HAMON_ENV_SEGMENT) + "#" + env_of(pr.pid, HAMON_ENV_SLOT);
+      EXPECT_EQ(claimed.count(key), 0u)
+          << "two processes run in " << key << ": " << claimed[key] << " and " << pr.pid;
       claimed[key] = pr.pid;
       live.insert(pr.pid);
     }
@@ -144,11 +149,13 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       std::ifstream f("/proc/" + std::to_string(pr.pid) + "/cmdline");
       std::string cmd((std::istreambuf_iterator<char>(f)), {});
       if (cmd.find(node.config_path()) == std::string::npos) continue;
-      for (const char* d : {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
+      for (const char* d :
+           {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
         if (cmd.find(std::string("/") + d + '\0') != std::string::npos) ++instances[d];
       }
     }
-    for (const char* d : {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
+    for (const char* d :
+         {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
       EXPECT_EQ(instances[d], 1) << d << " instances after kill " << at;
     }
     std::set<pid_t> reported;
@@ -159,7 +166,8 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
         EXPECT_EQ(p.pid, first[name].first) << name << " was never killed but its pid changed";
         EXPECT_EQ(p.incarnation, first[name].second) << name;
       }
-      EXPECT_LE(p.restarts, static_cast<std::uint32_t>(killed[name])) << name << " restarted more than killed";
+      EXPECT_LE(p.restarts, static_cast<std::uint32_t>(killed[name]))
+          << name << " restarted more than killed";
     }
     EXPECT_EQ(reported, live) << "status disagrees with /proc after kill " << at;
   };
@@ -184,13 +192,16 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
     const auto after = node.view();
     bool top_alive = false;
     for (const auto& d : after.daemons) {
-      if ((d.name == "hamon-watcher" || d.name == "hamon-master") && d.state == "running") top_alive = true;
+      if ((d.name == "hamon-watcher" || d.name == "hamon-master") && d.state == "running")
+        top_alive = true;
     }
     if (!top_alive) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a replacement may be on its way
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(50));  // a replacement may be on its way
       bool still_none = true;
       for (const auto& d : node.view().daemons) {
-        if ((d.name == "hamon-watcher" || d.name == "hamon-master") && d.state == "running") still_none = false;
+        if ((d.name == "hamon-watcher" || d.name == "hamon-master") && d.state == "running")
+          still_none = false;
       }
       if (still_none) {
         ++init_restarts;
@@ -203,9 +214,10 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       if (HasFatalFailure()) return;
     }
   }
-  std::printf("chaos: %d kills (%d daemons, %d processes), %d restarts of the whole watch tree by "
-              "init; invariants held at every checkpoint\n",
-              daemon_kills + process_kills, daemon_kills, process_kills, init_restarts);
+  std::printf(
+      "chaos: %d kills (%d daemons, %d processes), %d restarts of the whole watch tree by "
+      "init; invariants held at every checkpoint\n",
+      daemon_kills + process_kills, daemon_kills, process_kills, init_restarts);
   const auto steady = node.process("system", "steady");
   EXPECT_EQ(steady->pid, first["system/steady"].first);
 }

@@ -33,10 +33,10 @@ TEST(CliNode, StatusJsonHasTheDocumentedShape) {
   const std::string& j = r.out;
   EXPECT_EQ(j.front(), '{');
   EXPECT_EQ(std::count(j.begin(), j.end(), '\n'), 1) << "one object, one line";
-  for (const char* key : {"\"daemons\":[", "\"processes\":[", "\"heartbeat_age_us\":",
-                          "\"restarts\":", "\"incarnation\":", "\"role\":\"active\"",
-                          "\"tenant\":\"acme\"", "\"name\":\"acd\"", "\"name\":\"hamon-server\"",
-                          "\"state\":\"running\"", "\"pid\":"}) {
+  for (const char* key :
+       {"\"daemons\":[", "\"processes\":[", "\"heartbeat_age_us\":", "\"restarts\":",
+        "\"incarnation\":", "\"role\":\"active\"", "\"tenant\":\"acme\"", "\"name\":\"acd\"",
+        "\"name\":\"hamon-server\"", "\"state\":\"running\"", "\"pid\":"}) {
     EXPECT_NE(j.find(key), std::string::npos) << "missing " << key << " in " << j;
   }
 }
@@ -64,7 +64,9 @@ TEST(CliNode, TopRedrawsTheTableInPlaceAndStops) {
   const auto r = node.hamon({"top", "--iterations", "3", "--interval", "0.05"});
   ASSERT_EQ(r.code, 0) << r.err;
   std::size_t homes = 0;
-  for (std::size_t at = r.out.find("\x1b[H"); at != std::string::npos; at = r.out.find("\x1b[H", at + 1)) ++homes;
+  for (std::size_t at = r.out.find("\x1b[H"); at != std::string::npos;
+       at = r.out.find("\x1b[H", at + 1))
+    ++homes;
   EXPECT_EQ(homes, 3u) << "one redraw from the top-left corner per refresh";
   EXPECT_NE(r.out.find("acd"), std::string::npos);
   EXPECT_NE(r.out.find("\x1b[?25h"), std::string::npos) << "the cursor is given back";
@@ -100,8 +102,8 @@ TEST(CliNode, UpReportsAProcessThatCannotStart) {
 
 TEST(CliNode, CommandsOnANodeThatIsNotRunningExitFour) {
   TestNode node(kConfig);
-  for (std::vector<std::string> args : {std::vector<std::string>{"status"},
-                                        {"events"}, {"stop", "db"}, {"down"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"status"}, {"events"}, {"stop", "db"}, {"down"}}) {
     const auto r = node.hamon(args);
     EXPECT_EQ(r.code, 4) << args[0] << ": " << r.err;
     EXPECT_NE(r.err.find("not running"), std::string::npos) << r.err;

@@ -119,7 +119,8 @@ TEST(Control, ATricklingClientDoesNotKeepTheOperatorOut) {
         cut_off = true;
         return;
       }
-      for (int i = 0; i < 150 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      for (int i = 0; i < 150 && !done.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   });
   for (const char* verb : {"restart", "stop", "start"}) {
@@ -127,8 +128,8 @@ TEST(Control, ATricklingClientDoesNotKeepTheOperatorOut) {
     EXPECT_EQ(r.code, 0) << verb << ": " << r.err;
   }
   // The trickler itself is cut off at its deadline.
-  EXPECT_TRUE(node.wait([&](const node::NodeView&) { return cut_off.load(); },
-                        std::chrono::seconds(10)));
+  EXPECT_TRUE(
+      node.wait([&](const node::NodeView&) { return cut_off.load(); }, std::chrono::seconds(10)));
   done = true;
   trickle.join();
   ::close(fd);

@@ -64,12 +64,14 @@ TEST(DaemonFailure, AServerThatCannotStartIsRetriedWithGrowingPausesAndComesBack
   EXPECT_EQ(still->pid, db->pid);
   // The cause goes away: within the longest pause the server is back and answers.
   ASSERT_EQ(::rmdir(sock.c_str()), 0);
-  ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
-    for (const auto& d : v.daemons) {
-      if (d.name == "hamon-server" && d.state == "running") return true;
-    }
-    return false;
-  }, std::chrono::seconds(15)));
+  ASSERT_TRUE(node.wait(
+      [&](const node::NodeView& v) {
+        for (const auto& d : v.daemons) {
+          if (d.name == "hamon-server" && d.state == "running") return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(15)));
   const auto r = node.hamon({"restart", "system/db"});
   EXPECT_EQ(r.code, 0) << r.err;
 }

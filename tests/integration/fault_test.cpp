@@ -91,7 +91,8 @@ TEST_P(DaemonKill, RepeatedSigkillOfADaemonTouchesNoProcess) {
   EXPECT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("acme", "acd");
     return p && p->pid != victim.pid && p->pid > 0 && p->state == "running";
-  })) << "after " << daemon << " restarts, a crashed process is still restarted";
+  })) << "after "
+      << daemon << " restarts, a crashed process is still restarted";
 }
 
 INSTANTIATE_TEST_SUITE_P(EachDaemon, DaemonKill,
@@ -162,9 +163,10 @@ TEST(FaultInjection, UpAfterEverythingWasKilledStartsCleanlyAndASecondUpIsRefuse
 }
 
 TEST(FaultInjection, DaemonsKilledDuringARestartStormKeepTheStormConfinedToItsProcess) {
-  TestNode node(std::string(kConfig) +
-                "\n[[system.process]]\nname = \"storm\"\ncommand = [\"@APP@\", \"--crash-after\", \"4\"]\n"
-                "restart_budget = 100000\nrestart_window = \"1s\"\nrestart_delay = \"0s\"\n");
+  TestNode node(
+      std::string(kConfig) +
+      "\n[[system.process]]\nname = \"storm\"\ncommand = [\"@APP@\", \"--crash-after\", \"4\"]\n"
+      "restart_budget = 100000\nrestart_window = \"1s\"\nrestart_delay = \"0s\"\n");
   (void)node.up();
   ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto s = node.process("system", "storm");

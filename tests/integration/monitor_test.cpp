@@ -12,7 +12,8 @@ namespace {
 
 using shm::EventKind;
 
-std::string process(const std::string& name, const std::string& timing, const std::string& args = "") {
+std::string process(const std::string& name, const std::string& timing,
+                    const std::string& args = "") {
   return "\n[[system.process]]\nname = \"" + name + "\"\ncommand = [\"@APP@\"" + args + "]\n" +
          timing + "\n";
 }
@@ -70,8 +71,8 @@ TEST(Monitor, TheTickFollowsAReloadThatAddsAndThenRemovesAFasterProcess) {
   node.rewrite(process("slow", kSlow) + process("slower", kSlow));
   r = node.hamon({"reload"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(tick_is(node, kSlowTick)) << "the tick stayed at " << node.monitor_tick_ns()
-                                        << " ns with no fast process left";
+  EXPECT_TRUE(tick_is(node, kSlowTick))
+      << "the tick stayed at " << node.monitor_tick_ns() << " ns with no fast process left";
 }
 
 TEST(Monitor, SeesAHangAtItsTimeoutInAProcessPresentAtStart) {
@@ -84,7 +85,8 @@ TEST(Monitor, SeesAHangAtItsTimeoutInAProcessPresentAtStart) {
 TEST(Monitor, SeesAHangAtItsTimeoutInAProcessAReloadAdded) {
   TestNode node(process("slow", kSlow) + process("slower", kSlow));
   ASSERT_EQ(node.up().code, 0);
-  node.rewrite(process("slow", kSlow) + process("slower", kSlow) + process("fast", kFastOnce, kHang));
+  node.rewrite(process("slow", kSlow) + process("slower", kSlow) +
+               process("fast", kFastOnce, kHang));
   const auto r = node.hamon({"reload"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(hung_seen(node, "fast")) << "the hang was never seen";

@@ -26,7 +26,8 @@ TEST(StartBurst, AThousandProcessesComeUpWithoutTheSpawnerBeingTakenForHung) {
               std::chrono::duration<double>(took).count());
   const auto v = node.view();
   int running = 0;
-  for (const auto& p : v.processes) running += p.pid > 0 && (p.state == "running" || p.state == "ready");
+  for (const auto& p : v.processes)
+    running += p.pid > 0 && (p.state == "running" || p.state == "ready");
   EXPECT_EQ(running, kProcesses);
   for (const auto& d : v.daemons) {
     EXPECT_EQ(d.restarts, 0u) << d.name << " was restarted during the burst";

@@ -26,7 +26,8 @@ std::string proc(const std::string& section, const std::string& name, const std:
          extra + "\n";
 }
 
-std::string sys(const std::string& name, const std::string& extra = "", const std::string& args = "") {
+std::string sys(const std::string& name, const std::string& extra = "",
+                const std::string& args = "") {
   return proc("system.process", name, extra, args);
 }
 
@@ -78,8 +79,8 @@ TEST(Supervision, StartsADiamondInDependencyOrder) {
 }
 
 TEST(Supervision, StartsIndependentProcessesHighestPriorityFirst) {
-  TestNode node(std::string(kDefaults) + sys("low", "priority = 10") + sys("high", "priority = 90") +
-                sys("mid", "priority = 50"));
+  TestNode node(std::string(kDefaults) + sys("low", "priority = 10") +
+                sys("high", "priority = 90") + sys("mid", "priority = 50"));
   ASSERT_EQ(node.up().code, 0);
   const auto ev = node.events();
   const int high = find_event(ev, EventKind::spawned, "system", "high");
@@ -175,7 +176,8 @@ TEST(Supervision, RestartsDependentsAfterTheirDependency) {
   }));
   const auto ev = node.events();
   const int base_ready = find_event(ev, EventKind::ready, "system", "base", base->incarnation + 1);
-  const int user_spawned = find_event(ev, EventKind::spawned, "system", "user", user->incarnation + 1);
+  const int user_spawned =
+      find_event(ev, EventKind::spawned, "system", "user", user->incarnation + 1);
   ASSERT_GE(base_ready, 0);
   EXPECT_GT(user_spawned, base_ready) << "the dependent starts again only after its dependency";
   const auto l = node.process("system", "loner");
@@ -239,15 +241,15 @@ TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
 }
 
 TEST(Supervision, TenantCommandsActOnlyOnThatTenant) {
-  TestNode node(std::string(kDefaults) + sys("db") +
-                "\n[[tenant]]\nname = \"acme\"\n" +
+  TestNode node(std::string(kDefaults) + sys("db") + "\n[[tenant]]\nname = \"acme\"\n" +
                 proc("tenant.process", "acd", "depends_on = [\"system/db\"]") +
                 "\n[[tenant]]\nname = \"globex\"\n" + proc("tenant.process", "acd", ""));
   ASSERT_EQ(node.up().code, 0);
   const auto db = node.process("system", "db");
   const auto globex = node.process("globex", "acd");
   ASSERT_EQ(node.hamon({"tenant", "stop", "acme"}).code, 0);
-  ASSERT_TRUE(node.wait([&](const node::NodeView&) { return node.process("acme", "acd")->pid == 0; }));
+  ASSERT_TRUE(
+      node.wait([&](const node::NodeView&) { return node.process("acme", "acd")->pid == 0; }));
   EXPECT_EQ(node.process("system", "db")->pid, db->pid);
   EXPECT_EQ(node.process("globex", "acd")->pid, globex->pid);
   EXPECT_EQ(node.process("acme", "acd")->role, "active");
@@ -281,7 +283,8 @@ TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
   EXPECT_EQ(s->pid, same->pid) << "an unchanged process is not touched";
   EXPECT_EQ(s->incarnation, same->incarnation);
   EXPECT_EQ(d->pid, dependent->pid);
-  EXPECT_EQ(node.process("system", "changed")->restarts, changed->restarts) << "a change is not a failure";
+  EXPECT_EQ(node.process("system", "changed")->restarts, changed->restarts)
+      << "a change is not a failure";
   EXPECT_TRUE(kill(removed->pid, 0) != 0 && errno == ESRCH) << "the removed process was stopped";
   // A broken file is refused, with where and why, and nothing changes.
   node.rewrite("[cluster]\nbogus = 1\n");
@@ -296,7 +299,8 @@ TEST(Supervision, DownStopsEverythingAndRemovesTheSegments) {
   ASSERT_EQ(node.up().code, 0);
   std::vector<pid_t> pids;
   for (const auto& p : node.view().processes) pids.push_back(p.pid);
-  for (const auto& d : node.view().daemons) if (d.pid > 0) pids.push_back(d.pid);
+  for (const auto& d : node.view().daemons)
+    if (d.pid > 0) pids.push_back(d.pid);
   const auto r = node.down();
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(node.view().processes.empty()) << "the control segment is gone";
@@ -305,7 +309,8 @@ TEST(Supervision, DownStopsEverythingAndRemovesTheSegments) {
     EXPECT_TRUE(node.wait([&](const node::NodeView&) {
       reap_zombies();
       return kill(pid, 0) != 0 && errno == ESRCH;
-    })) << "pid " << pid << " still exists after down";
+    })) << "pid "
+        << pid << " still exists after down";
   }
   EXPECT_EQ(node.hamon({"status"}).code, 4) << "status of a node that is down";
 }

@@ -12,14 +12,16 @@
 namespace hamon::test {
 namespace {
 
-constexpr int kTenants = 70;  // above the 64 groups a control segment held whatever the configuration
+constexpr int kTenants =
+    70;  // above the 64 groups a control segment held whatever the configuration
 
 std::string tenants(int count) {
   // ready = "spawn" and a slow beat: this is about table sizes, not timing, on a shared machine.
   std::string text = "\n[defaults]\ninterval = \"200ms\"\ntimeout = \"2s\"\nready = \"spawn\"\n";
   for (int t = 0; t < count; ++t) {
     text += "\n[[tenant]]\nname = \"tenant" + std::to_string(t) +
-            "\"\n\n[[tenant.process]]\nname = \"app\"\ncommand = [\"@APP@\", \"--interval\", \"100ms\"]\n";
+            "\"\n\n[[tenant.process]]\nname = \"app\"\ncommand = [\"@APP@\", \"--interval\", "
+            "\"100ms\"]\n";
   }
   return text;
 }
@@ -35,7 +37,8 @@ TEST(Tenants, SeventyTenantsComeUpRunAndGoDown) {
       if (p.state == "running" || p.state == "ready") pids.push_back(p.pid);
     }
     return pids.size() == static_cast<std::size_t>(kTenants);
-  })) << pids.size() << " of " << kTenants << " tenants' processes run";
+  })) << pids.size()
+      << " of " << kTenants << " tenants' processes run";
   for (int t = 0; t < kTenants; ++t) {
     const auto p = node.process("tenant" + std::to_string(t), "app");
     ASSERT_TRUE(p) << "tenant" << t;

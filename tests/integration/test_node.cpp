@@ -104,7 +104,8 @@ TestNode::TestNode(const std::string& processes) {
 }
 
 void TestNode::rewrite(const std::string& processes) {
-  const std::string body = std::regex_replace(processes, std::regex("@APP@"), bin("hamon-demo-app"));
+  const std::string body =
+      std::regex_replace(processes, std::regex("@APP@"), bin("hamon-demo-app"));
   std::ofstream(config_) << "[cluster]\nname = \"" << cluster_
                          << "\"\n\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\n"
                             "address = \"127.0.0.1:7401\"\n\n"
@@ -118,19 +119,22 @@ void TestNode::rewrite(const std::string& processes) {
 }
 
 TestNode::~TestNode() {
-  if (shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only)) {
+  if (shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"),
+                                  shm::Access::read_only)) {
     down();
   }
   force_cleanup();
   reap_zombies();
   // A sanitizer report in a daemon's log fails the test, even if the daemon was restarted.
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(dir_, ec);
+       !ec && it != fs::recursive_directory_iterator(); ++it) {
     const std::string name = it->path().filename().string();
     if (name.rfind("hamon-", 0) != 0 || it->path().extension() != ".log") continue;
     std::ifstream f(it->path());
     const std::string text((std::istreambuf_iterator<char>(f)), {});
-    if (text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos) {
+    if (text.find("Sanitizer") != std::string::npos ||
+        text.find("runtime error:") != std::string::npos) {
       ADD_FAILURE() << it->path() << " has a sanitizer report:\n" << text;
     }
   }
@@ -140,7 +144,8 @@ TestNode::~TestNode() {
 void TestNode::force_cleanup() {
   // Whatever `hamon down` left (a failed test may leave anything): kill by the pids the node's
   // own segment holds, then remove the segments.
-  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl =
+      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
   if (ctl) {
     for (std::size_t d = 0; d < static_cast<std::size_t>(shm::DaemonId::count); ++d) {
       const auto pid = static_cast<pid_t>(ctl->daemon(static_cast<shm::DaemonId>(d)).pid.load());
@@ -158,7 +163,8 @@ void TestNode::force_cleanup() {
   node::Node names;
   names.config.cluster.name = cluster_;
   names.id = "a";
-  for (const char* d : {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
+  for (const char* d :
+       {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
     if (const pid_t holder = node::instance_holder(names, d); holder > 0) kill(holder, SIGKILL);
   }
   shm::Segment::remove(shm::control_segment_name(cluster_, "a"));
@@ -182,13 +188,14 @@ RunResult TestNode::hamon(std::vector<std::string> args, bool with_node) {
 }
 
 node::NodeView TestNode::view() const {
-  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl =
+      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
   if (!ctl) return {};
   return node::read_view(*ctl);
 }
 
 std::optional<node::ProcessRow> TestNode::process(const std::string& group,
-                                                 const std::string& name) const {
+                                                  const std::string& name) const {
   for (const auto& p : view().processes) {
     if (p.tenant == group && p.name == name) return p;
   }
@@ -197,7 +204,8 @@ std::optional<node::ProcessRow> TestNode::process(const std::string& group,
 
 std::vector<EventRow> TestNode::events() const {
   std::vector<EventRow> out;
-  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl =
+      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
   if (!ctl) return out;
   const auto& ring = ctl->events();
   for (std::uint64_t pos = ring.oldest(); pos < ring.head(); ++pos) {
@@ -212,7 +220,8 @@ std::vector<EventRow> TestNode::events() const {
 }
 
 std::uint64_t TestNode::monitor_tick_ns() const {
-  auto ctl = shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl =
+      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
   return ctl ? ctl->daemon(shm::DaemonId::monitor).tick_ns.load(std::memory_order_relaxed) : 0;
 }
 

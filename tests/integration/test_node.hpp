@@ -52,7 +52,7 @@ class TestNode {
 
   [[nodiscard]] node::NodeView view() const;
   [[nodiscard]] std::optional<node::ProcessRow> process(const std::string& group,
-                                                       const std::string& name) const;
+                                                        const std::string& name) const;
   [[nodiscard]] std::vector<EventRow> events() const;
   // The clock tick hamon-monitor published (0: none, or no node).
   [[nodiscard]] std::uint64_t monitor_tick_ns() const;

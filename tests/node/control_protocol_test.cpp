@@ -7,7 +7,9 @@ namespace hamon::node {
 namespace {
 
 TEST(ControlProtocol, EveryRequestSurvivesFormatAndParse) {
-  const std::vector<Request> all{Request::up(), Request::down(), Request::reload(),
+  const std::vector<Request> all{Request::up(),
+                                 Request::down(),
+                                 Request::reload(),
                                  Request::on(Verb::start, "acme/acd"),
                                  Request::on(Verb::stop, "sipd"),
                                  Request::on(Verb::restart, "acme/acd"),

@@ -1,4 +1,5 @@
-/* The C client compiles as C11 and works: attach, beat, ready, role. Prints "N passed, M failed". */
+/* The C client compiles as C11 and works: attach, beat, ready, role. Prints "N passed, M failed".
+ */
 #include <hamon/heartbeat.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,14 +10,14 @@ _Static_assert(HAMON_CLOCK_MONOTONIC_ == CLOCK_MONOTONIC, "CLOCK_MONOTONIC is no
 _Static_assert(O_CLOEXEC == __O_CLOEXEC, "glibc's O_CLOEXEC is not its __O_CLOEXEC");
 
 static int failures = 0, passes = 0;
-#define CHECK(cond)                                                 \
-  do {                                                              \
-    if (cond) {                                                     \
-      ++passes;                                                     \
-    } else {                                                        \
-      ++failures;                                                   \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (cond) {                                                                \
+      ++passes;                                                                \
+    } else {                                                                   \
+      ++failures;                                                              \
       fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                               \
+    }                                                                          \
   } while (0)
 
 int main(int argc, char** argv) {

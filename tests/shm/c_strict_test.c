@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   enum hamon_role now = HAMON_ROLE_ACTIVE;
   int failed = 0;
   memset(&c, 0, sizeof c);
-  failed |= hamon_attach_to(&c, "/hamon.c-strict-test.no-such-segment", 0, 1) != -HAMON_E_NO_SEGMENT;
+  failed |=
+      hamon_attach_to(&c, "/hamon.c-strict-test.no-such-segment", 0, 1) != -HAMON_E_NO_SEGMENT;
   failed |= strstr(hamon_error_message(&c), "does not exist") == NULL;
   failed |= hamon_ready(&c) != -HAMON_E_NOT_ATTACHED;
   hamon_beat(&c);

@@ -50,7 +50,8 @@ TEST(Client, AttachWithAMalformedSlotSaysWhichVariable) {
   Env env("/x", "12abc", "1");
   auto hb = Heartbeat::attach();
   EXPECT_EQ(hb.error(), Error::bad_environment);
-  EXPECT_STREQ(hb.error_message(), "hamon: HAMON_SLOT='12abc' is not a non-negative decimal number");
+  EXPECT_STREQ(hb.error_message(),
+               "hamon: HAMON_SLOT='12abc' is not a non-negative decimal number");
 }
 
 TEST(Client, AttachWithANegativeIncarnationIsRejected) {
@@ -82,8 +83,8 @@ TEST(Client, AttachToAnUnknownLayoutVersionIsRefused) {
   ScopedName n("hb");
   auto t = HeartbeatTable::create(n.str(), "acme", 4);
   ASSERT_TRUE(t);
-  auto* version = reinterpret_cast<std::uint32_t*>(
-      reinterpret_cast<char*>(&t->slot(0)) - HAMON_HB_HEADER_SIZE + HAMON_HB_OFF_VERSION);
+  auto* version = reinterpret_cast<std::uint32_t*>(reinterpret_cast<char*>(&t->slot(0)) -
+                                                   HAMON_HB_HEADER_SIZE + HAMON_HB_OFF_VERSION);
   *version = 2;
   auto hb = Heartbeat::attach(n.slashed().c_str(), 0, 1);
   EXPECT_EQ(hb.error(), Error::bad_version);
@@ -96,8 +97,8 @@ TEST(Client, AttachToAForeignSegmentSaysWrongMagic) {
   ScopedName n("foreign");
   auto t = HeartbeatTable::create(n.str(), "acme", 4);
   ASSERT_TRUE(t);
-  auto* magic = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(&t->slot(0)) -
-                                                 HAMON_HB_HEADER_SIZE);
+  auto* magic =
+      reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(&t->slot(0)) - HAMON_HB_HEADER_SIZE);
   *magic = 0x1234;
   auto hb = Heartbeat::attach(n.slashed().c_str(), 0, 1);
   EXPECT_EQ(hb.error(), Error::bad_magic);

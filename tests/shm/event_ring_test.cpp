@@ -114,8 +114,8 @@ TEST(EventRing, ConcurrentPostersAllLandExactlyOnce) {
   EXPECT_EQ(m.ring->head(), static_cast<std::uint64_t>(kThreads * kEach));
 }
 
-
-// ---- EventCursor ---------------------------------------------------------------------------------
+// ---- EventCursor
+// ---------------------------------------------------------------------------------
 
 constexpr std::uint64_t kPatience = 1'000;
 
@@ -126,7 +126,8 @@ std::uint64_t claim_without_publishing(RingMemory& m) {
 
 // That writer finishing late, as post() would have.
 void publish_late(RingMemory& m, std::uint64_t pos, const Event& ev) {
-  auto* entry = reinterpret_cast<EventRing::Entry*>(m.mem + sizeof(EventRing)) + (pos & (m.ring->capacity() - 1));
+  auto* entry = reinterpret_cast<EventRing::Entry*>(m.mem + sizeof(EventRing)) +
+                (pos & (m.ring->capacity() - 1));
   std::uint64_t buf[EventRing::kEntryWords] = {};
   std::memcpy(buf, &ev, sizeof ev);
   for (std::size_t i = 0; i < EventRing::kEntryWords; ++i) entry->words[i].store(buf[i]);
@@ -215,7 +216,8 @@ TEST(EventCursor, FollowsConcurrentPostersAccountingForEveryPosition) {
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; ++t) {
     ts.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) m.ring->post(make(static_cast<std::uint64_t>(t * 100000 + i)));
+      for (int i = 0; i < kEach; ++i)
+        m.ring->post(make(static_cast<std::uint64_t>(t * 100000 + i)));
     });
   }
   EventCursor c(*m.ring, 0, UINT64_MAX);  // no writer dies here: never skip

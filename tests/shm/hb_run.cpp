@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hb_run: %s did not exit 0 (wait status %d)\n", argv[3], status);
     ok = false;
   }
-  if (s.incarnation != 41 || s.ready != 1 || s.beat_count < min_beats || s.beat_stamp != 123456789) {
+  if (s.incarnation != 41 || s.ready != 1 || s.beat_count < min_beats ||
+      s.beat_stamp != 123456789) {
     std::fprintf(stderr,
                  "hb_run: slot shows incarnation %llu, ready %u, %llu beats, stamp %llu; expected "
                  "41, 1, >= %lu, 123456789\n",
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(s.beat_stamp), min_beats);
     ok = false;
   }
-  if (ok) std::printf("hb_run: %s beat %llu times\n", argv[3], static_cast<unsigned long long>(s.beat_count));
+  if (ok)
+    std::printf("hb_run: %s beat %llu times\n", argv[3],
+                static_cast<unsigned long long>(s.beat_count));
   return ok ? 0 : 1;
 }

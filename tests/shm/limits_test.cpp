@@ -22,7 +22,8 @@ static_assert(engine::max_name_length + 1 == HAMON_HB_GROUP_MAX);
 
 TEST(ControlGeometry, TheLongestNamesFitTheGroupSlot) {
   const std::string longest(engine::max_name_length, 'x');
-  EXPECT_LT(heartbeat_segment_name(longest, longest, longest).size(), sizeof(GroupInfo{}.heartbeat_segment));
+  EXPECT_LT(heartbeat_segment_name(longest, longest, longest).size(),
+            sizeof(GroupInfo{}.heartbeat_segment));
 }
 
 TEST(ControlGeometry, ASmallConfigurationGetsTheDefaults) {

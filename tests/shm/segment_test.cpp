@@ -156,8 +156,7 @@ TEST(ControlSegment, AttachToAnEmptyObjectSaysTooSmall) {
   auto a = ControlSegment::attach(n.str(), Access::read_only);
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().code, Errc::too_small);
-  EXPECT_NE(a.error().message.find("too small to be a hamon segment (0 bytes)"),
-            std::string::npos)
+  EXPECT_NE(a.error().message.find("too small to be a hamon segment (0 bytes)"), std::string::npos)
       << a.error().message;
 }
 
@@ -242,7 +241,7 @@ TEST(HeartbeatTable, AttachWithForgedSlotCountSaysTooSmall) {
 TEST(HeartbeatTable, SegmentIsCreatedWithTheRequestedMode) {
   ScopedName n("hb");
   ASSERT_TRUE(HeartbeatTable::create(n.str(), "acme", 4, 0640));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(("/dev/shm/" + n.str()).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0640u);
 }

@@ -33,7 +33,8 @@ TEST(Seqlock, ConcurrentReadersNeverSeeAMixOfTwoWrites) {
   // passes), so the reader always overlaps with writes, however the threads are scheduled.
   std::atomic<bool> stop{false};
   std::thread writer([&] {
-    for (std::uint64_t i = 1; !stop.load(std::memory_order_relaxed); ++i) s->write({i, i * 2, i * 3});
+    for (std::uint64_t i = 1; !stop.load(std::memory_order_relaxed); ++i)
+      s->write({i, i * 2, i * 3});
   });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::uint64_t reads = 0, last = 0;
@@ -43,7 +44,8 @@ TEST(Seqlock, ConcurrentReadersNeverSeeAMixOfTwoWrites) {
     if (t.b != t.a * 2 || t.c != t.a * 3 || t.a < last) {
       stop = true;
       writer.join();
-      FAIL() << "torn or backwards snapshot: " << t.a << " " << t.b << " " << t.c << " after " << last;
+      FAIL() << "torn or backwards snapshot: " << t.a << " " << t.b << " " << t.c << " after "
+             << last;
     }
     last = t.a;
     ++reads;

@@ -133,11 +133,14 @@ TEST_F(SpawnerTest, ReportsThatFindTheirChannelFullAreSentLaterInOrder) {
   // The server catches up; the spawner's next turns send what waited, in order.
   auto got = reports();
   ASSERT_EQ(got.size(), filler);
-  ASSERT_TRUE(wait_until([&] {
-    (void)sp.do_work(node::now_ns());
-    for (const auto& m : reports()) got.push_back(m);
-    return got.size() >= filler + 10;
-  }, std::chrono::seconds(5))) << "only " << got.size() - filler << " of 10 exit reports arrived";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        (void)sp.do_work(node::now_ns());
+        for (const auto& m : reports()) got.push_back(m);
+        return got.size() >= filler + 10;
+      },
+      std::chrono::seconds(5)))
+      << "only " << got.size() - filler << " of 10 exit reports arrived";
   for (std::uint32_t s = 0; s < 10; ++s) {
     const Message& m = got[filler + s];
     EXPECT_EQ(m.kind, MessageKind::exited);

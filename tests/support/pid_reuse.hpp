@@ -131,7 +131,8 @@ class Listener {
   }
 
   // The signals reported within `limit`, or until `want` of them have come.
-  [[nodiscard]] std::string signals_within(std::chrono::milliseconds limit, std::size_t want) const {
+  [[nodiscard]] std::string signals_within(std::chrono::milliseconds limit,
+                                           std::size_t want) const {
     std::string got;
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (got.size() < want) {

@@ -14,14 +14,14 @@ namespace hamon::base {
 
 enum class Errc {
   // segments
-  missing,      // does not exist
-  exists,       // create: something of that name exists already
-  permission,   // may not open or create it
-  bad_magic,    // not a hamon segment
-  bad_version,  // a layout version this build does not know (0: not initialised yet)
-  too_small,    // smaller than its header declares, or than a header
-  bad_argument, // a size, count, name or request out of range or malformed
-  system,       // another system call failed
+  missing,       // does not exist
+  exists,        // create: something of that name exists already
+  permission,    // may not open or create it
+  bad_magic,     // not a hamon segment
+  bad_version,   // a layout version this build does not know (0: not initialised yet)
+  too_small,     // smaller than its header declares, or than a header
+  bad_argument,  // a size, count, name or request out of range or malformed
+  system,        // another system call failed
   // requests and runs
   refused,      // the other side understood and said no (it says why)
   unreachable,  // no one answered: not running, or gone mid-request
@@ -36,8 +36,8 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   explicit operator bool() const noexcept { return v_.index() == 0; }
   T& value() & { return std::get<0>(v_); }

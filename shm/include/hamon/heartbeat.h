@@ -72,7 +72,8 @@ extern long int syscall(long int sysno, ...);
 #define HAMON_CLOCK_MONOTONIC_ 1
 extern int clock_gettime(__clockid_t clock_id, struct timespec* tp);
 #else
-#error "hamon/heartbeat.h: clock_gettime is hidden; define _POSIX_C_SOURCE 200809L before any #include"
+#error \
+    "hamon/heartbeat.h: clock_gettime is hidden; define _POSIX_C_SOURCE 200809L before any #include"
 #endif
 
 #ifdef __cplusplus
@@ -90,13 +91,13 @@ extern "C" {
 
 /* A client's handle on its slot. Zero-initialise it or let hamon_attach() fill it. */
 typedef struct hamon_client {
-  unsigned char* base;    /* the mapped segment, or NULL when not attached */
-  size_t size;            /* bytes mapped */
-  unsigned char* slot;    /* this process's slot inside base */
+  unsigned char* base; /* the mapped segment, or NULL when not attached */
+  size_t size;         /* bytes mapped */
+  unsigned char* slot; /* this process's slot inside base */
   uint32_t slot_index;
   uint64_t incarnation;
-  uint64_t interval_ns;   /* how often hamon expects a beat; 0 when unknown */
-  char error[192];        /* the latest error, NUL-terminated */
+  uint64_t interval_ns; /* how often hamon expects a beat; 0 when unknown */
+  char error[192];      /* the latest error, NUL-terminated */
 } hamon_client;
 
 static inline uint64_t* hamon_u64_(unsigned char* p, size_t off) HAMON_NOEXCEPT_ {
@@ -145,14 +146,14 @@ static inline int hamon_attach_to(hamon_client* c, const char* segment, uint32_t
     if (err == EACCES || err == EPERM)
       return hamon_fail_(c, HAMON_E_PERMISSION, "hamon: unable to open heartbeat segment %s: %s",
                          segment, strerror(err));
-    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to open heartbeat segment %s: %s",
-                       segment, strerror(err));
+    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to open heartbeat segment %s: %s", segment,
+                       strerror(err));
   }
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
-    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to stat heartbeat segment %s: %s",
-                       segment, strerror(err));
+    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to stat heartbeat segment %s: %s", segment,
+                       strerror(err));
   }
   if (HAMON_NUM_(uint64_t, st.st_size) < HAMON_HB_HEADER_SIZE) {
     close(fd);
@@ -163,8 +164,8 @@ static inline int hamon_attach_to(hamon_client* c, const char* segment, uint32_t
                                           PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
   close(fd);
   if (HAMON_CAST_(void*, base) == MAP_FAILED) {
-    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to map heartbeat segment %s: %s",
-                       segment, strerror(errno));
+    return hamon_fail_(c, HAMON_E_SYSTEM, "hamon: unable to map heartbeat segment %s: %s", segment,
+                       strerror(errno));
   }
   c->base = base;
   c->size = HAMON_NUM_(size_t, st.st_size);
@@ -200,8 +201,8 @@ static inline int hamon_attach_to(hamon_client* c, const char* segment, uint32_t
   if (slot >= slot_count) {
     snprintf(num, sizeof num, "%u", slot);
     hamon_detach(c);
-    return hamon_fail_(c, HAMON_E_BAD_SLOT, "hamon: slot %s is out of range in heartbeat segment %s",
-                       num, segment);
+    return hamon_fail_(c, HAMON_E_BAD_SLOT,
+                       "hamon: slot %s is out of range in heartbeat segment %s", num, segment);
   }
   c->slot_index = slot;
   c->incarnation = incarnation;
@@ -334,8 +335,8 @@ static inline int hamon_wait_role_change(hamon_client* c, enum hamon_role seen, 
       }
     }
     /* A shared (not private) futex: the waker is another process. */
-    rc = syscall(SYS_futex, seq, FUTEX_WAIT, s, timeout_ns >= 0 ? &left : HAMON_NULL_,
-                 HAMON_NULL_, 0);
+    rc = syscall(SYS_futex, seq, FUTEX_WAIT, s, timeout_ns >= 0 ? &left : HAMON_NULL_, HAMON_NULL_,
+                 0);
     if (rc != 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
       snprintf(c->error, sizeof c->error, "hamon: futex wait on the role failed: %s",
                strerror(errno));

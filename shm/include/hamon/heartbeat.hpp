@@ -81,7 +81,10 @@ class Heartbeat {
   }
 
   Heartbeat() noexcept = default;
-  Heartbeat(Heartbeat&& o) noexcept : c_(o.c_), error_(o.error_) { o.c_.base = nullptr; o.c_.slot = nullptr; }
+  Heartbeat(Heartbeat&& o) noexcept : c_(o.c_), error_(o.error_) {
+    o.c_.base = nullptr;
+    o.c_.slot = nullptr;
+  }
   Heartbeat& operator=(Heartbeat&& o) noexcept {
     if (this != &o) {
       hamon_detach(&c_);

@@ -1,6 +1,7 @@
 // A node's peer-link address, "host:port". The host is an IPv4 address or a DNS name, or an
 // IPv6 address in brackets ("[::1]:7401"); the port is 1-65535. Nothing is resolved here.
-#pragma once
+#ifndef HAMON_ENGINE_ADDRESS_HPP
+#define HAMON_ENGINE_ADDRESS_HPP
 
 #include <cstdint>
 #include <optional>
@@ -23,3 +24,5 @@ struct HostPort {
 [[nodiscard]] std::optional<HostPort> parse_host_port(std::string_view text);
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_ADDRESS_HPP

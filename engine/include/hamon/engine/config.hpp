@@ -3,7 +3,8 @@
 // docs/configuration.md.
 //
 // Thread-safety: plain values; concurrent reads of a Config are safe.
-#pragma once
+#ifndef HAMON_ENGINE_CONFIG_HPP
+#define HAMON_ENGINE_CONFIG_HPP
 
 #include <chrono>
 #include <cstddef>
@@ -150,3 +151,5 @@ struct Config {
 };
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_CONFIG_HPP

@@ -1,6 +1,7 @@
 // Where a configuration item was written and what is wrong with it, reported compiler-style
 // ("file:line:column: error: message") so that editors and humans can jump to it.
-#pragma once
+#ifndef HAMON_ENGINE_CONFIG_ERROR_HPP
+#define HAMON_ENGINE_CONFIG_ERROR_HPP
 
 #include <cstdint>
 #include <string>
@@ -34,3 +35,5 @@ struct ConfigError {
 [[nodiscard]] std::string printable(std::string_view text);
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_CONFIG_ERROR_HPP

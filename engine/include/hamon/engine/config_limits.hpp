@@ -19,7 +19,8 @@ inline constexpr std::size_t max_nesting = 32;
 
 // Of the model, set by the shared-memory layouts (tests/shm/limits_test.cpp holds them equal).
 inline constexpr std::size_t max_processes = 65536;  // ProcessSlots in the control segment
-inline constexpr std::size_t max_groups = 1024;      // GroupSlots: system and each tenant with processes
+inline constexpr std::size_t max_groups =
+    1024;  // GroupSlots: system and each tenant with processes
 // hamon-server sizes a group's heartbeat segment at four times its processes (room for a reload
 // to add some), and a heartbeat segment holds 65,536 slots.
 inline constexpr std::size_t max_group_processes = 16384;

@@ -3,7 +3,8 @@
 // Grammar: DIGITS [ "." DIGITS ] UNIT, UNIT one of ns, us, ms, s, m (minutes); no sign, no
 // spaces. A decimal must come to a whole number of nanoseconds ("1.5us" is fine, "1.5ns" is not).
 // The range is that of std::chrono::nanoseconds (about 292 years). See docs/configuration.md.
-#pragma once
+#ifndef HAMON_ENGINE_DURATION_HPP
+#define HAMON_ENGINE_DURATION_HPP
 
 #include <chrono>
 #include <string>
@@ -27,3 +28,5 @@ struct DurationResult {
 [[nodiscard]] std::string format_duration(std::chrono::nanoseconds d);
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_DURATION_HPP

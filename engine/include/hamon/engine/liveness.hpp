@@ -61,8 +61,8 @@ class Liveness {
 
   struct Verdict {
     LiveState state;
-    bool changed;                // state differs from the previous verdict
-    std::uint64_t next_check_ns; // when to look again (absent new information)
+    bool changed;                 // state differs from the previous verdict
+    std::uint64_t next_check_ns;  // when to look again (absent new information)
   };
 
   // REQUIRES: now_ns never decreases between calls.

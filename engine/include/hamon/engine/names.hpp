@@ -3,7 +3,8 @@
 // Names end up in shared-memory segment names, in "group/name" qualified names and on the
 // command line, so they are restricted to 1-31 characters of [A-Za-z0-9_.-], starting with a
 // letter, a digit or '_' (a leading '-' would read as an option, a leading '.' hides files).
-#pragma once
+#ifndef HAMON_ENGINE_NAMES_HPP
+#define HAMON_ENGINE_NAMES_HPP
 
 #include <cstddef>
 #include <string_view>
@@ -22,3 +23,5 @@ inline constexpr std::string_view name_rule =
     "1-31 characters of letters, digits, '_', '.', '-', not starting with '.' or '-'";
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_NAMES_HPP

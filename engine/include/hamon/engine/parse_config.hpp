@@ -3,7 +3,8 @@
 // Pure: the caller reads the file. Errors carry file:line:column; all of them are reported,
 // not just the first, except that a TOML syntax error ends parsing. Throws nothing but
 // std::bad_alloc.
-#pragma once
+#ifndef HAMON_ENGINE_PARSE_CONFIG_HPP
+#define HAMON_ENGINE_PARSE_CONFIG_HPP
 
 #include <optional>
 #include <string_view>
@@ -25,3 +26,5 @@ struct ParseResult {
 [[nodiscard]] ParseResult parse_config(std::string_view toml_text, std::string_view file_name);
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_PARSE_CONFIG_HPP

@@ -8,7 +8,8 @@
 // REQUIRES for everything here: a Config returned by parse_config() (every dependency
 // resolves, no cycle). Pure functions; a DependencyGraph is immutable once built, so
 // concurrent reads are safe.
-#pragma once
+#ifndef HAMON_ENGINE_PLAN_HPP
+#define HAMON_ENGINE_PLAN_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -67,3 +68,5 @@ struct Plan {
 [[nodiscard]] Plan make_stop_plan(const Plan& start_plan);
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_PLAN_HPP

@@ -1,6 +1,7 @@
 // Human views of a configuration: the start plan as text (`hamon graph`) and the dependency
 // graph in Graphviz dot (`hamon graph --dot`). Pure string builders.
-#pragma once
+#ifndef HAMON_ENGINE_RENDER_HPP
+#define HAMON_ENGINE_RENDER_HPP
 
 #include <string>
 
@@ -28,3 +29,5 @@ namespace hamon::engine {
 [[nodiscard]] std::string render_dot(const Config& config);
 
 }  // namespace hamon::engine
+
+#endif  // HAMON_ENGINE_RENDER_HPP

@@ -20,10 +20,10 @@
 namespace hamon::engine {
 
 enum class EndKind : std::uint8_t {
-  exited_ok,   // exit status 0
-  failed,      // non-zero status, or killed by a signal hamon did not send
-  hung,        // hamon killed it because it stopped beating
-  requested,   // hamon stopped it on request
+  exited_ok,  // exit status 0
+  failed,     // non-zero status, or killed by a signal hamon did not send
+  hung,       // hamon killed it because it stopped beating
+  requested,  // hamon stopped it on request
 };
 
 class RestartBudget {

@@ -44,8 +44,8 @@ class SlotTable {
   // Seats every process of `config`: a process already seated keeps its seats, a new one takes
   // the lowest free slot and the lowest free heartbeat slot of its group (`hb_capacity(group)`
   // of them). When the seats run out, fails and changes nothing.
-  base::Result<Placement> place(const Config& config,
-                                const std::function<std::uint32_t(const std::string&)>& hb_capacity);
+  base::Result<Placement> place(
+      const Config& config, const std::function<std::uint32_t(const std::string&)>& hb_capacity);
 
   // A removed process is gone: its seats are free again.
   void release(std::uint32_t slot);
@@ -72,7 +72,7 @@ class SlotTable {
     std::string qualified, group;
     std::uint32_t hb_slot = kNone;
   };
-  std::vector<Seat> seats_;           // by control slot
+  std::vector<Seat> seats_;             // by control slot
   std::vector<std::uint32_t> slot_of_;  // by process of the placed configuration
 };
 

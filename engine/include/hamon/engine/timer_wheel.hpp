@@ -53,7 +53,8 @@ class TimerWheel {
   std::uint64_t g_;
   std::uint64_t mask_;
   std::vector<std::vector<Entry>> wheel_;
-  std::uint64_t cursor_;  // the bucket number (at / g_) of the earliest bucket that may hold entries
+  std::uint64_t
+      cursor_;  // the bucket number (at / g_) of the earliest bucket that may hold entries
   std::size_t size_ = 0;
   std::vector<Entry> refile_;  // scratch, kept to reuse its capacity
 };

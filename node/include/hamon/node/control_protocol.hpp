@@ -61,10 +61,12 @@ struct Acted {
 
 struct Reply {
   bool ok = false;
-  std::string error;           // why, when !ok
-  std::vector<Acted> acted;    // when ok
+  std::string error;         // why, when !ok
+  std::vector<Acted> acted;  // when ok
 
-  [[nodiscard]] static Reply success(std::vector<Acted> acted = {}) { return {true, {}, std::move(acted)}; }
+  [[nodiscard]] static Reply success(std::vector<Acted> acted = {}) {
+    return {true, {}, std::move(acted)};
+  }
   [[nodiscard]] static Reply failure(std::string why) { return {false, std::move(why), {}}; }
 };
 

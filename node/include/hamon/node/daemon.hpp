@@ -35,8 +35,8 @@ namespace hamon::node {
 inline constexpr std::uint64_t kIdleTurnNs = 20'000'000;
 
 struct DaemonOptions {
-  bool attach_control = true;  // false for the master (it creates the segment) and the watcher
-  bool accepts_adopt = false;  // --adopt: the watch tree restarting one of its own
+  bool attach_control = true;    // false for the master (it creates the segment) and the watcher
+  bool accepts_adopt = false;    // --adopt: the watch tree restarting one of its own
   bool doorbell_signals = true;  // signals ring the inbox doorbell (DoorbellIdle); else they are
                                  // blocked outside ppoll (FdIdle)
 };

@@ -47,7 +47,8 @@ inline bool has_live_parts(const shm::ControlSegment& c) {
   }
   for (std::uint32_t s = 0; s < c.max_processes(); ++s) {
     shm::SpawnRecord r{};
-    if (c.process(s).spawn.read(r) && r.exited_ns == 0 && still_runs(r.pid, r.start_ticks)) return true;
+    if (c.process(s).spawn.read(r) && r.exited_ns == 0 && still_runs(r.pid, r.start_ticks))
+      return true;
   }
   return false;
 }
@@ -60,7 +61,7 @@ struct EventNote {
   std::uint32_t slot = UINT32_MAX;  // the process slot; UINT32_MAX for a daemon or the node
   std::uint64_t incarnation = 0;
   std::int32_t pid = 0;
-  std::int64_t value = 0;           // a wait status, a silence in ns, a delay: by kind
+  std::int64_t value = 0;  // a wait status, a silence in ns, a delay: by kind
   std::string_view detail = {};
 };
 

@@ -19,18 +19,18 @@ struct DaemonRow {
   std::string state;
   std::uint32_t restarts = 0;
   std::optional<std::uint64_t> heartbeat_age_us;
-  std::uint64_t channel_full = 0;  // times its messages had to wait for room in a channel
+  std::uint64_t channel_full = 0;   // times its messages had to wait for room in a channel
   std::uint32_t failed_starts = 0;  // ended soon after starting, in a row; state "backoff" while
                                     // its watcher holds the next attempt back
 };
 
 struct ProcessRow {
   std::uint32_t slot = 0;  // in the control segment
-  std::string tenant;  // the group: "system" or the tenant
+  std::string tenant;      // the group: "system" or the tenant
   std::string name;
   std::int32_t pid = 0;
-  std::string state;   // waiting, starting, ready, running, hung, exited, restarting, stopping,
-                       // down, failed
+  std::string state;  // waiting, starting, ready, running, hung, exited, restarting, stopping,
+                      // down, failed
   std::string role;
   std::uint64_t incarnation = 0;
   std::uint32_t restarts = 0;

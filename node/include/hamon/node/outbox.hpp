@@ -38,9 +38,7 @@ class Outbox {
   [[nodiscard]] std::size_t backlog() const noexcept { return waiting_.size(); }
 
  private:
-  void note_full() {
-    ctl_.daemon(owner_).channel_full.fetch_add(1, std::memory_order_relaxed);
-  }
+  void note_full() { ctl_.daemon(owner_).channel_full.fetch_add(1, std::memory_order_relaxed); }
 
   const shm::ControlSegment& ctl_;
   shm::ChannelId channel_;

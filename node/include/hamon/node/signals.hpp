@@ -13,10 +13,10 @@
 namespace hamon::node {
 
 struct SignalState {
-  std::atomic<bool> stop{false};     // SIGTERM, SIGINT
-  std::atomic<bool> child{false};    // SIGCHLD
-  std::atomic<bool> reload{false};   // SIGHUP
-  std::atomic<bool> io{false};       // SIGIO: a socket asked for with O_ASYNC has activity
+  std::atomic<bool> stop{false};    // SIGTERM, SIGINT
+  std::atomic<bool> child{false};   // SIGCHLD
+  std::atomic<bool> reload{false};  // SIGHUP
+  std::atomic<bool> io{false};      // SIGIO: a socket asked for with O_ASYNC has activity
 };
 
 // Installs handlers for SIGTERM, SIGINT, SIGHUP, SIGCHLD and SIGIO that record into `state` and

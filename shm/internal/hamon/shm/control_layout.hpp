@@ -49,7 +49,8 @@ namespace hamon::shm {
 inline constexpr std::uint64_t kControlMagic = 0x3154434e4f4d4148ULL;  // the bytes "HAMONCT1"
 inline constexpr std::uint32_t kControlLayoutVersion = 1;
 inline constexpr std::uint32_t kControlHeaderSize = 256;
-inline constexpr std::size_t kLine = 128;  // false-sharing range (two 64 B lines: adjacent prefetch)
+inline constexpr std::size_t kLine =
+    128;  // false-sharing range (two 64 B lines: adjacent prefetch)
 inline constexpr std::uint32_t kMaxProcessesLimit = 65536;
 inline constexpr std::uint32_t kMaxGroupsLimit = 1024;
 inline constexpr std::uint32_t kEventCapacity = 4096;
@@ -93,24 +94,24 @@ using MessageChannel = Channel<Message, kChannelCapacity>;
 
 // Written once by the creator (hamon-master), layout_version last.
 struct ControlHeader {
-  std::uint64_t magic;            // kControlMagic                      → attach
-  std::uint32_t layout_version;   // kControlLayoutVersion, release-stored last → attach
-  std::uint32_t header_size;      // kControlHeaderSize                 → attach
-  std::uint32_t max_processes;    // → attach; every daemon, view, liveness, bench (slot loops)
-  std::uint32_t max_groups;       // → attach; server, spawner, monitor, view (group loops)
-  std::uint64_t total_size;       // → attach
-  std::uint64_t off_daemons;      // → attach, ControlSegment accessors
-  std::uint64_t off_groups;       // → attach, ControlSegment accessors
-  std::uint64_t off_processes;    // → attach, ControlSegment accessors
-  std::uint64_t off_channels;     // → attach, ControlSegment accessors
-  std::uint64_t off_events;       // → attach, ControlSegment accessors
-  std::uint32_t event_capacity;   // → attach
-  std::uint32_t channel_count;    // → attach
-  std::uint32_t channel_capacity; // → attach
-  std::uint32_t creator_pid;      // → master, watcher: is the segment still the one they made
-  std::uint64_t created_ns;       // CLOCK_MONOTONIC → master, watcher (with creator_pid)
-  char cluster[kNameMax];         // → view, CLI (finding a node's runtime directory)
-  char node[kNameMax];            // → view, CLI (the same)
+  std::uint64_t magic;             // kControlMagic                      → attach
+  std::uint32_t layout_version;    // kControlLayoutVersion, release-stored last → attach
+  std::uint32_t header_size;       // kControlHeaderSize                 → attach
+  std::uint32_t max_processes;     // → attach; every daemon, view, liveness, bench (slot loops)
+  std::uint32_t max_groups;        // → attach; server, spawner, monitor, view (group loops)
+  std::uint64_t total_size;        // → attach
+  std::uint64_t off_daemons;       // → attach, ControlSegment accessors
+  std::uint64_t off_groups;        // → attach, ControlSegment accessors
+  std::uint64_t off_processes;     // → attach, ControlSegment accessors
+  std::uint64_t off_channels;      // → attach, ControlSegment accessors
+  std::uint64_t off_events;        // → attach, ControlSegment accessors
+  std::uint32_t event_capacity;    // → attach
+  std::uint32_t channel_count;     // → attach
+  std::uint32_t channel_capacity;  // → attach
+  std::uint32_t creator_pid;       // → master, watcher: is the segment still the one they made
+  std::uint64_t created_ns;        // CLOCK_MONOTONIC → master, watcher (with creator_pid)
+  char cluster[kNameMax];          // → view, CLI (finding a node's runtime directory)
+  char node[kNameMax];             // → view, CLI (the same)
   std::uint8_t reserved[256 - 160];
 };
 static_assert(sizeof(ControlHeader) == kControlHeaderSize);
@@ -139,14 +140,14 @@ struct alignas(kLine) DaemonSlot {
   std::atomic<std::uint64_t> tick_ns;       // the daemon: the pace of its loop, 0 if none
                                             // (hamon-monitor: its clock tick) → view, tests
   std::uint8_t pad0[64 - 48];
-  std::atomic<std::uint32_t> restarts;      // its watcher → view
+  std::atomic<std::uint32_t> restarts;  // its watcher → view
   std::uint32_t pad1;
-  Doorbell inbox;                           // rung by whoever posts to one of its channels;
-                                            // waited on by the daemon (spawner, server)
-  std::atomic<std::uint64_t> restart_at_ns; // its watcher: when it starts the daemon again after
-                                            // failed starts (0: not held back) → view
-  std::atomic<std::uint32_t> failed_starts; // its watcher: ended soon after starting, in a row
-                                            // → view
+  Doorbell inbox;                            // rung by whoever posts to one of its channels;
+                                             // waited on by the daemon (spawner, server)
+  std::atomic<std::uint64_t> restart_at_ns;  // its watcher: when it starts the daemon again after
+                                             // failed starts (0: not held back) → view
+  std::atomic<std::uint32_t> failed_starts;  // its watcher: ended soon after starting, in a row
+                                             // → view
   std::uint32_t pad2;
   std::uint8_t pad3[64 - 32];
 };
@@ -159,7 +160,7 @@ static_assert(offsetof(DaemonSlot, inbox) == 72);
 
 enum class GroupKind : std::uint32_t { unused = 0, system, tenant };
 
-struct GroupInfo {  // hamon-server, when it adds the group
+struct GroupInfo {              // hamon-server, when it adds the group
   char name[kNameMax];          // → monitor, spawner (log and event names), view
   char heartbeat_segment[128];  // shm name, no leading slash → monitor, spawner (the client's
                                 // environment), view
@@ -179,57 +180,57 @@ static_assert(sizeof(GroupSlot) == 2 * kLine);
 
 // The lifecycle of a process slot, as the monitor sees it (and the server, for `failed`).
 enum class ProcessState : std::uint32_t {
-  unused = 0,   // no process configured in this slot
-  down,         // configured, not running (not started yet, or stopped)
-  starting,     // spawned, not ready yet
-  ready,        // ready by its ready mode, first state after starting
-  running,      // ready and beating
-  hung,         // silent past its timeout
-  exited,       // its pidfd became readable
-  stopping,     // being stopped on request
-  failed,       // restart budget exhausted: stays down
+  unused = 0,  // no process configured in this slot
+  down,        // configured, not running (not started yet, or stopped)
+  starting,    // spawned, not ready yet
+  ready,       // ready by its ready mode, first state after starting
+  running,     // ready and beating
+  hung,        // silent past its timeout
+  exited,      // its pidfd became readable
+  stopping,    // being stopped on request
+  failed,      // restart budget exhausted: stays down
 };
 const char* to_string(ProcessState s) noexcept;
 
 // When a started process counts as ready (the configuration's `ready`). Never renumber.
 enum class ReadyMode : std::uint32_t {
-  spawn = 0,      // "spawn": as soon as it runs
-  heartbeat = 1,  // "heartbeat": at its first beat
-  ready_call = 2, // "explicit": when it calls ready()
+  spawn = 0,       // "spawn": as soon as it runs
+  heartbeat = 1,   // "heartbeat": at its first beat
+  ready_call = 2,  // "explicit": when it calls ready()
 };
 
 // What a process is and how it is watched: the monitor's only source for a watch, so everything
 // it needs is here, written before the start request that it describes is posted.
-struct ProcessIdentity {  // hamon-server, when it assigns the slot and before each start
-  std::uint64_t incarnation;  // grows on every (re)start; 0 = never started → server (on
-                              // adoption: above every incarnation handed out)
-  std::uint64_t interval_ns;  // → monitor (its tick follows the shortest watched)
-  std::uint64_t timeout_ns;   // → monitor
-  std::uint32_t group;        // index into the group table → monitor, spawner, server, view
-  std::uint32_t hb_slot;      // slot in the group's heartbeat segment → monitor, spawner, view
-  std::uint32_t reserved0;    // once the priority, which no daemon read
-  ReadyMode ready_mode;       // → monitor
-  std::uint32_t reserved1[2]; // once flags (critical) and a config hash, which none read
-  char name[kNameMax];        // → monitor, spawner, server (adoption), view
+struct ProcessIdentity {       // hamon-server, when it assigns the slot and before each start
+  std::uint64_t incarnation;   // grows on every (re)start; 0 = never started → server (on
+                               // adoption: above every incarnation handed out)
+  std::uint64_t interval_ns;   // → monitor (its tick follows the shortest watched)
+  std::uint64_t timeout_ns;    // → monitor
+  std::uint32_t group;         // index into the group table → monitor, spawner, server, view
+  std::uint32_t hb_slot;       // slot in the group's heartbeat segment → monitor, spawner, view
+  std::uint32_t reserved0;     // once the priority, which no daemon read
+  ReadyMode ready_mode;        // → monitor
+  std::uint32_t reserved1[2];  // once flags (critical) and a config hash, which none read
+  char name[kNameMax];         // → monitor, spawner, server (adoption), view
 };
 static_assert(sizeof(ProcessIdentity) <= kLine - 8);
 static_assert(offsetof(ProcessIdentity, ready_mode) == 36);
 static_assert(offsetof(ProcessIdentity, name) == 48);
 
-struct SpawnRecord {  // hamon-spawner
-  std::uint64_t incarnation;   // of the process it last started → spawner (adoption), monitor
-                               // (adoption), server, view, bench
-  std::uint64_t start_ticks;   // /proc/<pid>/stat field 22: tells a reused pid apart →
-                               // spawner and monitor (adoption), liveness
-  std::uint64_t spawned_ns;    // → nobody yet
-  std::uint64_t exited_ns;     // 0 while running → spawner, monitor, server, view, liveness, bench
-  std::int32_t pid;            // → spawner and monitor (adoption), server, view, liveness, bench
-  std::int32_t wait_status;    // valid when exited_ns != 0 → nobody yet (the exited message and
-                               // event carry it)
+struct SpawnRecord {          // hamon-spawner
+  std::uint64_t incarnation;  // of the process it last started → spawner (adoption), monitor
+                              // (adoption), server, view, bench
+  std::uint64_t start_ticks;  // /proc/<pid>/stat field 22: tells a reused pid apart →
+                              // spawner and monitor (adoption), liveness
+  std::uint64_t spawned_ns;   // → nobody yet
+  std::uint64_t exited_ns;    // 0 while running → spawner, monitor, server, view, liveness, bench
+  std::int32_t pid;           // → spawner and monitor (adoption), server, view, liveness, bench
+  std::int32_t wait_status;   // valid when exited_ns != 0 → nobody yet (the exited message and
+                              // event carry it)
 };
 static_assert(sizeof(SpawnRecord) <= kLine - 8);
 
-struct WatchRecord {  // hamon-monitor
+struct WatchRecord {           // hamon-monitor
   std::uint64_t incarnation;   // → monitor (adoption), view, bench
   std::uint64_t since_ns;      // when `state` was entered → bench
   std::uint64_t last_beat_ns;  // the monitor's estimate of the latest beat → bench
@@ -242,25 +243,25 @@ static_assert(sizeof(WatchRecord) <= kLine - 8);
 // hamon-server: its whole decision state, so a restarted server resumes. Every field → server
 // (on restart); the ones the CLI shows also → view.
 struct SuperviseRecord {
-  std::uint64_t incarnation;       // → server, view
-  std::uint64_t next_restart_ns;   // backoff: when the restart is due
-  std::uint64_t window_start_ns;   // restart budget window
-  std::uint64_t started_ns;        // when the current incarnation was started (uptime)
-  std::uint32_t restarts;          // total since the node came up → server, view
+  std::uint64_t incarnation;      // → server, view
+  std::uint64_t next_restart_ns;  // backoff: when the restart is due
+  std::uint64_t window_start_ns;  // restart budget window
+  std::uint64_t started_ns;       // when the current incarnation was started (uptime)
+  std::uint32_t restarts;         // total since the node came up → server, view
   std::uint32_t window_restarts;
-  std::uint32_t desired;           // 0 down, 1 up → server, view
-  std::uint32_t phase;             // the supervisor's phase (engine::Phase): down, waiting,
-                                   // starting, up, stopping, backoff, failed → server, view
-  std::uint32_t consecutive;       // restarts since the last stable run (backoff)
-  std::uint32_t flags;             // bit 0: being stopped; bit 1: killed because it hung
+  std::uint32_t desired;      // 0 down, 1 up → server, view
+  std::uint32_t phase;        // the supervisor's phase (engine::Phase): down, waiting,
+                              // starting, up, stopping, backoff, failed → server, view
+  std::uint32_t consecutive;  // restarts since the last stable run (backoff)
+  std::uint32_t flags;        // bit 0: being stopped; bit 1: killed because it hung
 };
 static_assert(sizeof(SuperviseRecord) <= kLine - 8);
 
 struct alignas(kLine) ProcessSlot {
-  alignas(kLine) Seqlocked<ProcessIdentity> identity;  // hamon-server
-  alignas(kLine) Seqlocked<SpawnRecord> spawn;         // hamon-spawner
-  alignas(kLine) Seqlocked<WatchRecord> watch;         // hamon-monitor
-  alignas(kLine) Seqlocked<SuperviseRecord> supervise; // hamon-server
+  alignas(kLine) Seqlocked<ProcessIdentity> identity;   // hamon-server
+  alignas(kLine) Seqlocked<SpawnRecord> spawn;          // hamon-spawner
+  alignas(kLine) Seqlocked<WatchRecord> watch;          // hamon-monitor
+  alignas(kLine) Seqlocked<SuperviseRecord> supervise;  // hamon-server
 };
 static_assert(sizeof(ProcessSlot) == 4 * kLine);
 static_assert(offsetof(ProcessSlot, spawn) == kLine);
@@ -284,7 +285,8 @@ struct ControlGeometry {
   // never less than the defaults above), within the layout's limits.
   [[nodiscard]] static ControlGeometry sized_for(std::size_t processes, std::size_t groups) {
     const auto room = [](std::size_t wanted, std::uint32_t floor, std::uint32_t limit) {
-      return static_cast<std::uint32_t>(std::clamp<std::size_t>(2 * std::min<std::size_t>(wanted, limit), floor, limit));
+      return static_cast<std::uint32_t>(
+          std::clamp<std::size_t>(2 * std::min<std::size_t>(wanted, limit), floor, limit));
     };
     ControlGeometry g;
     g.max_processes = room(processes, g.max_processes, kMaxProcessesLimit);

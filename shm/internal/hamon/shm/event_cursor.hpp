@@ -47,7 +47,7 @@ class EventCursor {
   const EventRing* ring_;
   std::uint64_t pos_;
   std::uint64_t patience_;
-  bool waiting_ = false;          // the entry at pos_ was pending at the last look
+  bool waiting_ = false;  // the entry at pos_ was pending at the last look
   std::uint64_t waiting_since_ = 0;
 };
 

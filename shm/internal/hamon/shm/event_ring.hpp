@@ -30,23 +30,23 @@ enum class EventKind : std::uint16_t {
   daemon_started,
   daemon_exited,
   config_loaded,
-  note,          // free text in detail
+  note,  // free text in detail
 };
 
 const char* to_string(EventKind k) noexcept;
 
 // One event as posted and as read. Flat, so it can be stored word by word.
 struct Event {
-  std::uint64_t t_ns = 0;         // CLOCK_MONOTONIC
+  std::uint64_t t_ns = 0;  // CLOCK_MONOTONIC
   std::uint64_t incarnation = 0;
-  std::int64_t value = 0;         // kind-specific (see EventKind)
+  std::int64_t value = 0;  // kind-specific (see EventKind)
   std::int32_t pid = 0;
   EventKind kind = EventKind::none;
-  std::uint16_t source = 0;       // DaemonId of the poster
+  std::uint16_t source = 0;         // DaemonId of the poster
   std::uint32_t slot = UINT32_MAX;  // process slot, or UINT32_MAX
-  char group[32] = {};            // tenant or "system"
-  char name[32] = {};             // process or daemon name
-  char detail[144] = {};          // short text, NUL-terminated
+  char group[32] = {};              // tenant or "system"
+  char name[32] = {};               // process or daemon name
+  char detail[144] = {};            // short text, NUL-terminated
 
   void set_group(std::string_view s) noexcept;
   void set_name(std::string_view s) noexcept;

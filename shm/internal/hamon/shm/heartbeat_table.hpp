@@ -44,10 +44,10 @@ struct HeartbeatHeader {
   std::uint64_t total_size;
   char group[HAMON_HB_GROUP_MAX];
   std::uint8_t pad0[HAMON_HB_OFF_ROLE - 64];
-  alignas(128) std::atomic<std::uint32_t> role;       // hamon-server
-  std::atomic<std::uint32_t> role_seq;                // hamon-server: futex word
-  std::atomic<std::uint64_t> role_term;               // hamon-server
-  alignas(128) std::atomic<std::uint64_t> clock_ns;   // hamon-monitor
+  alignas(128) std::atomic<std::uint32_t> role;      // hamon-server
+  std::atomic<std::uint32_t> role_seq;               // hamon-server: futex word
+  std::atomic<std::uint64_t> role_term;              // hamon-server
+  alignas(128) std::atomic<std::uint64_t> clock_ns;  // hamon-monitor
 };
 static_assert(offsetof(HeartbeatHeader, magic) == HAMON_HB_OFF_MAGIC);
 static_assert(offsetof(HeartbeatHeader, layout_version) == HAMON_HB_OFF_VERSION);

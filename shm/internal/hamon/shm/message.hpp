@@ -12,19 +12,19 @@ namespace hamon::shm {
 enum class MessageKind : std::uint32_t {
   none = 0,
   // requests to the spawner
-  start,      // start slot as incarnation
-  stop,       // SIGTERM, then SIGKILL after arg ns
-  kill,       // SIGKILL now
+  start,  // start slot as incarnation
+  stop,   // SIGTERM, then SIGKILL after arg ns
+  kill,   // SIGKILL now
   // reports from the spawner
-  started,    // pid, arg = start time (clock ticks since boot, /proc/pid/stat field 22)
+  started,       // pid, arg = start time (clock ticks since boot, /proc/pid/stat field 22)
   start_failed,  // status = errno
-  exited,     // pid, status = wait status (also master → spawner: an orphan it reaped)
+  exited,        // pid, status = wait status (also master → spawner: an orphan it reaped)
   // reports from the monitor
-  state,      // arg = new ProcessState
+  state,  // arg = new ProcessState
   // from the server
-  reload,     // the configuration file changed: read it again
+  reload,  // the configuration file changed: read it again
   // generic
-  ping,       // test and liveness traffic
+  ping,  // test and liveness traffic
 };
 
 struct Message {
@@ -33,7 +33,7 @@ struct Message {
   std::uint64_t incarnation = 0;
   std::int32_t pid = 0;
   std::int32_t status = 0;
-  std::uint64_t t_ns = 0;   // CLOCK_MONOTONIC when sent
+  std::uint64_t t_ns = 0;  // CLOCK_MONOTONIC when sent
   std::uint64_t arg = 0;
   std::uint64_t seq = 0;    // per-sender sequence number, for tests and diagnostics
   std::uint64_t check = 0;  // free for the sender (tests put a checksum here)
@@ -43,7 +43,8 @@ struct Message {
   static Message start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
     return make(MessageKind::start, slot, inc, now);
   }
-  static Message stop(std::uint32_t slot, std::uint64_t inc, std::uint64_t grace_ns, std::uint64_t now) {
+  static Message stop(std::uint32_t slot, std::uint64_t inc, std::uint64_t grace_ns,
+                      std::uint64_t now) {
     Message m = make(MessageKind::stop, slot, inc, now);
     m.arg = grace_ns;
     return m;

@@ -22,8 +22,8 @@ struct SegmentPrefix {
   std::uint64_t magic;
   std::uint32_t layout_version;  // release-stored last by the creator; 0 while initialising
   std::uint32_t header_size;
-  std::uint32_t count_a;         // segment-specific
-  std::uint32_t count_b;         // segment-specific
+  std::uint32_t count_a;  // segment-specific
+  std::uint32_t count_b;  // segment-specific
   std::uint64_t total_size;
 };
 static_assert(sizeof(SegmentPrefix) == 32);
