@@ -10,7 +10,7 @@ namespace {
 template <std::size_t N>
 void copy_text(char (&dst)[N], std::string_view s) noexcept {
   const std::size_t n = std::min(s.size(), N - 1);
-  std::memcpy(dst, s.data(), n);
+  if (n != 0) std::memcpy(dst, s.data(), n);  // an empty view may have no data at all
   std::memset(dst + n, 0, N - n);
 }
 }  // namespace
