@@ -28,7 +28,12 @@ using shm::Message;
 using shm::MessageKind;
 
 Spawner::Spawner(const node::Node& node, const shm::ControlSegment& control)
-    : node_(node), config_(node.config), ctl_(control), epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)) {
+    : node_(node),
+      config_(node.config),
+      ctl_(control),
+      epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      to_server_(control, ChannelId::spawner_to_server, shm::DaemonId::spawner),
+      to_monitor_(control, ChannelId::spawner_to_monitor, shm::DaemonId::spawner) {
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   // One pidfd per process, thousands of processes.
   raise_fd_limit();
@@ -193,10 +198,8 @@ std::uint64_t Spawner::next_deadline() const {
     const auto it = children_.find(slot);
     if (it != children_.end()) t = std::min(t, it->second.ended_seen_ns + kOrphanStatusWait);
   }
-  for (const auto& q : outbox_) {
-    // Nobody rings us when a channel has room again: look soon.
-    if (!q.empty()) t = std::min(t, last_now_ + kOutboxRetry);
-  }
+  // Nobody rings us when a channel has room again: look soon.
+  if (to_server_.backlog() + to_monitor_.backlog() > 0) t = std::min(t, last_now_ + kOutboxRetry);
   return t;
 }
 
@@ -397,23 +400,10 @@ int Spawner::watch_adopted(std::uint64_t now) {
 }
 
 void Spawner::send(ChannelId id, const Message& m) {
-  auto& waiting = outbox_[static_cast<std::size_t>(id)];
-  if (waiting.empty() && ctl_.send(id, m)) return;
-  waiting.push_back(m);
-  ctl_.daemon(shm::DaemonId::spawner).channel_full.fetch_add(1, std::memory_order_relaxed);
+  (id == ChannelId::spawner_to_monitor ? to_monitor_ : to_server_).send(m);
 }
 
-int Spawner::flush_outbox() {
-  int n = 0;
-  for (std::size_t i = 0; i < outbox_.size(); ++i) {
-    auto& waiting = outbox_[i];
-    while (!waiting.empty() && ctl_.send(static_cast<ChannelId>(i), waiting.front())) {
-      waiting.pop_front();
-      ++n;
-    }
-  }
-  return n;
-}
+int Spawner::flush_outbox() { return static_cast<int>(to_server_.flush() + to_monitor_.flush()); }
 
 void Spawner::report_exit(std::uint32_t slot, const Child& c, int status, std::uint64_t now) {
   shm::SpawnRecord r{};

@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "hamon/node/node.hpp"
+#include "hamon/node/outbox.hpp"
 #include "hamon/shm/control_segment.hpp"
 
 namespace hamon::spawner {
@@ -96,7 +97,9 @@ class Spawner {
   int epoll_fd_ = -1;               // the pidfds of adopted children
   // Reports a full channel could not take yet, per channel, in order. Bounded by what the
   // spawner reports: a start or an exit per request it was given.
-  std::array<std::deque<shm::Message>, shm::kChannelCount> outbox_;
+  // Reports that found their channel full, sent in order on a later turn (node/outbox.hpp).
+  node::Outbox to_server_;
+  node::Outbox to_monitor_;
   std::size_t next_channel_ = 0;  // where the next turn's batch of requests begins
   std::uint64_t last_now_ = 0;
   bool sigchld_ = true;
