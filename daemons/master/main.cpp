@@ -2,7 +2,6 @@
 #include <sys/prctl.h>
 
 #include <cstdio>
-#include <string>
 
 #include "hamon/node/daemon.hpp"
 #include "master.hpp"
@@ -19,9 +18,8 @@ int main(int argc, char** argv) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   master::Master agent(d.node());
-  std::string error;
-  if (!agent.open_segment(d.adopt(), error)) {
-    std::fprintf(stderr, "hamon-master: %s\n", error.c_str());
+  if (const auto opened = agent.open_segment(d.adopt()); !opened) {
+    std::fprintf(stderr, "hamon-master: %s\n", opened.error().message.c_str());
     return node::kExitSystem;
   }
   agent.start_missing(node::now_ns());

@@ -22,7 +22,7 @@ extern char** environ;
 
 namespace hamon::master {
 
-bool Master::open_segment(bool adopt, std::string& error) {
+base::Status Master::open_segment(bool adopt) {
   const std::string name = node_.control_segment();
   if (auto old = shm::ControlSegment::attach(name, shm::Access::read_write)) {
     // A live master owns it: this node runs already. Otherwise it is left from a crash, or
@@ -30,34 +30,31 @@ bool Master::open_segment(bool adopt, std::string& error) {
     const shm::DaemonSlot& m = old->daemon(shm::DaemonId::master);
     const auto pid = static_cast<pid_t>(m.pid.load());
     if (node::still_runs(pid, m.start_ticks.load())) {
-      error = "node " + node_.id + " of cluster " + node_.cluster() +
-              " is already running (hamon-master pid " + std::to_string(pid) + ")";
-      return false;
+      return base::Error{base::Errc::exists, "node " + node_.id + " of cluster " + node_.cluster() +
+                                                 " is already running (hamon-master pid " +
+                                                 std::to_string(pid) + ")"};
     }
     if (adopt) {
       ctl_.emplace(std::move(old).value());
       to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
       node::register_daemon(*ctl_, shm::DaemonId::master);
       adopt_daemons();
-      return true;
+      return base::ok();
     }
   }
   if (adopt) {  // a node to take over that is no more: nothing to restart
-    error = "no running node " + node_.id + " of cluster " + node_.cluster() + " to take over";
-    return false;
+    return base::Error{base::Errc::missing, "no running node " + node_.id + " of cluster " +
+                                                node_.cluster() + " to take over"};
   }
   remove_segments();  // stale: its owner is dead
   const auto g =
       shm::ControlGeometry::sized_for(node_.config.processes.size(), node_.config.groups().size());
   auto c = shm::ControlSegment::create(name, g, node_.cluster(), node_.id);
-  if (!c) {
-    error = c.error().message;
-    return false;
-  }
+  if (!c) return c.error();
   ctl_.emplace(std::move(c).value());
   to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
   node::register_daemon(*ctl_, shm::DaemonId::master);
-  return true;
+  return base::ok();
 }
 
 bool Master::segment_still_ours() const {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "hamon/result.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/daemon_watch.hpp"
 #include "hamon/node/node.hpp"
@@ -27,7 +28,7 @@ class Master {
   // `adopt` (a master restarted by hamon-watcher), attaches the live node's segment and takes
   // over the daemons that still run. False with `error` set when the node already runs or the
   // segment cannot be made.
-  bool open_segment(bool adopt, std::string& error);
+  base::Status open_segment(bool adopt);
   [[nodiscard]] const shm::ControlSegment& control() const { return *ctl_; }
 
   // Starts every daemon that is not running.

@@ -17,9 +17,8 @@ int main(int argc, char** argv) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   watcher::Watcher agent(d.node());
-  std::string error;
-  if (!agent.start(d.adopt(), error)) {
-    std::fprintf(stderr, "hamon-watcher: %s\n", error.c_str());
+  if (const auto started = agent.start(d.adopt()); !started) {
+    std::fprintf(stderr, "hamon-watcher: %s\n", started.error().message.c_str());
     return node::kExitSystem;
   }
   const node::FdIdle idle(d.wait_mask());

@@ -29,7 +29,7 @@ bool Watcher::spawn_master(bool adopt) {
   return true;
 }
 
-bool Watcher::start(bool adopt, std::string& error) {
+base::Status Watcher::start(bool adopt) {
   // A node whose master lives (this watcher alone died, and systemd or an operator starts a new
   // one) is adopted, never started twice.
   // So is one whose daemons all died but whose processes still run (they are taken over, not
@@ -41,23 +41,18 @@ bool Watcher::start(bool adopt, std::string& error) {
   }
   if (adopt) {
     auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
-    if (!c) {
-      error = c.error().message;
-      return false;
-    }
+    if (!c) return c.error();
     ctl_.emplace(std::move(c).value());
     const shm::DaemonSlot& m = ctl_->daemon(shm::DaemonId::master);
     const auto pid = static_cast<pid_t>(m.pid.load());
     const int fd = node::pidfd_open_checked(pid, m.start_ticks.load());
     if (fd >= 0) master_.watch(pid, fd, false, node::now_ns());
     if (fd < 0 && !spawn_master(true)) {
-      error = "unable to start hamon-master";
-      return false;
+      return base::Error{base::Errc::system, "unable to start hamon-master"};
     }
   } else {
     if (!spawn_master(false)) {
-      error = "unable to start hamon-master";
-      return false;
+      return base::Error{base::Errc::system, "unable to start hamon-master"};
     }
     // The master creates the segment; wait for it (or for the master to give up and say why).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -71,17 +66,17 @@ bool Watcher::start(bool adopt, std::string& error) {
       pollfd p{master_.pidfd(), POLLIN, 0};
       if (::poll(&p, 1, 2) > 0) {
         ::waitpid(master_.pid(), nullptr, 0);
-        error = "hamon-master stopped while starting; see " + node_.log_dir() + "/hamon-master.log";
-        return false;
+        return base::Error{base::Errc::refused, "hamon-master stopped while starting; see " +
+                                                    node_.log_dir() + "/hamon-master.log"};
       }
     }
     if (!ctl_) {
-      error = "hamon-master did not create the node's segment within 10s";
-      return false;
+      return base::Error{base::Errc::timeout,
+                         "hamon-master did not create the node's segment within 10s"};
     }
   }
   node::register_daemon(*ctl_, shm::DaemonId::watcher);
-  return true;
+  return base::ok();
 }
 
 bool Watcher::turn(std::uint64_t now) {

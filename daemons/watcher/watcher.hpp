@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "hamon/result.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/daemon_watch.hpp"
 #include "hamon/node/node.hpp"
@@ -22,7 +23,7 @@ class Watcher {
 
   // Fresh: starts hamon-master and waits for the node's segment. Adopt (restarted by the
   // master): attaches the running node and watches its master. False with `error` set.
-  bool start(bool adopt, std::string& error);
+  base::Status start(bool adopt);
   // One turn: heartbeat, reap, restart or kill a master that ended or hangs, READY=1. False once
   // the node's segment is gone or replaced: the node was taken down without us, so stop.
   bool turn(std::uint64_t now);
