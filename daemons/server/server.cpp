@@ -183,11 +183,12 @@ bool Server::has_messages() const {
 std::uint64_t Server::next_deadline() const {
   // Requests waiting for room in the spawner's channel are tried again soon: the spawner
   // drains it without telling us.
-  const std::uint64_t retry = to_spawner_.backlog() > 0 ? node::now_ns() + 1'000'000 : UINT64_MAX;
+  const std::uint64_t retry = to_spawner_.backlog() > 0 ? last_now_ + 1'000'000 : UINT64_MAX;
   return std::min(sup_->next_deadline(), retry);
 }
 
 int Server::do_work(std::uint64_t now) {
+  last_now_ = now;
   int work = static_cast<int>(to_spawner_.flush());
   Message m;
   for (int n = 0; n < kBatch && ctl_.channel(ChannelId::spawner_to_server).pop(m); ++n) {

@@ -81,6 +81,7 @@ class Server {
   std::vector<shm::SuperviseRecord> recorded_;       // what the segment holds, per process
   node::Outbox to_spawner_;
   bool adopting_ = false;
+  std::uint64_t last_now_ = 0;  // the last turn's time: deadlines are computed from it, not read
 };
 
 }  // namespace hamon::server
