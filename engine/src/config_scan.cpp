@@ -235,10 +235,13 @@ class Scanner {
 
 std::optional<ConfigError> check_size_and_depth(std::string_view text, std::string_view file) {
   if (text.size() > max_config_bytes) {
-    return ConfigError{{std::string(file), 1, 1},
-                       "the file is larger than " + std::to_string(max_config_bytes >> 20) +
-                           " MiB (" + std::to_string(max_config_bytes) +
-                           " bytes), the most hamon reads"};
+    // Built in place: GCC 12 at -O3 warns (maybe-uninitialized, a known false positive) when
+    // an optional<ConfigError> is constructed from a braced temporary.
+    std::optional<ConfigError> e(std::in_place);
+    e->where = SourcePos{std::string(file), 1, 1};
+    e->message = "the file is larger than " + std::to_string(max_config_bytes >> 20) + " MiB (" +
+                 std::to_string(max_config_bytes) + " bytes), the most hamon reads";
+    return e;
   }
   return Scanner(text, file).run();
 }

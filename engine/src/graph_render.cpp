@@ -20,8 +20,14 @@ std::string escaped(std::string_view text) {
   return out;
 }
 
-// A dot double-quoted string.
-std::string quoted(std::string_view text) { return "\"" + escaped(text) + "\""; }
+// A dot double-quoted string. Appended piece by piece: GCC 12 at -O3 reports a false
+// -Wrestrict overlap for `"literal" + std::string&&` (its bug 105651).
+std::string quoted(std::string_view text) {
+  std::string out(1, '"');
+  out += escaped(text);
+  out += '"';
+  return out;
+}
 
 }  // namespace
 

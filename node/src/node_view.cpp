@@ -90,7 +90,7 @@ NodeView read_view(const shm::ControlSegment& ctl) {
       r.role =
           hamon::to_string(static_cast<hamon::Role>(t != tables.end() ? t->second->role() : 0));
     } else {
-      r.role = "-";
+      r.role.assign(1, '-');  // not = "-": GCC 12 -O3 false -Wrestrict (its bug 105651)
     }
     switch (static_cast<engine::Phase>(su.phase)) {
       case engine::Phase::down:

@@ -1098,10 +1098,11 @@ std::vector<Spec> random_specs(std::mt19937& rng) {
   const char* policies[] = {"always", "always", "on-failure", "never"};
   const char* delays[] = {"0s", "1ms", "2ms"};
   for (int i = 0; i < n; ++i) {
-    Spec s{"p" + std::to_string(i), 10 + 40 * pick(3), {}, ""};
+    // Appended, not `"p" + std::to_string(i)`: GCC 12 -O3 false -Wrestrict (its bug 105651).
+    Spec s{std::string("p").append(std::to_string(i)), 10 + 40 * pick(3), {}, ""};
     for (int j = 0; j < n; ++j) {
       if (rank[static_cast<std::size_t>(j)] < rank[static_cast<std::size_t>(i)] && pick(3) == 0) {
-        s.depends_on.push_back("p" + std::to_string(j));
+        s.depends_on.push_back(std::string("p").append(std::to_string(j)));
       }
     }
     s.extra = "restart = \"" + std::string(policies[pick(4)]) + "\"\nrestart_delay = \"" +
