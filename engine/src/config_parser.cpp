@@ -188,7 +188,9 @@ class Parser {
 };
 
 void Parser::reject_unknown_keys(const Section& s, std::initializer_list<Keys> known) {
-  for (auto&& [key, node] : s.table) {
+  for (auto&& entry : s.table) {
+    // Not a structured binding: clang before 16 cannot capture one in the lambda.
+    const toml::key& key = entry.first;
     const bool is_known = std::any_of(known.begin(), known.end(), [&](Keys keys) {
       return std::find(keys.begin(), keys.end(), key.str()) != keys.end();
     });
