@@ -39,18 +39,20 @@
 #include "hamon/node/clock.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
-#include "machine.hpp"
+#include "harness.hpp"
 #include "hamon/node/proc.hpp"
 
 extern char** environ;
 
 namespace {
 
+using hamon::bench::bin;
+using hamon::bench::print_machine;
+using hamon::bench::run;
+using hamon::bench::TempDir;
 using hamon::node::now_ns;
 namespace shm = hamon::shm;
 namespace fs = std::filesystem;
-
-std::string bin(const char* name) { return std::string(HAMON_BIN_DIR) + "/" + name; }
 
 // Interrupted (Ctrl-C, timeout), the harness still removes its segments and ends the monitor it
 // started: the names are kept here, ready for the signal handler (shm_unlink and kill are
@@ -75,12 +77,6 @@ void on_interrupt(int sig) {
   _exit(128 + sig);
 }
 
-void print_machine() {
-  std::printf("machine: %s, %ld cores, %s, clocksource %s\n", hamon::bench::cpu_model().c_str(),
-              hamon::bench::cores(), hamon::bench::kernel().c_str(),
-              hamon::bench::clocksource().c_str());
-}
-
 void report(const char* what, std::vector<double> us) {
   if (us.empty()) {
     std::printf("%-44s no samples\n", what);
@@ -95,27 +91,6 @@ void report(const char* what, std::vector<double> us) {
               us.size(), pct(0.5), pct(0.99), pct(0.999), us.back());
   std::fflush(stdout);
 }
-
-int run(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-struct TempDir {
-  std::string path =
-      (fs::temp_directory_path() / ("hamon-latency." + std::to_string(getpid()))).string();
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // (a) and (c) on a real node: hamon up, then SIGKILL the process again and again.
 // A real node with one process that beats every millisecond, brought up with `hamon up` and

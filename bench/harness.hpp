@@ -1,0 +1,59 @@
+// What the cross-process harnesses share: where hamon's programs are, running one to
+// completion, a temporary directory that is always removed, and the machine line printed with
+// every result.
+#ifndef HAMON_BENCH_HARNESS_HPP
+#define HAMON_BENCH_HARNESS_HPP
+
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "machine.hpp"
+
+extern char** environ;
+
+namespace hamon::bench {
+
+// A program built beside the harness (HAMON_BIN_DIR), as the daemons find each other.
+inline std::string bin(const char* name) { return std::string(HAMON_BIN_DIR) + "/" + name; }
+
+// Runs argv to completion with stdout and stderr as they are; its exit code, or -1.
+inline int run(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct TempDir {
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("hamon-bench." + std::to_string(::getpid())))
+          .string();
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+inline void print_machine() {
+  std::printf("machine: %s, %ld cores, %s, clocksource %s\n", cpu_model().c_str(), cores(),
+              kernel().c_str(), clocksource().c_str());
+}
+
+}  // namespace hamon::bench
+
+#endif  // HAMON_BENCH_HARNESS_HPP
