@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/control_socket.hpp"
+#include "hamon/node/instance_lock.hpp"
 #include "hamon/node/node.hpp"
 #include "hamon/shm/control_segment.hpp"
 
@@ -27,11 +28,33 @@ std::string absolute(const std::string& path) {
   return ::realpath(path.c_str(), abs) != nullptr ? abs : path;
 }
 
+// The file the node in `runtime_dir` was started from: as `hamon up` recorded it, else (a node
+// started by systemd, say) as its hamon-watcher or hamon-master was told on its command line.
 std::string recorded_config_path(const std::string& runtime_dir) {
   std::string path;
-  if (node::read_whole_file(runtime_dir + kConfigRecord, path, PATH_MAX) != 0) return "";
-  while (!path.empty() && path.back() == '\n') path.pop_back();
-  return path;
+  if (node::read_whole_file(runtime_dir + kConfigRecord, path, PATH_MAX) == 0) {
+    while (!path.empty() && path.back() == '\n') path.pop_back();
+    return path;
+  }
+  for (const char* daemon : {"hamon-watcher", "hamon-master"}) {
+    const pid_t pid = node::instance_holder(runtime_dir, daemon);
+    std::string cmdline;
+    if (pid <= 0 ||
+        node::read_whole_file("/proc/" + std::to_string(pid) + "/cmdline", cmdline) != 0) {
+      continue;
+    }
+    std::vector<std::string> args;
+    for (std::size_t at = 0; at < cmdline.size();) {
+      const std::size_t end = cmdline.find('\0', at);
+      args.push_back(cmdline.substr(at, end == std::string::npos ? end : end - at));
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--config") return absolute(args[i + 1]);
+    }
+  }
+  return "";
 }
 
 // The control segments of the running nodes `hamon up` started from `config_path` (with id

@@ -222,6 +222,19 @@ TEST(UpDown, DownWithAGarbageConfigurationOnDiskStopsEveryProcess) {
   expect_gone(node, "down with a garbage file");
 }
 
+TEST(UpDown, DownWithAGarbageConfigurationFindsANodeNotStartedByHamonUp) {
+  TestNode node(kConfig);
+  Sweeper sweep(node);
+  ASSERT_EQ(node.up().code, 0);
+  // As under systemd, which starts hamon-watcher itself: no record of the file; the daemons'
+  // command lines name it.
+  ASSERT_EQ(::unlink((node::runtime_dir(node.cluster(), "a") + "/config-path").c_str()), 0);
+  std::ofstream(node.config_path(), std::ios::trunc) << "[cluster\nname = 3\n";
+  const auto down = node.down();
+  EXPECT_EQ(down.code, 0) << down.err;
+  expect_gone(node, "down with a garbage file");
+}
+
 TEST(UpDown, DownWithAGarbageConfigurationAndTheServerKilledStopsEveryProcess) {
   TestNode node(kConfig);
   Sweeper sweep(node);
