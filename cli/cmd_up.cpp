@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,10 @@ namespace hamon::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The longest a ready process is watched before it counts as up (up_progress.hpp): a process
+// with a long heartbeat timeout does not hold `up` back for all of it.
+constexpr std::chrono::nanoseconds kSettleMax = std::chrono::seconds(5);
 
 bool runs(const shm::DaemonSlot& d) {
   return d.state.load() == static_cast<std::uint32_t>(shm::DaemonState::running) &&
@@ -125,8 +130,9 @@ int up(const UpOptions& o) {
   UpProgress progress(
       [&node](const std::string& name) -> std::uint64_t {
         const auto* p = node.config.find_process(name);
+        const auto timeout = p != nullptr ? p->timeout : engine::ProcessSettings{}.timeout;
         return static_cast<std::uint64_t>(
-            (p != nullptr ? p->timeout : engine::ProcessSettings{}.timeout).count());
+            std::min<std::chrono::nanoseconds>(timeout, kSettleMax).count());
       },
       adopting);
   bool looked = false;

@@ -2,8 +2,8 @@
 // that the same behaviour of the processes gets the same answer every time (docs/cli.md):
 //
 //   - up (exit 0): every wanted process is ready and has stayed ready, same incarnation, for its
-//     heartbeat `timeout` — within that time hamon cannot tell a process that runs from one that
-//     stopped beating right after its first beat, and a crash loop shows itself;
+//     heartbeat `timeout` (5 s at most) — within that time hamon cannot tell a process that runs
+//     from one that stopped beating right after its first beat, and a crash loop shows itself;
 //   - failed (exit 5): a process ran out of its restart budget (`failed`), or, at the deadline,
 //     a process that is not up has ended at least once since `up` began: it keeps failing, in
 //     whatever phase of its back-off the deadline finds it;
