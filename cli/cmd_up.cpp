@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 // The longest a ready process is watched before it counts as up (up_progress.hpp): a process
 // with a long heartbeat timeout does not hold `up` back for all of it.
-constexpr std::chrono::nanoseconds kSettleMax = std::chrono::seconds(5);
+constexpr std::chrono::nanoseconds kSettleMax = std::chrono::seconds(10);
 
 bool runs(const shm::DaemonSlot& d) {
   return d.state.load() == static_cast<std::uint32_t>(shm::DaemonState::running) &&
@@ -132,7 +132,7 @@ int up(const UpOptions& o) {
         const auto* p = node.config.find_process(name);
         const auto timeout = p != nullptr ? p->timeout : engine::ProcessSettings{}.timeout;
         return static_cast<std::uint64_t>(
-            std::min<std::chrono::nanoseconds>(timeout, kSettleMax).count());
+            std::min<std::chrono::nanoseconds>(2 * timeout, kSettleMax).count());
       },
       adopting);
   bool looked = false;

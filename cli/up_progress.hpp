@@ -1,9 +1,10 @@
 // UpProgress: what `hamon up` answers, judged from successive views of the node it started, so
 // that the same behaviour of the processes gets the same answer every time (docs/cli.md):
 //
-//   - up (exit 0): every wanted process is ready and has stayed ready, same incarnation, for its
-//     heartbeat `timeout` (5 s at most) — within that time hamon cannot tell a process that runs
-//     from one that stopped beating right after its first beat, and a crash loop shows itself;
+//   - up (exit 0): every wanted process is ready and has stayed ready, same incarnation, for
+//     twice its heartbeat `timeout` (10 s at most): a process that exits, or stops beating,
+//     within its `timeout` of becoming ready is seen to fail by then (a silence is found only a
+//     `timeout` after the last beat), so a crash loop always shows itself;
 //   - failed (exit 5): a process ran out of its restart budget (`failed`), or, at the deadline,
 //     a process that is not up has ended at least once since `up` began: it keeps failing, in
 //     whatever phase of its back-off the deadline finds it;

@@ -215,7 +215,7 @@ TEST(Supervision, StopsInReverseDependencyOrder) {
 
 TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
   TestNode node(std::string(kDefaults) + sys("good1") + sys("good2") +
-                sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"5\""));
+                sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"2\""));
   // Garbage reads as silence (its incarnation is wrong), so the vandal is replaced, again and
   // again, until its restart budget runs out: `up` says so.
   const auto up = node.up();
