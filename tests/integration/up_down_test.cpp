@@ -113,13 +113,19 @@ std::size_t all_daemons(const std::string& config) {
   return n;
 }
 
-// Whatever a failing `down` left of the node, found by environment or command line, is killed
-// when the test ends: through a pidfd, opened first and then checked to still name the process
-// that was found.
+bool segment_exists(const std::string& cluster) {
+  return static_cast<bool>(
+      shm::ControlSegment::attach(shm::control_segment_name(cluster, "a"), shm::Access::read_only));
+}
+
+// When the test ends, the node is taken down, and whatever a failing `down` left of it, found by
+// environment or command line, is killed: through a pidfd, opened first and then checked to
+// still name the process that was found.
 class Sweeper {
  public:
-  explicit Sweeper(const TestNode& node) : node_(node) {}
+  explicit Sweeper(TestNode& node) : node_(node) {}
   ~Sweeper() {
+    if (segment_exists(node_.cluster())) (void)node_.down();
     for (int pass = 0; pass < 3; ++pass) {
       std::vector<pid_t> left = node_processes(node_.cluster());
       for (const char* b :
@@ -148,13 +154,8 @@ class Sweeper {
   Sweeper& operator=(const Sweeper&) = delete;
 
  private:
-  const TestNode& node_;
+  TestNode& node_;
 };
-
-bool segment_exists(const std::string& cluster) {
-  return static_cast<bool>(
-      shm::ControlSegment::attach(shm::control_segment_name(cluster, "a"), shm::Access::read_only));
-}
 
 std::int32_t daemon_pid(const node::NodeView& v, const std::string& name) {
   for (const auto& d : v.daemons) {
