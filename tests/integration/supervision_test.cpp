@@ -112,7 +112,9 @@ TEST(Supervision, RestartsACrashedProcessWithANewPidAndIncarnation) {
 
 TEST(Supervision, KillsAndRestartsAHungProcess) {
   TestNode node(std::string(kDefaults) +
-                sys("sleeper", "timeout = \"100ms\"", ", \"--hang-after\", \"10\""));
+                sys("sleeper", "timeout = \"100ms\"", ", \"--hang-after\", \"40\""));
+  // It hangs about 400 ms after its start: after `up` (which watches it for twice its timeout)
+  // has seen it up.
   ASSERT_EQ(node.up().code, 0);
   const auto first = node.process("system", "sleeper");
   ASSERT_TRUE(first);
@@ -133,7 +135,9 @@ TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
   TestNode node(std::string(kDefaults) + sys("steady") +
                 sys("crasher", "restart_budget = 3\nrestart_window = \"60s\"\ncritical = true",
                     ", \"--crash-after\", \"3\""));
-  (void)node.up();  // may return before or after the crasher runs out of restarts
+  const auto up = node.up();  // waits for it: it runs out of restarts, every time
+  EXPECT_EQ(up.code, 5) << up.err;
+  EXPECT_NE(up.err.find("system/crasher"), std::string::npos) << up.err;
   ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("system", "crasher");
     return p && p->state == "failed";
