@@ -100,10 +100,16 @@ int up(const UpOptions& o) {
               << (other > 0 ? " (pid " + std::to_string(other) + ")" : "") << '\n';
     return exit_not_running;
   }
-  struct CloseLock {
+  // Held until the watcher we start holds its own instance lock: from then on that refuses a
+  // second `up`, and a `down` may stop the node even while this `up` still waits.
+  struct CliLock {
     int fd;
-    ~CloseLock() { ::close(fd); }
-  } close_lock{cli_lock};
+    void release() {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+    ~CliLock() { release(); }
+  } lock{cli_lock};
   if (const pid_t watcher = node::instance_holder(node, "hamon-watcher"); watcher > 0) {
     std::cerr << "hamon: " << node_name << " is already running (hamon-watcher pid " << watcher
               << ")\n";
@@ -144,6 +150,7 @@ int up(const UpOptions& o) {
       print_log_tail(log);
       return exit_not_running;
     }
+    if (lock.fd >= 0 && node::instance_holder(node, "hamon-watcher") == watcher) lock.release();
     auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_only);
     if (!ctl) continue;
     // Only the segment our watcher registered in is this node's: one left by a node that died

@@ -477,5 +477,26 @@ TEST(UpDown, UpOfAProcessStillCrashingAtTheDeadlineExitsFiveNamingIt) {
   }
 }
 
+TEST(UpDown, DownWhileUpStillWaitsStopsTheNodeAndUpSaysSo) {
+  TestNode node(std::string(kConfig) +
+                "\n[[system.process]]\nname = \"storm\"\n"
+                "command = [\"@APP@\", \"--crash-after\", \"3\"]\n"
+                "restart_budget = 100000\nrestart_delay = \"0s\"\n");
+  Sweeper sweep(node);
+  auto up = std::async(std::launch::async, [&] { return node.hamon({"up", "--timeout", "20s"}); });
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto s = node.process("system", "storm");
+    return s && s->restarts >= 2;
+  })) << "no storm";
+  const auto down = node.down();
+  EXPECT_EQ(down.code, 0) << down.err;
+  const RunResult u = up.get();
+  // Had `down` waited for `up` to give up, `up` would have said the storm keeps failing (5).
+  // Instead `up` saw its node stop (4), or, looking between the stop request and the end, every
+  // process still wanted up (0): the storm is wanted no more.
+  EXPECT_TRUE(u.code == 4 || u.code == 0) << u.code << ": " << u.err;
+  expect_gone(node, "down during up");
+}
+
 }  // namespace
 }  // namespace hamon::test
