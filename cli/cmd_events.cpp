@@ -49,7 +49,7 @@ void print(const shm::Event& e, bool json) {
 
 int events(const EventsOptions& o) {
   int code = exit_ok;
-  const auto target = find_node(o.node, code);
+  const auto target = find_node(o.node, code, true);
   if (!target) return code;
   auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
   if (!ctl) return exit_not_running;

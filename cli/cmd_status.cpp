@@ -24,7 +24,7 @@ struct StatusOptions {
 
 int status(const StatusOptions& o) {
   int code = exit_ok;
-  const auto target = find_node(o.node, code);
+  const auto target = find_node(o.node, code, true);
   if (!target) return code;
   auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
   if (!ctl) {
@@ -42,7 +42,7 @@ void on_quit(int) { g_quit = 1; }
 // Redraws in place with plain ANSI (home, clear to end): works in any terminal and in tmux.
 int top(const StatusOptions& o) {
   int code = exit_ok;
-  const auto target = find_node(o.node, code);
+  const auto target = find_node(o.node, code, true);
   if (!target) return code;
   auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
   if (!ctl) return exit_not_running;

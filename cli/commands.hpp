@@ -20,14 +20,17 @@ inline constexpr int exit_config_invalid = 1;  // the configuration has errors
 inline constexpr int exit_usage = 2;           // bad command line
 inline constexpr int exit_io = 3;              // a file could not be read
 inline constexpr int exit_not_running = 4;     // no such node runs (or, for up: it runs already)
-inline constexpr int exit_process_failed = 5;  // up: a process failed to start
-inline constexpr int exit_timeout = 6;         // up/down: not done within --timeout
+inline constexpr int exit_process_failed = 5;  // up/start/restart: a process failed to start
+inline constexpr int exit_timeout = 6;         // up/down/...: not done within --timeout
 inline constexpr int exit_refused = 7;         // the server refused the request (it says why)
 
 void add_check_config(CLI::App& app, int& exit_code);
 void add_graph(CLI::App& app, int& exit_code);
-void add_node_commands(CLI::App& app, int& exit_code);  // up, down, start, stop, restart, tenant
-void add_status(CLI::App& app, int& exit_code);         // status, top
+// up and down (add_up, add_down), start, stop, restart, tenant, reload
+void add_node_commands(CLI::App& app, int& exit_code);
+void add_up(CLI::App& app, int& exit_code);
+void add_down(CLI::App& app, int& exit_code);
+void add_status(CLI::App& app, int& exit_code);  // status, top
 void add_events(CLI::App& app, int& exit_code);
 
 struct LoadedConfig {

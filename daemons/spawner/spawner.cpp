@@ -1,7 +1,6 @@
 #include "spawner.hpp"
 
 #include <hamon/heartbeat_abi.h>
-#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -12,13 +11,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <string_view>
 #include <system_error>
 #include <thread>
 
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/recorded_process.hpp"
 #include "launch.hpp"
 
 namespace hamon::spawner {
@@ -46,44 +45,6 @@ Spawner::~Spawner() {
   ::close(epoll_fd_);
 }
 
-namespace {
-
-// The process whose environment says it is `incarnation` of heartbeat slot `hb_slot` in
-// `segment`: a start a dead spawner made but could not record. 0 if there is none.
-pid_t find_started(const std::string& segment, std::uint32_t hb_slot, std::uint64_t incarnation) {
-  const std::string want_seg = std::string(HAMON_ENV_SEGMENT) + "=/" + segment;
-  const std::string want_slot = std::string(HAMON_ENV_SLOT) + "=" + std::to_string(hb_slot);
-  const std::string want_inc =
-      std::string(HAMON_ENV_INCARNATION) + "=" + std::to_string(incarnation);
-  pid_t found = 0;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return 0;
-  while (const dirent* e = ::readdir(d)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::string env;
-    if (node::read_whole_file("/proc/" + std::to_string(pid) + "/environ", env) != 0) continue;
-    int hits = 0;
-    std::size_t at = 0;
-    while (at < env.size()) {
-      const std::size_t end = env.find('\0', at);
-      const std::string_view kv(env.data() + at,
-                                (end == std::string::npos ? env.size() : end) - at);
-      hits += kv == want_seg || kv == want_slot || kv == want_inc;
-      if (end == std::string::npos) break;
-      at = end + 1;
-    }
-    if (hits == 3) {
-      found = pid;
-      break;
-    }
-  }
-  ::closedir(d);
-  return found;
-}
-
-}  // namespace
-
 void Spawner::adopt() {
   // Exit statuses the master collected while no spawner ran come first.
   Message m;
@@ -105,7 +66,7 @@ void Spawner::adopt() {
       std::string group, name, segment;
       std::uint32_t hb_slot = 0;
       (void)process_for(s, group, name, segment, hb_slot);
-      c.pid = segment.empty() ? 0 : find_started(segment, hb_slot, r.incarnation);
+      c.pid = segment.empty() ? 0 : node::find_started(segment, hb_slot, r.incarnation);
       if (c.pid == 0) {  // never started: finish the predecessor's work, as it was asked
         start(s, r.incarnation, node::now_ns());
         continue;

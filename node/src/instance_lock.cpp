@@ -12,8 +12,8 @@
 namespace hamon::node {
 namespace {
 
-std::string lock_path(const Node& node, const char* binary) {
-  return node.runtime_dir() + "/" + binary + ".lock";
+std::string lock_path(const std::string& runtime_dir, const char* binary) {
+  return runtime_dir + "/" + binary + ".lock";
 }
 
 flock whole_file(short type) {
@@ -28,9 +28,17 @@ flock whole_file(short type) {
 }  // namespace
 
 int take_instance_lock(const Node& node, const char* binary, pid_t* holder) {
+  return take_instance_lock(node.runtime_dir(), binary, holder);
+}
+
+pid_t instance_holder(const Node& node, const char* binary) {
+  return instance_holder(node.runtime_dir(), binary);
+}
+
+int take_instance_lock(const std::string& runtime_dir, const char* binary, pid_t* holder) {
   *holder = 0;
-  if (make_dirs(node.runtime_dir(), 0750) != 0) return -1;
-  const int fd = ::open(lock_path(node, binary).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (make_dirs(runtime_dir, 0750) != 0) return -1;
+  const int fd = ::open(lock_path(runtime_dir, binary).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
   flock l = whole_file(F_WRLCK);
   if (::fcntl(fd, F_SETLK, &l) == 0) return fd;
@@ -40,8 +48,8 @@ int take_instance_lock(const Node& node, const char* binary, pid_t* holder) {
   return -1;
 }
 
-pid_t instance_holder(const Node& node, const char* binary) {
-  const int fd = ::open(lock_path(node, binary).c_str(), O_RDONLY | O_CLOEXEC);
+pid_t instance_holder(const std::string& runtime_dir, const char* binary) {
+  const int fd = ::open(lock_path(runtime_dir, binary).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   flock who = whole_file(F_WRLCK);
   const pid_t pid = ::fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK ? who.l_pid : 0;

@@ -1,6 +1,7 @@
 #include "hamon/node/proc.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -52,6 +53,15 @@ int pidfd_signal_group(int pidfd, int sig) noexcept {
   constexpr unsigned kSignalProcessGroup = 1U << 2;  // PIDFD_SIGNAL_PROCESS_GROUP
   const long rc = ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, kSignalProcessGroup);
   return rc == 0 ? 0 : -errno;
+}
+
+int signal_group_of(int pidfd, pid_t pid, int sig) noexcept {
+  int rc = pidfd_signal_group(pidfd, sig);
+  if (rc == -EINVAL) {
+    pollfd p{pidfd, POLLIN, 0};
+    rc = pid > 0 && ::poll(&p, 1, 0) == 0 && ::kill(-pid, sig) == 0 ? 0 : -ESRCH;
+  }
+  return rc == 0 ? 0 : pidfd_signal(pidfd, sig);
 }
 
 int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept {

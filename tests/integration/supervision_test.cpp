@@ -112,7 +112,9 @@ TEST(Supervision, RestartsACrashedProcessWithANewPidAndIncarnation) {
 
 TEST(Supervision, KillsAndRestartsAHungProcess) {
   TestNode node(std::string(kDefaults) +
-                sys("sleeper", "timeout = \"100ms\"", ", \"--hang-after\", \"10\""));
+                sys("sleeper", "timeout = \"100ms\"", ", \"--hang-after\", \"40\""));
+  // It hangs about 400 ms after its start: after `up` (which watches it for twice its timeout)
+  // has seen it up.
   ASSERT_EQ(node.up().code, 0);
   const auto first = node.process("system", "sleeper");
   ASSERT_TRUE(first);
@@ -133,7 +135,9 @@ TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
   TestNode node(std::string(kDefaults) + sys("steady") +
                 sys("crasher", "restart_budget = 3\nrestart_window = \"60s\"\ncritical = true",
                     ", \"--crash-after\", \"3\""));
-  (void)node.up();  // may return before or after the crasher runs out of restarts
+  const auto up = node.up();  // waits for it: it runs out of restarts, every time
+  EXPECT_EQ(up.code, 5) << up.err;
+  EXPECT_NE(up.err.find("system/crasher"), std::string::npos) << up.err;
   ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("system", "crasher");
     return p && p->state == "failed";
@@ -215,24 +219,23 @@ TEST(Supervision, StopsInReverseDependencyOrder) {
 
 TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
   TestNode node(std::string(kDefaults) + sys("good1") + sys("good2") +
-                sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"5\""));
-  ASSERT_EQ(node.up().code, 0);
-  const auto g1 = node.process("system", "good1");
-  const auto g2 = node.process("system", "good2");
+                sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"2\""));
+  // Garbage reads as silence (its incarnation is wrong), so the vandal is replaced, again and
+  // again, until its restart budget runs out: `up` says so.
+  const auto up = node.up();
+  EXPECT_EQ(up.code, 5) << up.err;
+  EXPECT_NE(up.err.find("system/vandal"), std::string::npos) << up.err;
   const auto vandal = node.process("system", "vandal");
-  ASSERT_TRUE(g1 && g2 && vandal);
-  // Garbage reads as silence (its incarnation is wrong), so the vandal is replaced.
-  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
-    const auto v = node.process("system", "vandal");
-    return v && v->incarnation > vandal->incarnation;
-  }));
+  ASSERT_TRUE(vandal.has_value());
+  EXPECT_GT(vandal->restarts, 0u);
   const auto a = node.process("system", "good1");
   const auto b = node.process("system", "good2");
-  EXPECT_EQ(a->pid, g1->pid);
-  EXPECT_EQ(a->incarnation, g1->incarnation);
-  EXPECT_EQ(b->pid, g2->pid);
+  ASSERT_TRUE(a && b);
   EXPECT_EQ(a->restarts + b->restarts, 0u);
   EXPECT_TRUE(running(*a) && running(*b));
+  const auto ev = node.events();
+  EXPECT_LT(find_event(ev, EventKind::exited, "system", "good1"), 0);
+  EXPECT_LT(find_event(ev, EventKind::exited, "system", "good2"), 0);
   for (const auto& d : node.view().daemons) {
     if (d.name != "hamon-watcher") {
       EXPECT_EQ(d.restarts, 0u) << d.name << " must not crash";

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <string>
+
 #include "hamon/node/node.hpp"
 
 namespace hamon::node {
@@ -17,6 +19,13 @@ int take_instance_lock(const Node& node, const char* binary, pid_t* holder);
 
 // The pid of the live instance of `binary` on this node, 0 if none.
 pid_t instance_holder(const Node& node, const char* binary);
+
+// The same, for the node whose runtime directory is `runtime_dir` (node::runtime_dir): for
+// `hamon down`, which finds a node by its segment and needs no configuration. A process that
+// holds a lock must not ask instance_holder about it: closing the file it opens to ask would
+// release that process's own lock (POSIX record locks belong to the process, not the fd).
+int take_instance_lock(const std::string& runtime_dir, const char* binary, pid_t* holder);
+pid_t instance_holder(const std::string& runtime_dir, const char* binary);
 
 // take_instance_lock, or print why not ("another hamon-server (pid 42) runs for node a of
 // cluster demo") and exit 111.

@@ -26,6 +26,12 @@ int pidfd_signal(int pidfd, int sig) noexcept;
 // -ESRCH: nobody is in that group; -EINVAL: the kernel is older.
 int pidfd_signal_group(int pidfd, int sig) noexcept;
 
+// Signals the process group led by `pid`, which is not the caller's child, through its pidfd:
+// pidfd_signal_group where the kernel has it; before Linux 6.9 by number (kill(-pid)), and only
+// while the pidfd shows the leader still runs — a live leader holds its group's id, so the number
+// cannot name a later group. If the group cannot be signalled, the leader alone is.
+int signal_group_of(int pidfd, pid_t pid, int sig) noexcept;
+
 // Opens a pidfd for `pid` only if it is still the process that started at `ticks`. -ESRCH
 // otherwise (gone, or the pid now names another process).
 int pidfd_open_checked(pid_t pid, std::uint64_t ticks) noexcept;
