@@ -4,11 +4,11 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "hamon/shm/control_segment.hpp"
 #include "pid_reuse.hpp"
+#include "node_processes.hpp"
 #include "test_node.hpp"
 
 namespace hamon::test {
@@ -19,14 +19,6 @@ std::int32_t daemon_pid(const node::NodeView& v, const std::string& name) {
     if (d.name == name && d.state == "running") return d.pid;
   }
   return 0;
-}
-
-// The state letter of /proc/PID/stat ('T' stopped), or 0 if there is no such process.
-char proc_state(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), {});
-  const auto paren = s.rfind(')');
-  return paren == std::string::npos || paren + 2 >= s.size() ? 0 : s[paren + 2];
 }
 
 // Resumes a stopped daemon whatever happens to the test, so the node can be taken down.

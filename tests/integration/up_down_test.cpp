@@ -18,6 +18,7 @@
 
 #include "hamon/node/instance_lock.hpp"
 #include "hamon/node/node.hpp"
+#include "proc_file.hpp"
 #include "hamon/node/proc.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "test_node.hpp"
@@ -51,10 +52,8 @@ depends_on = ["system/sipd"]
 
 constexpr std::size_t kProcesses = 3;
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), {});
-}
+// /proc files of processes that may exit meanwhile: never a throw.
+std::string read_file(const std::string& path) { return read_proc_file(path); }
 
 // Every process on this machine whose environment places it in one of this node's heartbeat
 // segments: what hamon started for the node, whether or not any record of it is left. A zombie

@@ -9,22 +9,19 @@
 #include <sys/types.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "hamon/heartbeat.h"
+#include "proc_file.hpp"
 
 namespace hamon::test {
 
 // The value of `key` in the environment of `pid` ("" when absent or the process is gone).
 inline std::string env_of(pid_t pid, const std::string& key) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/environ");
-  std::string all((std::istreambuf_iterator<char>(f)), {});
-  std::istringstream in(all);
+  std::istringstream in(read_proc_file("/proc/" + std::to_string(pid) + "/environ"));
   for (std::string kv; std::getline(in, kv, '\0');) {
     if (kv.rfind(key + "=", 0) == 0) return kv.substr(key.size() + 1);
   }
@@ -33,8 +30,7 @@ inline std::string env_of(pid_t pid, const std::string& key) {
 
 // The state letter of `pid` in /proc/PID/stat ('\0' when it is gone).
 inline char proc_state(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), {});
+  const std::string s = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   const auto close = s.rfind(')');
   return close == std::string::npos || close + 2 >= s.size() ? '\0' : s[close + 2];
 }
