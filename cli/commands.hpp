@@ -29,6 +29,7 @@ void add_graph(CLI::App& app, int& exit_code);
 void add_node_commands(CLI::App& app, int& exit_code);  // up, down, start, stop, restart, tenant
 void add_status(CLI::App& app, int& exit_code);         // status, top
 void add_events(CLI::App& app, int& exit_code);
+void add_keygen(CLI::App& app, int& exit_code);
 
 struct LoadedConfig {
   std::optional<engine::Config> config;  // set when exit_code is exit_ok
