@@ -36,13 +36,14 @@ bool Session::can_send() const noexcept {
   return state_ == State::awaiting_proof || state_ == State::established || state_ == State::closed;
 }
 
-void Session::seal(FrameType type, const Message& m, const MacKey& key,
-                   std::vector<std::uint8_t>& out) {
+base::Status Session::seal(FrameType type, const Message& m, const MacKey& key,
+                           std::vector<std::uint8_t>& out) {
   const std::size_t start = out.size();
   out.resize(start + header_size);
-  // The session's own messages are built from names create() checked, and callers' are
-  // checked by write(): encoding cannot fail here.
-  (void)encode_payload(m, out);
+  if (base::Status s = encode_payload(m, out); !s) {
+    out.resize(start);
+    return s;
+  }
   const std::size_t length = out.size() - start - header_size;
   const FrameHeader h{.type = type,
                       .length = static_cast<std::uint32_t>(length),
@@ -52,11 +53,13 @@ void Session::seal(FrameType type, const Message& m, const MacKey& key,
   encode_header(h, std::span<std::uint8_t, header_size>(out.data() + start, header_size));
   const Mac mac = compute_mac(key, {out.data() + start, header_size + length});
   out.insert(out.end(), mac.begin(), mac.end());
+  return base::ok();
 }
 
 void Session::write_hello(std::vector<std::uint8_t>& out) {
   MacKey key = hello_key(*shared_);
-  seal(FrameType::hello, Hello{config_.cluster, config_.node, nonce_}, key, out);
+  // Cannot fail: create() checked the names.
+  (void)seal(FrameType::hello, Hello{config_.cluster, config_.node, nonce_}, key, out);
   wipe(key);
   state_ = State::awaiting_welcome;
 }
@@ -68,11 +71,7 @@ base::Status Session::write(const Message& m, std::vector<std::uint8_t>& out) {
                        "peer session: cannot send a " + std::string(to_string(type)) +
                            (can_send() ? " (the session sends its own)" : " before the handshake")};
   }
-  // Encoded once to check it, so that a refused message leaves `out` as it was.
-  std::vector<std::uint8_t> payload;
-  if (base::Status s = encode_payload(m, payload); !s) return s;
-  seal(type, m, send_key_, out);
-  return base::ok();
+  return seal(type, m, send_key_, out);
 }
 
 Checked<Received> Session::fail(Rejection r) {
@@ -82,15 +81,16 @@ Checked<Received> Session::fail(Rejection r) {
 
 std::optional<Rejection> Session::check_seq(const RawFrame& frame) {
   const std::uint64_t seq = frame.header.seq;
-  const std::string where =
-      "frame " + std::to_string(frame.index) + ": sequence " + std::to_string(seq);
+  const auto where = [&] {
+    return "frame " + std::to_string(frame.index) + ": sequence " + std::to_string(seq);
+  };
   if (seq <= received_seq_) {
     return reject(Reason::replayed,
-                  where + ", not above the last accepted " + std::to_string(received_seq_));
+                  where() + ", not above the last accepted " + std::to_string(received_seq_));
   }
   if (seq != received_seq_ + 1) {
     return reject(Reason::reordered,
-                  where + " where " + std::to_string(received_seq_ + 1) + " was due");
+                  where() + " where " + std::to_string(received_seq_ + 1) + " was due");
   }
   received_seq_ = seq;
   return std::nullopt;
@@ -164,7 +164,7 @@ Checked<Received> Session::receive_hello(const RawFrame& frame, std::vector<std:
   wipe(keys.initiator_to_responder);
   shared_.reset();
   state_ = State::awaiting_proof;
-  seal(FrameType::welcome, Welcome{config_.cluster, config_.node, nonce_}, send_key_, out);
+  (void)seal(FrameType::welcome, Welcome{config_.cluster, config_.node, nonce_}, send_key_, out);
   return Received{frame.header, std::move(*m)};
 }
 
@@ -202,23 +202,26 @@ Checked<Received> Session::receive_welcome(const RawFrame& frame) {
 }
 
 Checked<Received> Session::receive_keyed(const RawFrame& frame) {
-  const std::string where = "frame " + std::to_string(frame.index) + " (" +
-                            std::string(to_string(frame.header.type)) + ")";
+  // Built only for a rejection: this is the path of every frame.
+  const auto where = [&] {
+    return "frame " + std::to_string(frame.index) + " (" +
+           std::string(to_string(frame.header.type)) + ")";
+  };
   if (!verify_mac(receive_key_, frame.authenticated, frame.mac)) {
-    return fail(reject(Reason::bad_mac, where + ": the MAC does not verify"));
+    return fail(reject(Reason::bad_mac, where() + ": the MAC does not verify"));
   }
   if (auto r = check_seq(frame)) return fail(std::move(*r));
   if (frame.header.incarnation != peer_incarnation_) {
     return fail(reject(Reason::malformed,
-                       where + ": incarnation " + std::to_string(frame.header.incarnation) +
+                       where() + ": incarnation " + std::to_string(frame.header.incarnation) +
                            " on a connection of incarnation " + std::to_string(peer_incarnation_)));
   }
   const FrameType type = frame.header.type;
   if (state_ == State::closed) {
-    return fail(reject(Reason::unexpected, where + " after the peer's goodbye"));
+    return fail(reject(Reason::unexpected, where() + " after the peer's goodbye"));
   }
   if (type == FrameType::hello || type == FrameType::welcome) {
-    return fail(reject(Reason::unexpected, where + " after the handshake"));
+    return fail(reject(Reason::unexpected, where() + " after the handshake"));
   }
   Checked<Message> m = decode_payload(type, frame.payload);
   if (!m) return fail(m.error());

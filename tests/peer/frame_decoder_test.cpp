@@ -232,7 +232,7 @@ TEST(FrameDecoder, NamesTheFrameAndStreamOffsetOfARejection) {
   dec.feed(good);
   dec.feed(good);
   Bytes bad = good;
-  store_le(bad.data() + 4, 9, 2);
+  bad[4] = 9;  // version 9 (not store_le: GCC 12 at -O3 misjudges the vector's size)
   dec.feed(bad);
   EXPECT_TRUE(next_of(dec).frame);
   EXPECT_TRUE(next_of(dec).frame);

@@ -99,7 +99,9 @@ class Session {
   std::optional<Rejection> check_seq(const RawFrame& frame);
   std::optional<Rejection> check_cluster(const RawFrame& frame, const std::string& cluster) const;
   std::optional<Rejection> check_node(const RawFrame& frame, const std::string& node) const;
-  void seal(FrameType type, const Message& m, const MacKey& key, std::vector<std::uint8_t>& out);
+  // Appends the frame of m under key; on an encoding error, nothing (and uses no seq).
+  base::Status seal(FrameType type, const Message& m, const MacKey& key,
+                    std::vector<std::uint8_t>& out);
   Checked<Received> fail(Rejection r);
 
   End end_;
