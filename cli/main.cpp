@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   cli::add_node_commands(app, exit_code);
   cli::add_status(app, exit_code);
   cli::add_events(app, exit_code);
+  cli::add_keygen(app, exit_code);
 
   try {
     app.parse(argc, argv);
