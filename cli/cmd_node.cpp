@@ -21,6 +21,7 @@
 #include "node_target.hpp"
 #include "hamon/node/node_view.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/running_config.hpp"
 
 namespace hamon::cli {
 namespace {
@@ -58,8 +59,9 @@ pid_t launch_watcher(const node::Node& node) {
   const char* path = std::getenv("PATH");
   ::setenv("PATH", (bin_dir + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
   const std::string watcher = bin_dir + "/hamon-watcher";
-  ::execl(watcher.c_str(), watcher.c_str(), "--config", node.config_path.c_str(), "--node",
-          node.id.c_str(), static_cast<char*>(nullptr));
+  const std::string running = node.running_config();
+  ::execl(watcher.c_str(), watcher.c_str(), "--config", running.c_str(), "--source",
+          node.config_path.c_str(), "--node", node.id.c_str(), static_cast<char*>(nullptr));
   ::_exit(127);
 }
 
@@ -93,6 +95,11 @@ int up(const UpOptions& o) {
   }
   if (const int e = node::make_dirs(node.log_dir(), 0750); e != 0) {
     std::cerr << "hamon: unable to create " << node.log_dir() << ": " << std::strerror(e) << '\n';
+    return exit_io;
+  }
+  // The daemons read this copy, never the file: it changes with `hamon reload` only.
+  if (auto w = node::write_running_config(node); !w) {
+    std::cerr << "hamon: " << w.error().message << '\n';
     return exit_io;
   }
   const pid_t watcher = launch_watcher(node);

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "hamon-master: the node's segment is gone; stopping\n");
         break;
       }
+      // A reload's new copy becomes ours; a removed one is written again.
+      agent.tend_running_config();
     }
     node::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
     d.signals().child.store(false);

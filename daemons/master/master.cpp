@@ -95,12 +95,42 @@ void Master::remove_segments() {
   }
 }
 
+void Master::tend_running_config() {
+  auto t = running_.tend();
+  if (!t) {
+    if (t.error().message != running_error_) {
+      running_error_ = t.error().message;
+      node::post_event(*ctl_, shm::DaemonId::master,
+                       {.kind = shm::EventKind::note,
+                        .name = "hamon-master",
+                        .detail = "the running configuration: " + running_error_});
+    }
+    return;
+  }
+  running_error_.clear();
+  if (t->what == node::RunningConfig::Tended::What::rewritten) {
+    node::post_event(*ctl_, shm::DaemonId::master,
+                     {.kind = shm::EventKind::note,
+                      .name = "hamon-master",
+                      .detail = running_.path() + ": " + t->why + "; written again"});
+  }
+}
+
 void Master::start_missing(std::uint64_t now) {
+  bool tended = false;
   for (auto& d : daemons_) {
     if (d.running() || adopt_running(d)) continue;
     if (!d.due(now)) continue;  // held back after failed starts
+    if (!tended) {  // what the daemon will read
+      tend_running_config();
+      tended = true;
+    }
     const pid_t pid = node::spawn_daemon(node_, {d.binary()});
     if (pid < 0) {
+      d.spawn_failed(now);
+      shm::DaemonSlot& slot = ctl_->daemon(d.id());
+      slot.failed_starts.store(d.failures());
+      if (d.restart_at() > now) slot.restart_at_ns.store(d.restart_at());
       node::post_event(*ctl_, shm::DaemonId::master,
                        {.kind = shm::EventKind::daemon_exited,
                         .name = d.binary(),
@@ -184,6 +214,7 @@ void Master::watch_watcher(std::uint64_t now) {
   }
   // Gone. One replacement at a time: give it a second to register before trying again.
   if (watcher_spawned_ns_ != 0 && now < watcher_spawned_ns_ + 1'000'000'000) return;
+  tend_running_config();
   const pid_t child = node::spawn_daemon(node_, {"hamon-watcher", true, true});
   if (child > 0) {
     watcher_spawned_ns_ = now;

@@ -16,12 +16,14 @@
 #include "hamon/node/daemon_watch.hpp"
 #include "hamon/node/node.hpp"
 #include "hamon/node/outbox.hpp"
+#include "hamon/node/running_config.hpp"
 
 namespace hamon::master {
 
 class Master {
  public:
-  explicit Master(const node::Node& node) : node_(node) {}
+  explicit Master(const node::Node& node)
+      : node_(node), running_(node, node::RunningConfig::Role::follow) {}
 
   // Creates the control segment, replacing a stale one (whose master is dead) — or, when
   // `adopt` (a master restarted by hamon-watcher), attaches the live node's segment and takes
@@ -42,6 +44,9 @@ class Master {
   // False once the node's segment is gone or was replaced (the node was taken down or cleaned
   // up without us): a master must not outlive its node.
   [[nodiscard]] bool segment_still_ours() const;
+  // Keeps the node's running configuration in place (running_config.hpp): what a daemon it
+  // starts reads. Says in an event when it had to write it again, or could not.
+  void tend_running_config();
   // Stops the daemons (SIGTERM, then SIGKILL after `grace_ms`) and removes the segments.
   void shutdown(int grace_ms);
 
@@ -53,6 +58,8 @@ class Master {
   void remove_segments();
 
   const node::Node& node_;
+  node::RunningConfig running_;
+  std::string running_error_;  // the last failure to write it, said once
   std::optional<shm::ControlSegment> ctl_;
   std::optional<node::Outbox> to_spawner_;  // exit statuses of orphans it reaped
   int watcher_pidfd_ = -1;

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   node::run_on_doorbell(
       d, self, loop, [&] { return agent.has_messages() || io.load(); },
       [&](std::uint64_t now) {
+        agent.tend(now);
         if (io.exchange(false) || now >= socket.next_deadline()) {
           socket.serve(now, [&](const std::string& line) { return agent.command(line, now); });
         }

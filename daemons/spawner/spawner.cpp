@@ -213,8 +213,17 @@ void Spawner::handle(const Message& m, std::uint64_t now) {
   switch (m.kind) {
     case MessageKind::start: start(m.slot, m.incarnation, now); break;
     case MessageKind::reload:
-      if (auto r = node::load_config_file(node_.config_path); r.config)
+      // The running copy the server has just replaced (running_config.hpp), never the
+      // operator's file: what the server validated is what is started.
+      if (auto r = node::load_config_file(node_.config_path); r.config) {
         config_ = std::move(*r.config);
+      } else {
+        node::post_event(ctl_, shm::DaemonId::spawner,
+                         {.kind = shm::EventKind::note,
+                          .name = "hamon-spawner",
+                          .detail = "reload: keeps the configuration it had: " +
+                                    (r.errors.empty() ? std::string("?") : r.errors.front())});
+      }
       break;
     case MessageKind::stop:
       if (it != children_.end() && it->second.incarnation == m.incarnation) {

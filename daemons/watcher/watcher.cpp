@@ -21,7 +21,26 @@ extern char** environ;
 
 namespace hamon::watcher {
 
+void Watcher::tend_running_config() {
+  auto t = running_.tend();
+  std::string detail;
+  if (!t) {
+    if (t.error().message == running_error_) return;
+    running_error_ = t.error().message;
+    detail = "the running configuration: " + running_error_;
+  } else {
+    running_error_.clear();
+    if (t->what != node::RunningConfig::Tended::What::rewritten) return;
+    detail = running_.path() + ": " + t->why + "; written again";
+  }
+  if (ctl_) {
+    node::post_event(*ctl_, shm::DaemonId::watcher,
+                     {.kind = shm::EventKind::note, .name = "hamon-watcher", .detail = detail});
+  }
+}
+
 bool Watcher::spawn_master(bool adopt) {
+  tend_running_config();  // what the master will read
   const pid_t pid = node::spawn_daemon(node_, {"hamon-master", adopt, false});
   if (pid < 0) return false;
   // Our child: its pid cannot be reused before we reap it.
@@ -93,6 +112,7 @@ bool Watcher::turn(std::uint64_t now) {
         current->header().creator_pid != ctl_->header().creator_pid) {
       return false;
     }
+    tend_running_config();
   }
   // Our children (the master) and orphans that came to us as subreaper: no zombie is left.
   for (;;) {

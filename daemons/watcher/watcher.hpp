@@ -13,12 +13,14 @@
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/daemon_watch.hpp"
 #include "hamon/node/node.hpp"
+#include "hamon/node/running_config.hpp"
 
 namespace hamon::watcher {
 
 class Watcher {
  public:
-  explicit Watcher(const node::Node& node) : node_(node) {}
+  explicit Watcher(const node::Node& node)
+      : node_(node), running_(node, node::RunningConfig::Role::follow) {}
 
   // Fresh: starts hamon-master and waits for the node's segment. Adopt (restarted by the
   // master): attaches the running node and watches its master. False with `error` set.
@@ -32,8 +34,12 @@ class Watcher {
 
  private:
   bool spawn_master(bool adopt);
+  // Keeps the running configuration a new master reads in place (running_config.hpp).
+  void tend_running_config();
 
   const node::Node& node_;
+  node::RunningConfig running_;
+  std::string running_error_;  // the last failure to write it, said once
   std::optional<shm::ControlSegment> ctl_;
   node::DaemonWatch master_{shm::DaemonId::master, "hamon-master"};
   bool ready_sent_ = false;

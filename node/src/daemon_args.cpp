@@ -9,8 +9,11 @@ namespace hamon::node {
 
 Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
   CLI::App app{std::string(prog) + ": a hamon daemon (see docs/architecture.md)"};
-  std::string config, node;
-  app.add_option("--config", config, "the node's configuration file")->required();
+  std::string config, node, source;
+  app.add_option("--config", config, "the configuration the node runs")->required();
+  app.add_option("--source", source,
+                 "the operator's file it was validated from, which a reload reads (default: "
+                 "--config)");
   app.add_option("--node", node, "this node's id in the configuration");
   if (adopt != nullptr) {
     app.add_flag("--adopt", *adopt, "take over a running node instead of starting one");
@@ -20,7 +23,7 @@ Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e) == 0 ? 0 : kExitUsage);
   }
-  auto loaded = load_node(config, node);
+  auto loaded = load_node(config, node, source);
   if (auto* err = std::get_if<std::string>(&loaded)) {
     std::fprintf(stderr, "%s: %s\n", prog, err->c_str());
     std::exit(kExitSystem);

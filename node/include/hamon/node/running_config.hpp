@@ -1,0 +1,80 @@
+// The configuration a node runs: RUNTIME/running.toml, a copy of the operator's file written by
+// whoever validated it — `hamon up` before it starts the node, hamon-server on a successful
+// `hamon reload`. Every daemon is started with this copy, never with the operator's file: an
+// edit on disk takes effect through `hamon reload` only, so a bad edit never stops a restarted
+// daemon, and a good one never takes effect behind the operator's back.
+//
+// The daemons that hold the configuration in memory keep the copy in place: one that is removed
+// (with the runtime directory, say), or spoiled, is written again from memory.
+#ifndef HAMON_NODE_RUNNING_CONFIG_HPP
+#define HAMON_NODE_RUNNING_CONFIG_HPP
+
+#include <sys/types.h>
+
+#include <ctime>
+#include <string>
+#include <string_view>
+
+#include "hamon/node/node.hpp"
+#include "hamon/result.hpp"
+
+namespace hamon::node {
+
+// Writes `text` to `path` so that a reader finds the old file or the new one, never a part of
+// either: a temporary beside it, fsync, rename, fsync of the directory. Mode 0600.
+base::Status write_file_atomically(const std::string& path, std::string_view text);
+
+// For `hamon up`: makes the runtime directory and writes `node.config_text` as the running copy.
+base::Status write_running_config(const Node& node);
+
+class RunningConfig {
+ public:
+  enum class Role {
+    follow,  // hamon-master and hamon-watcher: a newer valid copy (a reload) becomes theirs
+    lead,    // hamon-server: the copy is what it runs, and any other content is put back
+  };
+  struct Tended {
+    enum class What { unchanged, taken, rewritten } what = What::unchanged;
+    std::string why;  // rewritten: what was wrong with the file ("it was missing")
+  };
+
+  RunningConfig(const Node& node, Role role);
+
+  // Looks at the file — one stat when it has not changed — and takes a newer copy (follow), or
+  // writes the one in memory where the file is missing, unreadable, not valid, of another node,
+  // or (lead) not what the server runs. An error says why the file could not be written.
+  base::Result<Tended> tend();
+
+  // lead: `text`, validated by the caller, is to become the running configuration. It is written
+  // beside the file and synced; nothing changes until commit().
+  base::Status stage(std::string text);
+  // The staged text becomes the running configuration, in memory and on disk.
+  base::Status commit();
+  // The staged text is dropped.
+  void discard();
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const std::string& text() const { return text_; }
+
+ private:
+  struct Identity {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = -1;
+    timespec mtime{};
+  };
+  [[nodiscard]] std::string wrong_with(const std::string& content) const;
+  base::Status rewrite();
+  void remember();
+
+  std::string cluster_, id_;
+  Role role_;
+  std::string path_, dir_;
+  std::string text_;  // the configuration the node runs
+  std::string staged_text_, staged_path_;
+  Identity seen_;  // the file as last looked at
+};
+
+}  // namespace hamon::node
+
+#endif  // HAMON_NODE_RUNNING_CONFIG_HPP
