@@ -364,6 +364,10 @@ void Server::release(std::uint32_t slot) {
 void Server::tend(std::uint64_t now) {
   if (now < next_tend_ns_) return;
   next_tend_ns_ = now + 100'000'000;
+  for (const std::string& note : groups_.tend_links()) {
+    node::post_event(ctl_, shm::DaemonId::server,
+                     {.kind = shm::EventKind::note, .name = "hamon-server", .detail = note});
+  }
   auto t = running_.tend();
   std::string detail;
   if (!t) {

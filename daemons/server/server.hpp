@@ -51,8 +51,8 @@ class Server {
   // One operator request line → its reply line (control_protocol.hpp).
   std::string command(const std::string& line, std::uint64_t now);
 
-  // Puts back, at most every 100 ms, what the node needs on disk and was removed: the running
-  // configuration.
+  // Puts back, at most every 100 ms, what the node needs and was removed: the names of the
+  // heartbeat segments, the running configuration.
   void tend(std::uint64_t now);
 
  private:

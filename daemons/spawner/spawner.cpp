@@ -19,6 +19,7 @@
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/segment_links.hpp"
 #include "launch.hpp"
 
 namespace hamon::spawner {
@@ -276,6 +277,10 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                               {HAMON_ENV_INCARNATION, std::to_string(inc)},
                               {HAMON_ENV_INTERVAL_NS, std::to_string(pc->interval.count())}},
                              node_.log_dir() + "/" + group + "." + name + ".log"};
+  // What the start needs that may have been removed under a running node: the log directory,
+  // and the name by which the process finds its heartbeat segment (segment_links.hpp).
+  if (::access(node_.log_dir().c_str(), F_OK) != 0) (void)node::make_dirs(node_.log_dir(), 0750);
+  (void)node::restore_name(segment);
   // Recorded before the launch: a spawner that dies between the two leaves a start in progress
   // (pid 0) that its successor resolves, instead of a process nobody knows.
   ctl_.process(slot).spawn.write({inc, 0, now, 0, 0, 0});

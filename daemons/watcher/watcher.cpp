@@ -16,6 +16,7 @@
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/daemon_spawn.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/segment_links.hpp"
 
 extern char** environ;
 
@@ -99,7 +100,59 @@ bool Watcher::start(bool adopt, std::string& error) {
       return false;
     }
   }
+  ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
   node::register_daemon(*ctl_, shm::DaemonId::watcher);
+  return true;
+}
+
+void Watcher::note(const std::string& detail) {
+  node::post_event(*ctl_, shm::DaemonId::watcher,
+                   {.kind = shm::EventKind::note, .name = "hamon-watcher", .detail = detail});
+}
+
+bool Watcher::tend_segment() {
+  const std::string name = node_.control_segment();
+  auto same_node = [&](const shm::ControlSegment& c) {
+    return c.header().created_ns == ctl_->header().created_ns &&
+           c.header().creator_pid == ctl_->header().creator_pid;
+  };
+  if (ctl_ino_ == 0) {  // no inode to go by: the old check
+    auto current = shm::ControlSegment::attach(name, shm::Access::read_only);
+    return current && same_node(*current);
+  }
+  auto links = node::tend_links(name, ctl_ino_);
+  if (!links) {
+    if (links.error().message != segment_error_) note(links.error().message);
+    segment_error_ = links.error().message;
+    return true;
+  }
+  segment_error_.clear();
+  switch (*links) {
+    case node::Links::intact: return true;
+    case node::Links::restored: note(shm::shm_path(name) + " was removed; named again"); return true;
+    case node::Links::replaced: {
+      // Made again by the master from its mapping (both names had gone): take that one up.
+      auto current = shm::ControlSegment::attach(name, shm::Access::read_write);
+      if (!current) return true;  // not whole yet
+      if (!same_node(*current)) return false;
+      ctl_.emplace(std::move(current).value());
+      ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+      return true;
+    }
+    case node::Links::lost: break;
+  }
+  if (master_.running()) return true;  // the master makes it again from its own mapping
+  auto fresh = node::rescue_control_segment(node_, *ctl_);
+  if (!fresh) {
+    if (fresh.error().message != segment_error_) note(fresh.error().message);
+    segment_error_ = fresh.error().message;
+    return true;
+  }
+  ctl_.emplace(std::move(fresh).value());
+  ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+  note(shm::shm_path(name) +
+       " and its hidden name were removed while no master ran; made again from hamon-watcher's "
+       "mapping");
   return true;
 }
 
@@ -107,11 +160,7 @@ bool Watcher::turn(std::uint64_t now) {
   node::daemon_heartbeat(*ctl_, shm::DaemonId::watcher, now);
   if (now >= next_segment_check_) {
     next_segment_check_ = now + 100'000'000;
-    auto current = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only);
-    if (!current || current->header().created_ns != ctl_->header().created_ns ||
-        current->header().creator_pid != ctl_->header().creator_pid) {
-      return false;
-    }
+    if (!tend_segment()) return false;
     tend_running_config();
   }
   // Our children (the master) and orphans that came to us as subreaper: no zombie is left.
@@ -138,8 +187,11 @@ bool Watcher::turn(std::uint64_t now) {
                        : "restarting it"});
   }
   if (master_.due(now)) {
+    // The master it starts must find the segment by name (and `slot` may be in a new one).
+    if (!tend_segment()) return false;
+    shm::DaemonSlot& fresh_slot = ctl_->daemon(shm::DaemonId::master);
     if (spawn_master(true)) {
-      slot.restart_at_ns.store(0);
+      fresh_slot.restart_at_ns.store(0);
       node::post_event(*ctl_, shm::DaemonId::watcher,
                        {.kind = shm::EventKind::daemon_started,
                         .name = "hamon-master",

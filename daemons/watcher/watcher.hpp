@@ -26,7 +26,7 @@ class Watcher {
   // master): attaches the running node and watches its master. False with `error` set.
   bool start(bool adopt, std::string& error);
   // One turn: heartbeat, reap, restart or kill a master that ended or hangs, READY=1. False once
-  // the node's segment is gone or replaced: the node was taken down without us, so stop.
+  // the node's segment name belongs to another node's segment: stop.
   bool turn(std::uint64_t now);
   [[nodiscard]] int master_pidfd() const { return master_.pidfd(); }
   // Stops the node's daemons through the master (SIGTERM), at most `grace_ms`.
@@ -34,6 +34,11 @@ class Watcher {
 
  private:
   bool spawn_master(bool adopt);
+  // Keeps the control segment reachable by name (node/segment_links.hpp), as the master does;
+  // when both names went and no master runs to make it again, makes it from our mapping. False
+  // once the name is another node's segment.
+  bool tend_segment();
+  void note(const std::string& detail);
   // Keeps the running configuration a new master reads in place (running_config.hpp).
   void tend_running_config();
 
@@ -41,6 +46,8 @@ class Watcher {
   node::RunningConfig running_;
   std::string running_error_;  // the last failure to write it, said once
   std::optional<shm::ControlSegment> ctl_;
+  ino_t ctl_ino_ = 0;          // the file of ctl_'s mapping
+  std::string segment_error_;  // the last failure to keep its names, said once
   node::DaemonWatch master_{shm::DaemonId::master, "hamon-master"};
   bool ready_sent_ = false;
   std::uint64_t next_segment_check_ = 0;

@@ -20,6 +20,7 @@
 
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/instance_lock.hpp"
+#include "hamon/node/segment_links.hpp"
 
 extern char** environ;
 
@@ -167,8 +168,13 @@ void TestNode::force_cleanup() {
        {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
     if (const pid_t holder = node::instance_holder(names, d); holder > 0) kill(holder, SIGKILL);
   }
-  shm::Segment::remove(shm::control_segment_name(cluster_, "a"));
-  for (const auto& g : groups_) shm::Segment::remove(shm::heartbeat_segment_name(cluster_, "a", g));
+  // The segments' names and their hidden second names (node/segment_links.hpp).
+  std::vector<std::string> segments{shm::control_segment_name(cluster_, "a")};
+  for (const auto& g : groups_) segments.push_back(shm::heartbeat_segment_name(cluster_, "a", g));
+  for (const auto& n : segments) {
+    shm::Segment::remove(n);
+    node::remove_keep_link(n);
+  }
 }
 
 RunResult TestNode::up() {
