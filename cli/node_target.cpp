@@ -1,6 +1,8 @@
 #include "node_target.hpp"
 
 #include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -10,6 +12,7 @@
 #include "hamon/node/control_socket.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/node.hpp"
+#include "hamon/node/running_config.hpp"
 
 namespace hamon::cli {
 
@@ -22,6 +25,17 @@ std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) 
   std::string segment;
   if (!options.config.empty()) {
     auto loaded = node::load_node(options.config, options.node);
+    if (std::holds_alternative<std::string>(loaded)) {
+      // A bad edit must not lock the operator out of a node that runs: it is found by the
+      // running copy made from that file (running_config.hpp).
+      char abs[PATH_MAX];
+      if (::realpath(options.config.c_str(), abs) != nullptr) {
+        if (const std::string copy = node::find_running_copy(abs, options.node); !copy.empty()) {
+          if (auto c = node::load_node(copy, options.node, abs); std::holds_alternative<node::Node>(c))
+            loaded = std::move(c);
+        }
+      }
+    }
     if (auto* err = std::get_if<std::string>(&loaded)) {
       std::cerr << "hamon: " << *err << '\n';
       exit_code = exit_config_invalid;

@@ -16,6 +16,7 @@
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/daemon_spawn.hpp"
 #include "hamon/node/instance_lock.hpp"
+#include "hamon/node/node_processes.hpp"
 #include "hamon/node/proc.hpp"
 #include "hamon/node/segment_links.hpp"
 
@@ -25,6 +26,8 @@ namespace hamon::master {
 
 bool Master::open_segment(bool adopt, std::string& error) {
   const std::string name = node_.control_segment();
+  // A segment whose name alone was removed is still the node's (segment_links.hpp).
+  (void)node::restore_name(name);
   if (auto old = shm::ControlSegment::attach(name, shm::Access::read_write)) {
     // A live master owns it: this node runs already. Otherwise it is left from a crash, or
     // (adopt) from our predecessor, whose daemons and processes we take over.
@@ -48,6 +51,16 @@ bool Master::open_segment(bool adopt, std::string& error) {
   }
   if (adopt) {  // a node to take over that is no more: nothing to restart
     error = "no running node " + node_.id + " of cluster " + node_.cluster() + " to take over";
+    return false;
+  }
+  // No segment tells of them, but processes of this node run: the segment was lost while no
+  // master ran to make it again. Starting the node would run each of them a second time.
+  if (const auto left = node::processes_by_environment(node_); !left.empty()) {
+    std::string pids;
+    for (pid_t p : left) pids += " " + std::to_string(p);
+    error = std::to_string(left.size()) + " processes of node " + node_.id +
+            " still run but its control segment is gone (pids" + pids +
+            "): hamon cannot take them over without it; stop them, then start the node";
     return false;
   }
   remove_segments();  // stale: its owner is dead
@@ -343,6 +356,7 @@ void Master::shutdown(int grace_ms) {
   if (name_is_ours_) {  // else they are another node's now
     remove_segments();
     ::unlink(node_.server_socket().c_str());
+    ::unlink(running_.path().c_str());  // nothing runs it now
   }
 }
 

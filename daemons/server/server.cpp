@@ -399,7 +399,7 @@ node::Reply Server::reload(std::uint64_t now) {
   }
   // On disk before anything changes: a reload the node cannot keep across a daemon's restart is
   // refused, not half made.
-  if (auto s = running_.stage(std::move(r.text)); !s) {
+  if (auto s = running_.stage(r.text); !s) {
     return node::Reply::failure("cannot keep the new configuration: " + s.error().message);
   }
   if (auto g = ensure_groups(*next); !g) {

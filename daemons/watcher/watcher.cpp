@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hamon/node/clock.hpp"
+#include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/daemon_spawn.hpp"
 #include "hamon/node/proc.hpp"
@@ -21,6 +22,17 @@
 extern char** environ;
 
 namespace hamon::watcher {
+namespace {
+
+// The last line of a daemon's log: why it stopped (docs/operations.md, exit codes).
+std::string last_line(const std::string& path) {
+  std::string text;
+  (void)node::read_whole_file(path, text);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text.substr(text.rfind('\n') + 1);
+}
+
+}  // namespace
 
 void Watcher::tend_running_config() {
   auto t = running_.tend();
@@ -54,6 +66,9 @@ bool Watcher::start(bool adopt, std::string& error) {
   // one) is adopted, never started twice.
   // So is one whose daemons all died but whose processes still run (they are taken over, not
   // started twice). Only a node with nothing left running is started afresh.
+  // A segment whose name alone was removed is still the node's: its hidden name gives it back
+  // (segment_links.hpp), or the node would be started a second time beside itself.
+  (void)node::restore_name(node_.control_segment());
   if (!adopt) {
     if (auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only)) {
       adopt = node::has_live_parts(*c);
@@ -75,6 +90,12 @@ bool Watcher::start(bool adopt, std::string& error) {
       return false;
     }
   } else {
+    // Nothing of the node runs: it starts with the configuration we were given, not with what
+    // an earlier run left in the runtime directory.
+    if (auto w = running_.install(); !w) {
+      error = w.error().message;
+      return false;
+    }
     if (!spawn_master(false)) {
       error = "unable to start hamon-master";
       return false;
@@ -91,7 +112,8 @@ bool Watcher::start(bool adopt, std::string& error) {
       pollfd p{master_.pidfd(), POLLIN, 0};
       if (::poll(&p, 1, 2) > 0) {
         ::waitpid(master_.pid(), nullptr, 0);
-        error = "hamon-master stopped while starting; see " + node_.log_dir() + "/hamon-master.log";
+        const std::string log = node_.log_dir() + "/hamon-master.log";
+        error = "hamon-master stopped while starting: " + last_line(log) + " (" + log + ")";
         return false;
       }
     }

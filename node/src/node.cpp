@@ -22,16 +22,15 @@ std::string heartbeat_segment_name(const std::string& cluster, const std::string
   return shm::heartbeat_segment_name(cluster, id, group);
 }
 
-std::string runtime_dir(const std::string& cluster, const std::string& id) {
-  std::string base;
+std::string runtime_base() {
   if (const char* env = std::getenv("HAMON_RUNTIME_DIR"); env != nullptr && *env != '\0') {
-    base = env;
-  } else if (geteuid() == 0) {
-    base = "/run/hamon";
-  } else {
-    base = "/tmp/hamon-" + std::to_string(geteuid());
+    return env;
   }
-  return base + "/" + cluster + "." + id;
+  return geteuid() == 0 ? "/run/hamon" : "/tmp/hamon-" + std::to_string(geteuid());
+}
+
+std::string runtime_dir(const std::string& cluster, const std::string& id) {
+  return runtime_base() + "/" + cluster + "." + id;
 }
 
 namespace {

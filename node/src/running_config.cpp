@@ -1,11 +1,13 @@
 #include "hamon/node/running_config.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "hamon/engine/config_limits.hpp"
 #include "hamon/engine/parse_config.hpp"
@@ -73,20 +75,66 @@ base::Status write_file_atomically(const std::string& path, std::string_view tex
   return publish(tmp, path);
 }
 
+namespace {
+
+constexpr std::string_view kMarker = "# hamon: the running configuration, validated from ";
+
+// What the node runs, as the running copy holds it: a node loaded from the operator's file gets
+// the first line; one loaded from a copy has it.
+std::string copy_text(const Node& node) {
+  return node.config_path == node.source_path ? running_text(node.source_path, node.config_text)
+                                              : node.config_text;
+}
+
+}  // namespace
+
+std::string running_text(const std::string& source_path, std::string_view text) {
+  std::string out(kMarker);
+  out += source_path;
+  out += '\n';
+  out += text;
+  return out;
+}
+
 base::Status write_running_config(const Node& node) {
   if (const int e = make_dirs(node.runtime_dir(), 0750); e != 0) {
     return system_error("create", node.runtime_dir(), e);
   }
-  return write_file_atomically(node.running_config(), node.config_text);
+  return write_file_atomically(node.running_config(), copy_text(node));
+}
+
+std::string find_running_copy(const std::string& source_path, const std::string& node_id) {
+  const std::string base = runtime_base();
+  const std::string marker = std::string(kMarker) + source_path + "\n";
+  std::vector<std::string> found;
+  DIR* d = ::opendir(base.c_str());
+  if (d == nullptr) return "";
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (!node_id.empty() &&
+        (name.size() <= node_id.size() + 1 ||
+         name.compare(name.size() - node_id.size() - 1, std::string::npos, "." + node_id) != 0)) {
+      continue;
+    }
+    const std::string copy = base + "/" + name + "/running.toml";
+    std::string head;
+    if (read_whole_file(copy, head, marker.size()) == 0 && head == marker) found.push_back(copy);
+  }
+  ::closedir(d);
+  return found.size() == 1 ? found.front() : "";
 }
 
 RunningConfig::RunningConfig(const Node& node, Role role)
     : cluster_(node.cluster()),
       id_(node.id),
+      source_(node.source_path),
       role_(role),
       path_(node.running_config()),
       dir_(node.runtime_dir()),
-      text_(node.config_text) {}
+      text_(copy_text(node)) {}
+
+base::Status RunningConfig::install() { return rewrite(); }
 
 std::string RunningConfig::wrong_with(const std::string& content) const {
   if (role_ == Role::lead) {
@@ -156,15 +204,16 @@ base::Result<RunningConfig::Tended> RunningConfig::tend() {
   return t;
 }
 
-base::Status RunningConfig::stage(std::string text) {
+base::Status RunningConfig::stage(std::string_view text) {
   discard();
   if (const int e = make_dirs(dir_, 0750); e != 0) return system_error("create", dir_, e);
   staged_path_ = path_ + ".staged." + std::to_string(::getpid());
-  if (auto r = write_synced(staged_path_, text); !r) {
+  std::string copy = running_text(source_, text);
+  if (auto r = write_synced(staged_path_, copy); !r) {
     staged_path_.clear();
     return r;
   }
-  staged_text_ = std::move(text);
+  staged_text_ = std::move(copy);
   return base::ok();
 }
 

@@ -2,8 +2,10 @@
 // reload` validated, kept in the runtime directory. A daemon that restarts takes that one, never
 // the operator's file as it happens to be on disk: a bad edit never stops supervision, and an
 // edit that was never reloaded never takes effect behind the operator's back.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,8 @@
 
 #include "hamon/node/node.hpp"
 #include "test_node.hpp"
+
+extern char** environ;
 
 namespace hamon::test {
 namespace {
@@ -177,6 +181,69 @@ TEST(RunningConfig, AReloadedConfigurationIsWhatARestartedDaemonRuns) {
     return p && p->pid > 0 && p->pid != added->pid && p->state == "running";
   })) << "the restarted spawner cannot start a reloaded process\n"
       << node::render_table(node.view());
+}
+
+// Starts hamon-watcher on the operator's file as init does (packaging/hamon@.service), in its
+// own session; the test, as subreaper, reaps it.
+pid_t start_as_init(const TestNode& node) {
+  const std::string bin = std::string(HAMON_BIN_DIR) + "/hamon-watcher";
+  std::vector<std::string> args{bin, "--config", node.config_path(), "--node", "a"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
+}
+
+TEST(RunningConfig, InitRestartingTheWatchTreeOnABadFileTakesUpTheRunningNode) {
+  TestNode node(kConfig);
+  ASSERT_EQ(node.up().code, 0);
+  const auto before = node.view();
+  const auto watcher = daemon(before, "hamon-watcher");
+  const auto master = daemon(before, "hamon-master");
+  ASSERT_TRUE(watcher && master);
+  write_file(node.config_path(), "[cluster\nname = \"broken");
+  // The top of the watch tree dies whole (frozen first, so neither restarts the other).
+  ASSERT_EQ(::kill(watcher->pid, SIGSTOP), 0);
+  ASSERT_EQ(::kill(master->pid, SIGKILL), 0);
+  ASSERT_EQ(::kill(watcher->pid, SIGKILL), 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    reap_zombies();
+    return ::kill(watcher->pid, 0) != 0 && ::kill(master->pid, 0) != 0;
+  }));
+  ASSERT_GT(start_as_init(node), 0);
+  ASSERT_TRUE(node.wait(
+      [&](const node::NodeView& v) {
+        const auto w = daemon(v, "hamon-watcher");
+        const auto m = daemon(v, "hamon-master");
+        return w && m && w->pid != watcher->pid && m->pid != master->pid &&
+               w->state == "running" && m->state == "running";
+      },
+      std::chrono::seconds(10)))
+      << "init could not restart the watch tree on a bad file:\n"
+      << node::render_table(node.view());
+  for (const auto& p : before.processes) {
+    EXPECT_EQ(node.process(p.tenant, p.name)->pid, p.pid) << p.name << " was restarted";
+  }
+  ASSERT_TRUE(kill_and_wait_back(node, "hamon-server"));
+  // The operator still reaches the node by its file's name, bad as the file is.
+  const auto status = node.hamon({"status"});
+  EXPECT_EQ(status.code, 0) << status.err;
+  const auto reload = node.hamon({"reload"});
+  EXPECT_EQ(reload.code, 1) << "a reload of the bad file is refused with its errors";
+  const auto down = node.hamon({"down"});
+  EXPECT_EQ(down.code, 0) << down.err;
 }
 
 TEST(RunningConfig, ADaemonThatCannotStartIsShownInBackoffByStatus) {

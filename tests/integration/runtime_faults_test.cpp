@@ -125,6 +125,21 @@ std::vector<pid_t> live_pids() {
   return out;
 }
 
+// Every live process of this node by the heartbeat slot it claims: none may run twice.
+::testing::AssertionResult nothing_runs_twice_by_slot(const TestNode&) {
+  const std::string runtime = std::getenv("HAMON_RUNTIME_DIR");
+  std::map<std::string, int> claims;
+  for (pid_t pid : live_pids()) {
+    if (env_of(pid, "HAMON_RUNTIME_DIR") == runtime && !env_of(pid, HAMON_ENV_SLOT).empty()) {
+      ++claims[env_of(pid, HAMON_ENV_SEGMENT) + "#" + env_of(pid, HAMON_ENV_SLOT)];
+    }
+  }
+  for (const auto& [slot, n] : claims) {
+    if (n != 1) return ::testing::AssertionFailure() << n << " processes run in " << slot;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // Every live instance of each daemon of this node, and every live process of this node by the
 // heartbeat slot it claims: nothing may run twice.
 ::testing::AssertionResult nothing_runs_twice(const TestNode& node) {
@@ -296,6 +311,58 @@ TEST(RuntimeFaults, AControlSegmentThatLostBothNamesIsMadeAgainFromTheMastersMap
 
 TEST(RuntimeFaults, AControlSegmentThatLostBothNamesWithItsMasterIsMadeAgainByTheWatcher) {
   both_names_removed(true);
+}
+
+TEST(RuntimeFaults, UpAfterTheTopDiedAndTheSegmentsNameWentTakesTheNodeOverInsteadOfDoublingIt) {
+  TestNode node(kConfig);
+  ASSERT_EQ(node.up().code, 0);
+  const auto before = node.view();
+  const auto watcher = daemon(before, "hamon-watcher");
+  const auto master = daemon(before, "hamon-master");
+  ASSERT_TRUE(watcher && master);
+  ASSERT_EQ(::kill(watcher->pid, SIGSTOP), 0);
+  ASSERT_EQ(::kill(master->pid, SIGKILL), 0);
+  ASSERT_EQ(::kill(watcher->pid, SIGKILL), 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    reap_zombies();
+    return ::kill(watcher->pid, 0) != 0 && ::kill(master->pid, 0) != 0;
+  }));
+  ASSERT_TRUE(shm::Segment::remove(ctl_name(node)));
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  for (const auto& p : before.processes) {
+    const auto now = node.process(p.tenant, p.name);
+    ASSERT_TRUE(now.has_value());
+    EXPECT_EQ(now->pid, p.pid) << p.name << " was started again";
+  }
+  EXPECT_TRUE(nothing_runs_twice(node));
+  EXPECT_TRUE(down_stops_everything(node, node.view()));
+}
+
+TEST(RuntimeFaults, UpRefusesANodeWhoseSegmentIsLostWhileItsProcessesRun) {
+  TestNode node(kConfig);
+  ASSERT_EQ(node.up().code, 0);
+  const auto before = node.view();
+  // Every daemon dies (frozen first), then both names of the control segment go: nothing holds
+  // the node's state any more, only the processes' environments say they are its.
+  for (const auto& d : before.daemons) ASSERT_EQ(::kill(d.pid, SIGSTOP), 0);
+  for (const auto& d : before.daemons) ASSERT_EQ(::kill(d.pid, SIGKILL), 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    reap_zombies();
+    for (const auto& d : before.daemons) {
+      if (::kill(d.pid, 0) == 0 && !zombie(d.pid)) return false;
+    }
+    return true;
+  }));
+  ASSERT_TRUE(shm::Segment::remove(ctl_name(node)));
+  ASSERT_EQ(::unlink(("/dev/shm/." + ctl_name(node)).c_str()), 0);
+  const auto up = node.up();
+  EXPECT_EQ(up.code, 4) << up.out;
+  EXPECT_NE(up.err.find("still run but its control segment is gone"), std::string::npos) << up.err;
+  for (const auto& p : before.processes) {
+    EXPECT_EQ(::kill(p.pid, 0), 0) << p.name << " was stopped";
+  }
+  EXPECT_TRUE(nothing_runs_twice_by_slot(node));
 }
 
 TEST(RuntimeFaults, ARemovedHeartbeatSegmentIsNamedAgainForTheNextStart) {

@@ -38,16 +38,20 @@ class RunningConfigTest : public ::testing::Test {
     node_.config_text = config_text("rc", "db");
     node_.config.cluster.name = "rc";
     node_.id = "a";
+    // Loaded from the operator's file, as `hamon up` loads it.
+    node_.config_path = node_.source_path = "/etc/hamon/node.toml";
+    copy_ = running_text(node_.source_path, node_.config_text);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   fs::path dir_;
   Node node_;
+  std::string copy_;  // the running copy's text
 };
 
 TEST_F(RunningConfigTest, UpWritesTheCopyAndItsDirectory) {
   ASSERT_TRUE(write_running_config(node_));
-  EXPECT_EQ(read(node_.running_config()), node_.config_text);
+  EXPECT_EQ(read(node_.running_config()), copy_);
   EXPECT_EQ(fs::status(node_.running_config()).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
 }
@@ -58,7 +62,7 @@ TEST_F(RunningConfigTest, AMissingCopyAndItsDirectoryAreWrittenAgainFromMemory) 
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ(t->what, What::rewritten);
   EXPECT_EQ(t->why, "it was missing");
-  EXPECT_EQ(read(node_.running_config()), node_.config_text);
+  EXPECT_EQ(read(node_.running_config()), copy_);
   auto again = follower.tend();
   ASSERT_TRUE(again);
   EXPECT_EQ(again->what, What::unchanged);
@@ -72,7 +76,7 @@ TEST_F(RunningConfigTest, ASpoiledCopyIsPutBack) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->what, What::rewritten);
   EXPECT_NE(t->why.find("not valid"), std::string::npos) << t->why;
-  EXPECT_EQ(read(node_.running_config()), node_.config_text);
+  EXPECT_EQ(read(node_.running_config()), copy_);
   // Another node's configuration, valid as it is, is no copy of this one.
   std::ofstream(node_.running_config()) << config_text("other", "db");
   t = follower.tend();
@@ -87,19 +91,20 @@ TEST_F(RunningConfigTest, AFollowerTakesTheLeadersNewCopyAndTheLeaderKeepsIt) {
   ASSERT_TRUE(leader.tend());
   const std::string next = config_text("rc", "web");
   ASSERT_TRUE(leader.stage(next));
-  EXPECT_EQ(read(node_.running_config()), node_.config_text) << "staging changes nothing";
+  EXPECT_EQ(read(node_.running_config()), copy_) << "staging changes nothing";
   ASSERT_TRUE(leader.commit());
-  EXPECT_EQ(read(node_.running_config()), next);
+  const std::string next_copy = running_text(node_.source_path, next);
+  EXPECT_EQ(read(node_.running_config()), next_copy);
   auto t = follower.tend();
   ASSERT_TRUE(t);
   EXPECT_EQ(t->what, What::taken);
-  EXPECT_EQ(follower.text(), next);
+  EXPECT_EQ(follower.text(), next_copy);
   // The follower, asked to put a removed copy back, writes what it took.
   fs::remove_all(dir_);
   t = follower.tend();
   ASSERT_TRUE(t);
   EXPECT_EQ(t->what, What::rewritten);
-  EXPECT_EQ(read(node_.running_config()), next);
+  EXPECT_EQ(read(node_.running_config()), next_copy);
   auto l = leader.tend();
   ASSERT_TRUE(l);
   EXPECT_EQ(l->what, What::unchanged) << "the same content, whoever wrote it";
@@ -112,7 +117,7 @@ TEST_F(RunningConfigTest, TheLeaderPutsBackAValidCopyItDoesNotRun) {
   auto t = leader.tend();
   ASSERT_TRUE(t);
   EXPECT_EQ(t->what, What::rewritten);
-  EXPECT_EQ(read(node_.running_config()), node_.config_text);
+  EXPECT_EQ(read(node_.running_config()), copy_);
 }
 
 TEST_F(RunningConfigTest, ADiscardedStageLeavesNothingBehind) {
@@ -120,10 +125,30 @@ TEST_F(RunningConfigTest, ADiscardedStageLeavesNothingBehind) {
   ASSERT_TRUE(leader.tend());
   ASSERT_TRUE(leader.stage(config_text("rc", "web")));
   leader.discard();
-  EXPECT_EQ(leader.text(), node_.config_text);
+  EXPECT_EQ(leader.text(), copy_);
   std::size_t files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(node_.runtime_dir())) ++files;
   EXPECT_EQ(files, 1u) << "a staged file was left";
+}
+
+TEST_F(RunningConfigTest, TheCopyParsesAsTheFileDidAndNamesItsSource) {
+  ASSERT_TRUE(write_running_config(node_));
+  LoadResult r = load_config_file(node_.running_config());
+  ASSERT_TRUE(r.config) << r.errors.front();
+  EXPECT_EQ(r.config->cluster.name, "rc");
+  EXPECT_EQ(find_running_copy(node_.source_path, "a"), node_.running_config());
+  EXPECT_EQ(find_running_copy(node_.source_path, ""), node_.running_config());
+  EXPECT_EQ(find_running_copy(node_.source_path, "b"), "") << "another node id";
+  EXPECT_EQ(find_running_copy("/etc/hamon/other.toml", "a"), "") << "another file";
+}
+
+TEST_F(RunningConfigTest, ANodeStartedAfreshRunsWhatItWasGivenNotWhatAnEarlierRunLeft) {
+  Node earlier = node_;
+  earlier.config_text = config_text("rc", "web");
+  ASSERT_TRUE(write_running_config(earlier));
+  RunningConfig follower(node_, RunningConfig::Role::follow);
+  ASSERT_TRUE(follower.install());
+  EXPECT_EQ(read(node_.running_config()), copy_);
 }
 
 TEST_F(RunningConfigTest, ACopyThatCannotBeWrittenSaysWhere) {

@@ -15,7 +15,9 @@ namespace hamon::node {
 [[nodiscard]] std::string control_segment_name(const std::string& cluster, const std::string& id);
 [[nodiscard]] std::string heartbeat_segment_name(const std::string& cluster, const std::string& id,
                                                  const std::string& group);
-// $HAMON_RUNTIME_DIR, else /run/hamon (root) or /tmp/hamon-<uid>; then "/<cluster>.<node>".
+// $HAMON_RUNTIME_DIR, else /run/hamon (root) or /tmp/hamon-<uid>.
+[[nodiscard]] std::string runtime_base();
+// runtime_base() + "/<cluster>.<node>".
 [[nodiscard]] std::string runtime_dir(const std::string& cluster, const std::string& id);
 [[nodiscard]] inline std::string server_socket(const std::string& cluster, const std::string& id) {
   return runtime_dir(cluster, id) + "/server.sock";

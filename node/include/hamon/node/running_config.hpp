@@ -24,8 +24,19 @@ namespace hamon::node {
 // either: a temporary beside it, fsync, rename, fsync of the directory. Mode 0600.
 base::Status write_file_atomically(const std::string& path, std::string_view text);
 
-// For `hamon up`: makes the runtime directory and writes `node.config_text` as the running copy.
+// The running copy's text: a first line naming the operator's file it was validated from (a
+// TOML comment: the copy parses as the file did), then the file's text.
+[[nodiscard]] std::string running_text(const std::string& source_path, std::string_view text);
+
+// For `hamon up`: makes the runtime directory and writes the running copy of the configuration
+// `node` was loaded from.
 base::Status write_running_config(const Node& node);
+
+// The running copy of the node `node_id` (any node when empty) made from the operator's file
+// `source_path`, found in the runtime directories by its first line: for a daemon started on
+// the operator's file (by init) while that file is not valid. Empty if there is not exactly one.
+[[nodiscard]] std::string find_running_copy(const std::string& source_path,
+                                            const std::string& node_id);
 
 class RunningConfig {
  public:
@@ -45,9 +56,13 @@ class RunningConfig {
   // or (lead) not what the server runs. An error says why the file could not be written.
   base::Result<Tended> tend();
 
-  // lead: `text`, validated by the caller, is to become the running configuration. It is written
-  // beside the file and synced; nothing changes until commit().
-  base::Status stage(std::string text);
+  // Writes the one in memory, whatever is there: a node started afresh runs what it was
+  // started with, not what an earlier run left.
+  base::Status install();
+
+  // lead: the operator's file's `text`, validated by the caller, is to become the running
+  // configuration. It is written beside the file and synced; nothing changes until commit().
+  base::Status stage(std::string_view text);
   // The staged text becomes the running configuration, in memory and on disk.
   base::Status commit();
   // The staged text is dropped.
@@ -67,7 +82,7 @@ class RunningConfig {
   base::Status rewrite();
   void remember();
 
-  std::string cluster_, id_;
+  std::string cluster_, id_, source_;
   Role role_;
   std::string path_, dir_;
   std::string text_;  // the configuration the node runs
