@@ -31,7 +31,8 @@ std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code) 
       char abs[PATH_MAX];
       if (::realpath(options.config.c_str(), abs) != nullptr) {
         if (const std::string copy = node::find_running_copy(abs, options.node); !copy.empty()) {
-          if (auto c = node::load_node(copy, options.node, abs); std::holds_alternative<node::Node>(c))
+          if (auto c = node::load_node(copy, options.node, abs);
+              std::holds_alternative<node::Node>(c))
             loaded = std::move(c);
         }
       }

@@ -99,7 +99,8 @@ bool Master::tend_segment() {
     case node::Links::restored: note(path + " was removed; named again"); return true;
     case node::Links::replaced:
       if (segment_still_ours()) {  // this node's, made again by the watcher: take it up
-        auto current = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
+        auto current =
+            shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
         if (!current) return true;
         ctl_.emplace(std::move(current).value());
         to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
@@ -121,8 +122,9 @@ bool Master::tend_segment() {
   ctl_.emplace(std::move(fresh).value());
   to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
   ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
-  note(path + " and its hidden name were removed; made again from hamon-master's mapping, the "
-              "spawner, monitor and server restart to take it up");
+  note(path +
+       " and its hidden name were removed; made again from hamon-master's mapping, the "
+       "spawner, monitor and server restart to take it up");
   return true;
 }
 
@@ -196,7 +198,7 @@ void Master::start_missing(std::uint64_t now) {
   for (auto& d : daemons_) {
     if (d.running() || adopt_running(d)) continue;
     if (!d.due(now)) continue;  // held back after failed starts
-    if (!tended) {  // what the daemon will read
+    if (!tended) {              // what the daemon will read
       tend_running_config();
       tended = true;
     }

@@ -65,9 +65,9 @@ int main(int argc, char** argv) {
             const std::string note =
                 socket->ok() ? path + " was removed; listening again" : socket->error();
             if (note != last_socket_note) {  // a failure is said once, not every 100 ms
-              node::post_event(d.control(), self,
-                               {.kind = shm::EventKind::note, .name = "hamon-server",
-                                .detail = note});
+              node::post_event(
+                  d.control(), self,
+                  {.kind = shm::EventKind::note, .name = "hamon-server", .detail = note});
             }
             last_socket_note = socket->ok() ? "" : note;
             io.store(true);

@@ -151,7 +151,9 @@ bool Watcher::tend_segment() {
   segment_error_.clear();
   switch (*links) {
     case node::Links::intact: return true;
-    case node::Links::restored: note(shm::shm_path(name) + " was removed; named again"); return true;
+    case node::Links::restored:
+      note(shm::shm_path(name) + " was removed; named again");
+      return true;
     case node::Links::replaced: {
       // Made again by the master from its mapping (both names had gone): take that one up.
       auto current = shm::ControlSegment::attach(name, shm::Access::read_write);

@@ -33,7 +33,8 @@ void DaemonStart::tend(std::uint64_t now) {
   keep_own_log(node_.log_dir() + "/" + binary_ + ".log");
   auto r = keep_instance_lock(node_, binary_, instance_lock_);
   const std::string error = r ? "" : r.error().message;
-  if (!error.empty() && error != lock_error_) std::fprintf(stderr, "%s: %s\n", binary_, error.c_str());
+  if (!error.empty() && error != lock_error_)
+    std::fprintf(stderr, "%s: %s\n", binary_, error.c_str());
   lock_error_ = error;
 }
 

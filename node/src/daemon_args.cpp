@@ -35,9 +35,9 @@ Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
     // Started on the operator's file (by init, restarting the top of the watch tree) while the
     // file is not valid: a node that runs goes on with what it runs (running_config.hpp).
     char abs[PATH_MAX];
-    const std::string copy =
-        source.empty() && ::realpath(config.c_str(), abs) != nullptr ? find_running_copy(abs, node)
-                                                                      : "";
+    const std::string copy = source.empty() && ::realpath(config.c_str(), abs) != nullptr
+                                 ? find_running_copy(abs, node)
+                                 : "";
     if (copy.empty()) std::exit(kExitSystem);
     loaded = load_node(copy, node, abs);
     if (auto* again = std::get_if<std::string>(&loaded)) {

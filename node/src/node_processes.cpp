@@ -12,8 +12,7 @@ namespace hamon::node {
 
 std::vector<pid_t> processes_by_environment(const Node& node) {
   // "HAMON_HEARTBEAT_SEGMENT=/hamon.CLUSTER.NODE.hb." begins every one of the node's.
-  const std::string want =
-      std::string(HAMON_ENV_SEGMENT) + "=/" + node.heartbeat_segment("");
+  const std::string want = std::string(HAMON_ENV_SEGMENT) + "=/" + node.heartbeat_segment("");
   std::vector<pid_t> out;
   DIR* d = ::opendir("/proc");
   if (d == nullptr) return out;

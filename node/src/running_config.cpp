@@ -175,8 +175,8 @@ base::Result<RunningConfig::Tended> RunningConfig::tend() {
   Tended t;
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) {
-    t.why = errno == ENOENT ? "it was missing" : std::string("it could not be read: ") +
-                                                     std::strerror(errno);
+    t.why = errno == ENOENT ? "it was missing"
+                            : std::string("it could not be read: ") + std::strerror(errno);
   } else {
     const Identity now{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
     if (now.dev == seen_.dev && now.ino == seen_.ino && now.size == seen_.size &&

@@ -18,7 +18,8 @@ base::Error failed(const std::string& what, int err) {
 
 base::Status keep_instance_lock(const Node& node, const char* binary, int& fd) {
   const std::string path = node.runtime_dir() + "/" + binary + ".lock";
-  struct stat held {}, named {};
+  struct stat held {
+  }, named{};
   if (fd >= 0 && ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
       held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
     return base::ok();

@@ -85,9 +85,7 @@ bool restore_name(const std::string& segment) {
   return ::link(keep_link_path(segment).c_str(), name.c_str()) == 0 || errno == EEXIST;
 }
 
-void remove_keep_link(const std::string& segment) {
-  ::unlink(keep_link_path(segment).c_str());
-}
+void remove_keep_link(const std::string& segment) { ::unlink(keep_link_path(segment).c_str()); }
 
 }  // namespace hamon::node
 
@@ -108,8 +106,8 @@ void stop_writers(const Node& node, const shm::ControlSegment& ctl) {
     const shm::DaemonSlot& slot = ctl.daemon(w.id);
     // The one registered, and the one holding the lock (one that is starting has not
     // registered yet, but may write already).
-    const int by_slot = pidfd_open_checked(static_cast<pid_t>(slot.pid.load()),
-                                           slot.start_ticks.load());
+    const int by_slot =
+        pidfd_open_checked(static_cast<pid_t>(slot.pid.load()), slot.start_ticks.load());
     if (by_slot >= 0) fds.push_back(by_slot);
     if (const pid_t holder = instance_holder(node, w.binary); holder > 0) {
       if (const int fd = pidfd_open(holder); fd >= 0) fds.push_back(fd);
@@ -136,13 +134,12 @@ base::Result<shm::ControlSegment> rescue_control_segment(const Node& node,
   auto fresh = shm::Segment::create(staging, old.size(), 0600);
   if (!fresh) return base::Error{base::Errc::system, fresh.error().message};
   std::memcpy(fresh->data(), &old.header(), old.size());
-  const bool linked =
-      ::link(shm::shm_path(staging).c_str(), shm::shm_path(name).c_str()) == 0;
+  const bool linked = ::link(shm::shm_path(staging).c_str(), shm::shm_path(name).c_str()) == 0;
   const int err = errno;
   shm::Segment::remove(staging);
   if (!linked) {
-    return base::Error{base::Errc::system, "unable to name " + shm::shm_path(name) +
-                                               " again: " + std::strerror(err)};
+    return base::Error{base::Errc::system,
+                       "unable to name " + shm::shm_path(name) + " again: " + std::strerror(err)};
   }
   auto ctl = shm::ControlSegment::attach(name, shm::Access::read_write);
   if (!ctl) return base::Error{base::Errc::system, ctl.error().message};

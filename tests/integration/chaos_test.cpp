@@ -221,7 +221,8 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       // The operator's file changes on disk: a bad edit, refused by reload, or put right and
       // reloaded (the same configuration: nothing is touched).
       file_is_bad = !file_is_bad;
-      std::ofstream(node.config_path()) << (file_is_bad ? "[cluster\nname = \"half-saved" : good_file);
+      std::ofstream(node.config_path())
+          << (file_is_bad ? "[cluster\nname = \"half-saved" : good_file);
       bad_edits += file_is_bad ? 1 : 0;
       if (rng() % 2 == 0) {
         const auto r = node.hamon({"reload"});

@@ -227,8 +227,8 @@ TEST(RunningConfig, InitRestartingTheWatchTreeOnABadFileTakesUpTheRunningNode) {
       [&](const node::NodeView& v) {
         const auto w = daemon(v, "hamon-watcher");
         const auto m = daemon(v, "hamon-master");
-        return w && m && w->pid != watcher->pid && m->pid != master->pid &&
-               w->state == "running" && m->state == "running";
+        return w && m && w->pid != watcher->pid && m->pid != master->pid && w->state == "running" &&
+               m->state == "running";
       },
       std::chrono::seconds(10)))
       << "init could not restart the watch tree on a bad file:\n"

@@ -191,7 +191,9 @@ void remove_runtime_dir(const TestNode& node) {
   fs::remove_all(gone);
 }
 
-std::string ctl_name(const TestNode& node) { return shm::control_segment_name(node.cluster(), "a"); }
+std::string ctl_name(const TestNode& node) {
+  return shm::control_segment_name(node.cluster(), "a");
+}
 
 TEST(RuntimeFaults, ARemovedRuntimeDirectoryIsMadeAgainAndSupervisionGoesOn) {
   TestNode node(kConfig);
@@ -245,9 +247,9 @@ TEST(RuntimeFaults, ARemovedControlSegmentIsNamedAgainAndNothingIsOrphanedOrStar
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
   ASSERT_TRUE(shm::Segment::remove(ctl_name(node)));
-  ASSERT_TRUE(node.wait(
-      [&](const node::NodeView& v) { return all_running(v) && v.processes.size() == 2; },
-      std::chrono::seconds(10)))
+  ASSERT_TRUE(
+      node.wait([&](const node::NodeView& v) { return all_running(v) && v.processes.size() == 2; },
+                std::chrono::seconds(10)))
       << "the node's segment did not come back";
   for (const auto& p : before.processes) {
     const auto now = node.process(p.tenant, p.name);
