@@ -27,6 +27,12 @@ DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char*
   }
 }
 
+DaemonStart::~DaemonStart() {
+  sigset_t all;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, nullptr);
+}
+
 void DaemonStart::tend(std::uint64_t now) {
   if (now < next_tend_ns_) return;
   next_tend_ns_ = now + 100'000'000;

@@ -49,6 +49,9 @@ struct DaemonOptions {
 class DaemonStart {
  public:
   DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv, DaemonOptions options);
+  // Blocks the signals first: their handler rings the inbox in the control segment, which is
+  // unmapped next.
+  ~DaemonStart();
   DaemonStart(const DaemonStart&) = delete;
   DaemonStart& operator=(const DaemonStart&) = delete;
 
