@@ -250,12 +250,17 @@ TEST(RunningConfig, ADaemonThatCannotStartIsShownInBackoffByStatus) {
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
   // A directory where the server's socket goes: every new server fails to listen and exits.
+  // The master is frozen meanwhile, so no new server is quicker than the directory.
   const std::string sock = node::server_socket(node.cluster(), "a");
   const auto server = daemon(node.view(), "hamon-server");
-  ASSERT_TRUE(server.has_value());
+  const auto master = daemon(node.view(), "hamon-master");
+  ASSERT_TRUE(server && master);
+  ASSERT_EQ(::kill(master->pid, SIGSTOP), 0);
   ASSERT_EQ(::kill(server->pid, SIGKILL), 0);
   ::unlink(sock.c_str());
-  ASSERT_EQ(::mkdir(sock.c_str(), 0700), 0);
+  const int made = ::mkdir(sock.c_str(), 0700);
+  ASSERT_EQ(::kill(master->pid, SIGCONT), 0);
+  ASSERT_EQ(made, 0);
   // The pauses grow to seconds: `hamon status` soon shows the server held back.
   RunResult status;
   ASSERT_TRUE(node.wait(
