@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "hamon/node/config_file.hpp"
 #include "hamon/engine/duration.hpp"
 #include "hamon/node/node_view.hpp"
 #include "hamon/shm/control_segment.hpp"
@@ -121,6 +122,12 @@ void add_node_commands(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<NodeOptions>();
     add_node_options(*c, *o);
     c->callback([o, &exit_code] {
+      // A bad file is refused here, with its errors (the node is found by its running copy).
+      if (const auto r = node::load_config_file(o->config); !r.config && !o->config.empty()) {
+        for (const auto& e : r.errors) std::cerr << e << '\n';
+        exit_code = exit_config_invalid;
+        return;
+      }
       const auto target = find_node(*o, exit_code);
       if (target) (void)server_request(*target, node::Request::reload(), exit_code);
     });

@@ -21,6 +21,7 @@
 #include "hamon/node/instance_lock.hpp"
 #include "hamon/node/node.hpp"
 #include "hamon/node/node_view.hpp"
+#include "hamon/node/running_config.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "node_target.hpp"
 #include "up_progress.hpp"
@@ -64,8 +65,9 @@ pid_t launch_watcher(const node::Node& node) {
   const char* path = std::getenv("PATH");
   ::setenv("PATH", (bin_dir + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
   const std::string watcher = bin_dir + "/hamon-watcher";
-  ::execl(watcher.c_str(), watcher.c_str(), "--config", node.config_path.c_str(), "--node",
-          node.id.c_str(), static_cast<char*>(nullptr));
+  const std::string running = node.running_config();
+  ::execl(watcher.c_str(), watcher.c_str(), "--config", running.c_str(), "--source",
+          node.config_path.c_str(), "--node", node.id.c_str(), static_cast<char*>(nullptr));
   ::_exit(127);
 }
 
@@ -127,6 +129,14 @@ int up(const UpOptions& o) {
   }
   if (auto r = record_config_path(node.runtime_dir(), node.config_path); !r) {
     std::cerr << "hamon: warning: " << r.error().message << '\n';
+  }
+  // The daemons read this copy, never the file: it changes with `hamon reload` only. A node
+  // taken over keeps the copy it runs with, so an edit never reloaded does not slip in.
+  if (!adopting || ::access(node.running_config().c_str(), R_OK) != 0) {
+    if (auto w = node::write_running_config(node); !w) {
+      std::cerr << "hamon: " << w.error().message << '\n';
+      return exit_io;
+    }
   }
   const pid_t watcher = launch_watcher(node);
   if (watcher < 0) {

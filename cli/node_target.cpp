@@ -16,6 +16,7 @@
 #include "hamon/node/control_socket.hpp"
 #include "hamon/node/instance_lock.hpp"
 #include "hamon/node/node.hpp"
+#include "hamon/node/running_config.hpp"
 #include "hamon/shm/control_segment.hpp"
 
 namespace hamon::cli {
@@ -113,6 +114,18 @@ std::optional<NodeTarget> find_node(const NodeOptions& options, int& exit_code,
   std::string segment, config_path;
   if (!options.config.empty()) {
     auto loaded = node::load_node(options.config, options.node);
+    if (std::holds_alternative<std::string>(loaded)) {
+      // A bad edit must not lock the operator out of a node that runs: it is found by the
+      // running copy made from that file (running_config.hpp).
+      char abs[PATH_MAX];
+      if (::realpath(options.config.c_str(), abs) != nullptr) {
+        if (const std::string copy = node::find_running_copy(abs, options.node); !copy.empty()) {
+          if (auto c = node::load_node(copy, options.node, abs);
+              std::holds_alternative<node::Node>(c))
+            loaded = std::move(c);
+        }
+      }
+    }
     if (auto* err = std::get_if<std::string>(&loaded)) {
       const auto started = broken_config_ok ? nodes_started_from(options.config, options.node)
                                             : std::vector<std::string>{};

@@ -11,6 +11,7 @@
 
 #include "hamon/node/instance_lock.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/segment_links.hpp"
 
 namespace hamon::cli {
 namespace {
@@ -162,12 +163,15 @@ void Teardown::remove_segments() const {
       return;
     }
   }
+  // Both names of each segment (segment_links.hpp): the hidden one would keep it alive.
   shm::Segment::remove(target_.control_segment);
+  node::remove_keep_link(target_.control_segment);
   const std::string prefix = shm::heartbeat_segment_name(target_.cluster, target_.node, "");
   if (DIR* d = ::opendir("/dev/shm")) {
     while (const dirent* e = ::readdir(d)) {
       const std::string name = e->d_name;
       if (name.rfind(prefix, 0) == 0) shm::Segment::remove(name);
+      if (name.rfind("." + prefix, 0) == 0) node::remove_keep_link(name.substr(1));
     }
     ::closedir(d);
   }

@@ -29,12 +29,15 @@ int main(int argc, char** argv) {
     const std::uint64_t now = node::now_ns();
     if (now >= next_segment_check) {
       next_segment_check = now + 100'000'000;
-      if (!agent.segment_still_ours()) {
-        std::fprintf(stderr, "hamon-master: the node's segment is gone; stopping\n");
+      if (!agent.tend_segment()) {
+        std::fprintf(stderr, "hamon-master: the node's segment is another node's now; stopping\n");
         break;
       }
+      // A reload's new copy becomes ours; a removed one is written again.
+      agent.tend_running_config();
     }
     node::daemon_heartbeat(agent.control(), shm::DaemonId::master, now);
+    d.tend(now);
     d.signals().child.store(false);
     agent.reap(now, true);
     agent.check(now);

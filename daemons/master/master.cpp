@@ -16,7 +16,9 @@
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/daemon_spawn.hpp"
 #include "hamon/node/instance_lock.hpp"
+#include "hamon/node/node_processes.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/segment_links.hpp"
 
 extern char** environ;
 
@@ -24,6 +26,8 @@ namespace hamon::master {
 
 base::Status Master::open_segment(bool adopt) {
   const std::string name = node_.control_segment();
+  // A segment whose name alone was removed is still the node's (segment_links.hpp).
+  (void)node::restore_name(name);
   if (auto old = shm::ControlSegment::attach(name, shm::Access::read_write)) {
     // A live master owns it: this node runs already. Otherwise it is left from a crash, or
     // (adopt) from our predecessor, whose daemons and processes we take over.
@@ -37,6 +41,9 @@ base::Status Master::open_segment(bool adopt) {
     if (adopt) {
       ctl_.emplace(std::move(old).value());
       to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
+      ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+      // Its hidden name, if the master before us could not make it.
+      if (ctl_ino_ != 0) (void)node::tend_links(name, ctl_ino_);
       node::register_daemon(*ctl_, shm::DaemonId::master);
       adopt_daemons();
       return base::ok();
@@ -46,6 +53,17 @@ base::Status Master::open_segment(bool adopt) {
     return base::Error{base::Errc::missing, "no running node " + node_.id + " of cluster " +
                                                 node_.cluster() + " to take over"};
   }
+  // No segment tells of them, but processes of this node run: the segment was lost while no
+  // master ran to make it again. Starting the node would run each of them a second time.
+  if (const auto left = node::processes_by_environment(node_); !left.empty()) {
+    std::string pids;
+    for (pid_t p : left) pids.append(1, ' ').append(std::to_string(p));  // not " " + (GCC 12)
+    return base::Error{base::Errc::refused,
+                       std::to_string(left.size()) + " processes of node " + node_.id +
+                           " still run but its control segment is gone (pids" + pids +
+                           "): hamon cannot take them over without it; stop them, then start "
+                           "the node"};
+  }
   remove_segments();  // stale: its owner is dead
   const auto g =
       shm::ControlGeometry::sized_for(node_.config.processes.size(), node_.config.groups().size());
@@ -53,8 +71,59 @@ base::Status Master::open_segment(bool adopt) {
   if (!c) return c.error();
   ctl_.emplace(std::move(c).value());
   to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
+  ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+  if (ctl_ino_ != 0) (void)node::tend_links(name, ctl_ino_);  // its hidden name
   node::register_daemon(*ctl_, shm::DaemonId::master);
   return base::ok();
+}
+
+void Master::note(const std::string& detail) {
+  node::post_event(*ctl_, shm::DaemonId::master,
+                   {.kind = shm::EventKind::note, .name = "hamon-master", .detail = detail});
+}
+
+bool Master::tend_segment() {
+  if (ctl_ino_ == 0) return segment_still_ours();  // no inode to go by: the old check
+  const std::string path = shm::shm_path(node_.control_segment());
+  auto links = node::tend_links(node_.control_segment(), ctl_ino_);
+  if (!links) {
+    if (links.error().message != segment_error_) note(links.error().message);
+    segment_error_ = links.error().message;
+    return true;
+  }
+  segment_error_.clear();
+  switch (*links) {
+    case node::Links::intact: return true;
+    case node::Links::restored: note(path + " was removed; named again"); return true;
+    case node::Links::replaced:
+      if (segment_still_ours()) {  // this node's, made again by the watcher: take it up
+        auto current =
+            shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_write);
+        if (!current) return true;
+        ctl_.emplace(std::move(current).value());
+        to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
+        ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+        return true;
+      }
+      name_is_ours_ = false;
+      return false;
+    case node::Links::lost: break;
+  }
+  // Both names are gone: nothing could find the node — not the CLI, not a restarted daemon —
+  // and a `hamon up` would start every process a second time. Our mapping is the node.
+  auto fresh = node::rescue_control_segment(node_, *ctl_);
+  if (!fresh) {
+    if (fresh.error().message != segment_error_) note(fresh.error().message);
+    segment_error_ = fresh.error().message;
+    return true;
+  }
+  ctl_.emplace(std::move(fresh).value());
+  to_spawner_.emplace(*ctl_, shm::ChannelId::master_to_spawner, shm::DaemonId::master);
+  ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+  note(path +
+       " and its hidden name were removed; made again from hamon-master's mapping, the "
+       "spawner, monitor and server restart to take it up");
+  return true;
 }
 
 bool Master::segment_still_ours() const {
@@ -70,9 +139,16 @@ void Master::adopt_daemons() {
 bool Master::adopt_running(node::DaemonWatch& d) {
   // Whoever holds the daemon's instance lock is the one live instance, whoever started it
   // (its slot may still name a predecessor if it had not registered yet).
-  const pid_t pid = node::instance_holder(node_, d.binary());
-  if (pid <= 0) return false;
-  const int fd = node::pidfd_open(pid);
+  pid_t pid = node::instance_holder(node_, d.binary());
+  int fd = pid > 0 ? node::pidfd_open(pid) : -1;
+  if (pid <= 0) {
+    // No lock file says so: it may have gone with the runtime directory, and its holder puts it
+    // back within 100 ms. Until then its slot names it, checked against its start time.
+    const shm::DaemonSlot& s = ctl_->daemon(d.id());
+    if (s.state.load() == static_cast<std::uint32_t>(shm::DaemonState::exited)) return false;
+    pid = static_cast<pid_t>(s.pid.load());
+    fd = pid > 0 ? node::pidfd_open_checked(pid, s.start_ticks.load()) : -1;
+  }
   if (fd < 0) return false;
   d.watch(pid, fd, false, node::now_ns());  // not our child: watched by pidfd only
   return true;
@@ -80,24 +156,56 @@ bool Master::adopt_running(node::DaemonWatch& d) {
 
 void Master::remove_segments() {
   shm::Segment::remove(node_.control_segment());
+  node::remove_keep_link(node_.control_segment());
   // Every group's heartbeat segment, those a reload added included: all names made by
-  // heartbeat_segment(), found by their common prefix.
+  // heartbeat_segment(), found by their common prefix, and their hidden names.
   const std::string prefix = node_.heartbeat_segment("");
   if (DIR* d = ::opendir("/dev/shm")) {
     while (const dirent* e = ::readdir(d)) {
       const std::string name = e->d_name;
       if (name.rfind(prefix, 0) == 0) shm::Segment::remove(name);
+      if (name.rfind("." + prefix, 0) == 0) node::remove_keep_link(name.substr(1));
     }
     ::closedir(d);
   }
 }
 
+void Master::tend_running_config() {
+  auto t = running_.tend();
+  if (!t) {
+    if (t.error().message != running_error_) {
+      running_error_ = t.error().message;
+      node::post_event(*ctl_, shm::DaemonId::master,
+                       {.kind = shm::EventKind::note,
+                        .name = "hamon-master",
+                        .detail = "the running configuration: " + running_error_});
+    }
+    return;
+  }
+  running_error_.clear();
+  if (t->what == node::RunningConfig::Tended::What::rewritten) {
+    node::post_event(*ctl_, shm::DaemonId::master,
+                     {.kind = shm::EventKind::note,
+                      .name = "hamon-master",
+                      .detail = running_.path() + ": " + t->why + "; written again"});
+  }
+}
+
 void Master::start_missing(std::uint64_t now) {
+  bool tended = false;
   for (auto& d : daemons_) {
     if (d.running() || adopt_running(d)) continue;
     if (!d.due(now)) continue;  // held back after failed starts
+    if (!tended) {              // what the daemon will read
+      tend_running_config();
+      tended = true;
+    }
     const pid_t pid = node::spawn_daemon(node_, {d.binary()});
     if (pid < 0) {
+      d.spawn_failed(now);
+      shm::DaemonSlot& slot = ctl_->daemon(d.id());
+      slot.failed_starts.store(d.failures());
+      if (d.restart_at() > now) slot.restart_at_ns.store(d.restart_at());
       node::post_event(*ctl_, shm::DaemonId::master,
                        {.kind = shm::EventKind::daemon_exited,
                         .name = d.binary(),
@@ -181,6 +289,7 @@ void Master::watch_watcher(std::uint64_t now) {
   }
   // Gone. One replacement at a time: give it a second to register before trying again.
   if (watcher_spawned_ns_ != 0 && now < watcher_spawned_ns_ + 1'000'000'000) return;
+  tend_running_config();
   const pid_t child = node::spawn_daemon(node_, {"hamon-watcher", true, true});
   if (child > 0) {
     watcher_spawned_ns_ = now;
@@ -244,8 +353,11 @@ void Master::shutdown(int grace_ms) {
     }
   }
   node::unregister_daemon(*ctl_, shm::DaemonId::master);
-  remove_segments();
-  ::unlink(node_.server_socket().c_str());
+  if (name_is_ours_) {  // else they are another node's now
+    remove_segments();
+    ::unlink(node_.server_socket().c_str());
+    ::unlink(running_.path().c_str());  // nothing runs it now
+  }
 }
 
 }  // namespace hamon::master

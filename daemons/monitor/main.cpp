@@ -16,7 +16,10 @@ int main(int argc, char** argv) {
   agent.adopt(node::now_ns());
   // Its idle strategy is inside run_once: epoll on the pidfds with the next deadline, so an
   // exit wakes it at once.
-  while (!d.stopping()) agent.run_once();
+  while (!d.stopping()) {
+    d.tend(node::now_ns());
+    agent.run_once();
+  }
   d.unregister_self();
   return 0;
 }

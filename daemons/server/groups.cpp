@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "hamon/engine/names.hpp"
+#include "hamon/node/segment_links.hpp"
 
 namespace hamon::server {
 namespace {
@@ -53,6 +54,9 @@ base::Result<std::uint32_t> Groups::ensure(const std::string& name, std::uint32_
   if (!t) return t.error();
   const auto g = static_cast<std::uint32_t>(groups_.size());
   groups_.push_back(Group{name, std::make_unique<shm::HeartbeatTable>(std::move(t).value()), role});
+  // Its second name, so that a removed one can be given back.
+  groups_.back().ino = node::mapped_inode(&groups_.back().table->slot(0)).value_or(0);
+  if (groups_.back().ino != 0) (void)node::tend_links(seg, groups_.back().ino);
   if (groups_.back().table->role() != role) groups_.back().table->set_role(role, 0);
   publish(g);
   return g;
@@ -62,6 +66,31 @@ void Groups::set_role(std::uint32_t g, std::uint32_t role, std::uint64_t epoch) 
   groups_[g].role = role;
   groups_[g].table->set_role(role, epoch);
   publish(g);
+}
+
+std::vector<std::string> Groups::tend_links() {
+  std::vector<std::string> out;
+  for (Group& g : groups_) {
+    if (g.ino == 0) continue;
+    const std::string seg = node_.heartbeat_segment(g.name);
+    auto r = node::tend_links(seg, g.ino);
+    std::string note;
+    if (!r) {
+      note = r.error().message;
+    } else if (*r == node::Links::restored) {
+      out.push_back(shm::shm_path(seg) + " was removed; named again");
+    } else if (*r != node::Links::intact) {
+      // Its processes beat on into the memory they hold, but one that starts now cannot find
+      // it. Only `hamon down` and `hamon up` give the group a new segment.
+      note = shm::shm_path(seg) +
+             (*r == node::Links::lost ? " and its hidden name were removed"
+                                      : " was replaced by another file") +
+             ": group " + g.name + "'s processes cannot start until the node is restarted";
+    }
+    if (!note.empty() && note != g.said) out.push_back(note);  // said once, not every 100 ms
+    g.said = note;
+  }
+  return out;
 }
 
 void Groups::publish(std::uint32_t g) {

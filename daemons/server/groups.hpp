@@ -8,6 +8,8 @@
 #ifndef HAMON_SERVER_GROUPS_HPP
 #define HAMON_SERVER_GROUPS_HPP
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,11 +43,17 @@ class Groups {
   // Publishes a role in the group's heartbeat segment (waking its processes) and in its slot.
   void set_role(std::uint32_t g, std::uint32_t role, std::uint64_t epoch);
 
+  // Gives back each heartbeat segment's removed name (node/segment_links.hpp). One line for
+  // each that needed it, or could not have it: what happened, for an event.
+  std::vector<std::string> tend_links();
+
  private:
   struct Group {
     std::string name;
     std::unique_ptr<shm::HeartbeatTable> table;
     std::uint32_t role;
+    ino_t ino = 0;          // the segment's file: what its names must name
+    std::string said = {};  // what went wrong with its names, as last said
   };
   void publish(std::uint32_t g);
 

@@ -37,7 +37,8 @@ Server::Server(const node::Node& node, const shm::ControlSegment& control)
       ctl_(control),
       groups_(node, control),
       slots_(control.max_processes()),
-      to_spawner_(control, ChannelId::server_to_spawner, shm::DaemonId::server) {}
+      to_spawner_(control, ChannelId::server_to_spawner, shm::DaemonId::server),
+      running_(node, node::RunningConfig::Role::lead) {}
 
 std::uint32_t Server::group_of(std::size_t i) const {
   return groups_.index(config_->processes[i].group).value_or(0);
@@ -361,8 +362,32 @@ void Server::release(std::uint32_t slot) {
   ctl_.process(slot).supervise.write(shm::SuperviseRecord{});
 }
 
+void Server::tend(std::uint64_t now) {
+  if (now < next_tend_ns_) return;
+  next_tend_ns_ = now + 100'000'000;
+  for (const std::string& note : groups_.tend_links()) {
+    node::post_event(ctl_, shm::DaemonId::server,
+                     {.kind = shm::EventKind::note, .name = "hamon-server", .detail = note});
+  }
+  auto t = running_.tend();
+  std::string detail;
+  if (!t) {
+    if (t.error().message == running_error_) return;
+    running_error_ = t.error().message;
+    detail = "the running configuration: " + running_error_;
+  } else {
+    running_error_.clear();
+    if (t->what != node::RunningConfig::Tended::What::rewritten) return;
+    detail = running_.path() + ": " + t->why + "; written again";
+  }
+  node::post_event(ctl_, shm::DaemonId::server,
+                   {.kind = shm::EventKind::note, .name = "hamon-server", .detail = detail});
+}
+
 node::Reply Server::reload(std::uint64_t now) {
-  node::LoadResult r = node::load_config_file(node_.config_path);
+  // The operator's file; what the node runs is the copy, which changes only here and only once
+  // the file is known good.
+  node::LoadResult r = node::load_config_file(node_.source_path);
   if (!r.config) {
     std::string why;
     for (const auto& e : r.errors) why += (why.empty() ? "" : "; ") + e;
@@ -373,13 +398,24 @@ node::Reply Server::reload(std::uint64_t now) {
     return node::Reply::failure(
         "reload cannot rename the cluster or remove this node; restart the node instead");
   }
-  if (auto g = ensure_groups(*next); !g) return node::Reply::failure(g.error().message);
+  // On disk before anything changes: a reload the node cannot keep across a daemon's restart is
+  // refused, not half made.
+  if (auto s = running_.stage(r.text); !s) {
+    return node::Reply::failure("cannot keep the new configuration: " + s.error().message);
+  }
+  if (auto g = ensure_groups(*next); !g) {
+    running_.discard();
+    return node::Reply::failure(g.error().message);
+  }
   std::map<std::uint32_t, std::uint64_t> grace;  // by slot, as seated before: for removed ones
   for (std::size_t i = 0; i < config_->processes.size(); ++i) {
     grace[slots_.slot(i)] = static_cast<std::uint64_t>(config_->processes[i].stop_timeout.count());
   }
   auto placed = slots_.place(*next, [&](const std::string& g) { return groups_.capacity(g); });
-  if (!placed) return node::Reply::failure(placed.error().message);
+  if (!placed) {
+    running_.discard();
+    return node::Reply::failure(placed.error().message);
+  }
   // Kept processes carry their state (slot, incarnation, budget); changed ones are restarted.
   const std::size_t n = next->processes.size();
   std::vector<std::optional<engine::Supervisor::Snapshot>> carried(n);
@@ -396,7 +432,13 @@ node::Reply Server::reload(std::uint64_t now) {
   (void)install(std::move(next), std::move(carried), sup_->next_incarnation(), now);
   for (std::uint32_t s : removed) retire(s, grace.count(s) != 0 ? grace[s] : 2'000'000'000, now);
 
-  // The spawner reads the new file before any request that depends on it.
+  // The spawner reads the new running copy before any request that depends on it.
+  if (auto c = running_.commit(); !c) {
+    node::post_event(ctl_, shm::DaemonId::server,
+                     {.kind = shm::EventKind::note,
+                      .name = "hamon-server",
+                      .detail = "the running configuration: " + c.error().message});
+  }
   post(Message::reload(now));
 
   std::vector<std::size_t> to_start;

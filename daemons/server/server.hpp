@@ -24,6 +24,7 @@
 #include "hamon/node/control_protocol.hpp"
 #include "hamon/node/node.hpp"
 #include "hamon/node/outbox.hpp"
+#include "hamon/node/running_config.hpp"
 #include "hamon/shm/control_segment.hpp"
 
 namespace hamon::server {
@@ -49,6 +50,10 @@ class Server {
 
   // One operator request line → its reply line (control_protocol.hpp).
   std::string command(const std::string& line, std::uint64_t now);
+
+  // Puts back, at most every 100 ms, what the node needs and was removed: the names of the
+  // heartbeat segments, the running configuration.
+  void tend(std::uint64_t now);
 
  private:
   node::Reply handle(const node::Request& r, std::uint64_t now);
@@ -80,6 +85,9 @@ class Server {
   std::map<std::uint32_t, std::uint64_t> retiring_;  // removed slot → incarnation being stopped
   std::vector<shm::SuperviseRecord> recorded_;       // what the segment holds, per process
   node::Outbox to_spawner_;
+  node::RunningConfig running_;  // what config_ was read from, kept on disk for restarts
+  std::string running_error_;    // the last failure to write it, said once
+  std::uint64_t next_tend_ns_ = 0;
   bool adopting_ = false;
   std::uint64_t last_now_ = 0;  // the last turn's time: deadlines are computed from it, not read
 };

@@ -18,6 +18,7 @@
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
 #include "hamon/node/recorded_process.hpp"
+#include "hamon/node/segment_links.hpp"
 #include "launch.hpp"
 
 namespace hamon::spawner {
@@ -174,8 +175,17 @@ void Spawner::handle(const Message& m, std::uint64_t now) {
   switch (m.kind) {
     case MessageKind::start: start(m.slot, m.incarnation, now); break;
     case MessageKind::reload:
-      if (auto r = node::load_config_file(node_.config_path); r.config)
+      // The running copy the server has just replaced (running_config.hpp), never the
+      // operator's file: what the server validated is what is started.
+      if (auto r = node::load_config_file(node_.config_path); r.config) {
         config_ = std::move(*r.config);
+      } else {
+        node::post_event(ctl_, shm::DaemonId::spawner,
+                         {.kind = shm::EventKind::note,
+                          .name = "hamon-spawner",
+                          .detail = "reload: keeps the configuration it had: " +
+                                    (r.errors.empty() ? std::string("?") : r.errors.front())});
+      }
       break;
     case MessageKind::stop:
       if (it != children_.end() && it->second.incarnation == m.incarnation) {
@@ -228,6 +238,10 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                               {HAMON_ENV_INCARNATION, std::to_string(inc)},
                               {HAMON_ENV_INTERVAL_NS, std::to_string(pc->interval.count())}},
                              node_.log_dir() + "/" + group + "." + name + ".log"};
+  // What the start needs that may have been removed under a running node: the log directory,
+  // and the name by which the process finds its heartbeat segment (segment_links.hpp).
+  if (::access(node_.log_dir().c_str(), F_OK) != 0) (void)node::make_dirs(node_.log_dir(), 0750);
+  (void)node::restore_name(segment);
   // Recorded before the launch: a spawner that dies between the two leaves a start in progress
   // (pid 0) that its successor resolves, instead of a process nobody knows.
   ctl_.process(slot).spawn.write({inc, 0, now, 0, 0, 0});

@@ -87,7 +87,7 @@ class Spawner {
                                            std::uint32_t& hb_slot) const;
 
   const node::Node& node_;
-  engine::Config config_;  // re-read from the file on the server's reload message
+  engine::Config config_;  // re-read from the running copy on the server's reload message
   const shm::ControlSegment& ctl_;
   std::map<std::uint32_t, Child> children_;  // by slot
   std::map<pid_t, std::uint32_t> by_pid_;

@@ -24,8 +24,9 @@ int main(int argc, char** argv) {
   const node::FdIdle idle(d.wait_mask());
   while (!d.stopping()) {
     const std::uint64_t now = node::now_ns();
+    d.tend(now);
     if (!agent.turn(now)) {
-      std::fprintf(stderr, "hamon-watcher: the node's segment is gone; stopping\n");
+      std::fprintf(stderr, "hamon-watcher: the node's segment is another node's now; stopping\n");
       break;
     }
     const std::array<int, 1> fds{agent.master_pidfd()};

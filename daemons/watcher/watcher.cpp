@@ -13,15 +13,47 @@
 #include <vector>
 
 #include "hamon/node/clock.hpp"
+#include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/daemon_spawn.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/segment_links.hpp"
 
 extern char** environ;
 
 namespace hamon::watcher {
+namespace {
+
+// The last line of a daemon's log: why it stopped (docs/operations.md, exit codes).
+std::string last_line(const std::string& path) {
+  std::string text;
+  (void)node::read_whole_file(path, text);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text.substr(text.rfind('\n') + 1);
+}
+
+}  // namespace
+
+void Watcher::tend_running_config() {
+  auto t = running_.tend();
+  std::string detail;
+  if (!t) {
+    if (t.error().message == running_error_) return;
+    running_error_ = t.error().message;
+    detail = "the running configuration: " + running_error_;
+  } else {
+    running_error_.clear();
+    if (t->what != node::RunningConfig::Tended::What::rewritten) return;
+    detail = running_.path() + ": " + t->why + "; written again";
+  }
+  if (ctl_) {
+    node::post_event(*ctl_, shm::DaemonId::watcher,
+                     {.kind = shm::EventKind::note, .name = "hamon-watcher", .detail = detail});
+  }
+}
 
 bool Watcher::spawn_master(bool adopt) {
+  tend_running_config();  // what the master will read
   const pid_t pid = node::spawn_daemon(node_, {"hamon-master", adopt, false});
   if (pid < 0) return false;
   // Our child: its pid cannot be reused before we reap it.
@@ -34,6 +66,9 @@ base::Status Watcher::start(bool adopt) {
   // one) is adopted, never started twice.
   // So is one whose daemons all died but whose processes still run (they are taken over, not
   // started twice). Only a node with nothing left running is started afresh.
+  // A segment whose name alone was removed is still the node's: its hidden name gives it back
+  // (segment_links.hpp), or the node would be started a second time beside itself.
+  (void)node::restore_name(node_.control_segment());
   if (!adopt) {
     if (auto c = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only)) {
       adopt = node::has_live_parts(*c);
@@ -51,6 +86,9 @@ base::Status Watcher::start(bool adopt) {
       return base::Error{base::Errc::system, "unable to start hamon-master"};
     }
   } else {
+    // Nothing of the node runs: it starts with the configuration we were given, not with what
+    // an earlier run left in the runtime directory.
+    if (auto w = running_.install(); !w) return w.error();
     if (!spawn_master(false)) {
       return base::Error{base::Errc::system, "unable to start hamon-master"};
     }
@@ -66,8 +104,9 @@ base::Status Watcher::start(bool adopt) {
       pollfd p{master_.pidfd(), POLLIN, 0};
       if (::poll(&p, 1, 2) > 0) {
         ::waitpid(master_.pid(), nullptr, 0);
-        return base::Error{base::Errc::refused, "hamon-master stopped while starting; see " +
-                                                    node_.log_dir() + "/hamon-master.log"};
+        const std::string log = node_.log_dir() + "/hamon-master.log";
+        return base::Error{base::Errc::refused, "hamon-master stopped while starting: " +
+                                                    last_line(log) + " (" + log + ")"};
       }
     }
     if (!ctl_) {
@@ -75,19 +114,70 @@ base::Status Watcher::start(bool adopt) {
                          "hamon-master did not create the node's segment within 10s"};
     }
   }
+  ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
   node::register_daemon(*ctl_, shm::DaemonId::watcher);
   return base::ok();
+}
+
+void Watcher::note(const std::string& detail) {
+  node::post_event(*ctl_, shm::DaemonId::watcher,
+                   {.kind = shm::EventKind::note, .name = "hamon-watcher", .detail = detail});
+}
+
+bool Watcher::tend_segment() {
+  const std::string name = node_.control_segment();
+  auto same_node = [&](const shm::ControlSegment& c) {
+    return c.header().created_ns == ctl_->header().created_ns &&
+           c.header().creator_pid == ctl_->header().creator_pid;
+  };
+  if (ctl_ino_ == 0) {  // no inode to go by: the old check
+    auto current = shm::ControlSegment::attach(name, shm::Access::read_only);
+    return current && same_node(*current);
+  }
+  auto links = node::tend_links(name, ctl_ino_);
+  if (!links) {
+    if (links.error().message != segment_error_) note(links.error().message);
+    segment_error_ = links.error().message;
+    return true;
+  }
+  segment_error_.clear();
+  switch (*links) {
+    case node::Links::intact: return true;
+    case node::Links::restored:
+      note(shm::shm_path(name) + " was removed; named again");
+      return true;
+    case node::Links::replaced: {
+      // Made again by the master from its mapping (both names had gone): take that one up.
+      auto current = shm::ControlSegment::attach(name, shm::Access::read_write);
+      if (!current) return true;  // not whole yet
+      if (!same_node(*current)) return false;
+      ctl_.emplace(std::move(current).value());
+      ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+      return true;
+    }
+    case node::Links::lost: break;
+  }
+  if (master_.running()) return true;  // the master makes it again from its own mapping
+  auto fresh = node::rescue_control_segment(node_, *ctl_);
+  if (!fresh) {
+    if (fresh.error().message != segment_error_) note(fresh.error().message);
+    segment_error_ = fresh.error().message;
+    return true;
+  }
+  ctl_.emplace(std::move(fresh).value());
+  ctl_ino_ = node::mapped_inode(&ctl_->header()).value_or(0);
+  note(shm::shm_path(name) +
+       " and its hidden name were removed while no master ran; made again from hamon-watcher's "
+       "mapping");
+  return true;
 }
 
 bool Watcher::turn(std::uint64_t now) {
   node::daemon_heartbeat(*ctl_, shm::DaemonId::watcher, now);
   if (now >= next_segment_check_) {
     next_segment_check_ = now + 100'000'000;
-    auto current = shm::ControlSegment::attach(node_.control_segment(), shm::Access::read_only);
-    if (!current || current->header().created_ns != ctl_->header().created_ns ||
-        current->header().creator_pid != ctl_->header().creator_pid) {
-      return false;
-    }
+    if (!tend_segment()) return false;
+    tend_running_config();
   }
   // Our children (the master) and orphans that came to us as subreaper: no zombie is left.
   for (;;) {
@@ -113,8 +203,11 @@ bool Watcher::turn(std::uint64_t now) {
                        : "restarting it"});
   }
   if (master_.due(now)) {
+    // The master it starts must find the segment by name (and `slot` may be in a new one).
+    if (!tend_segment()) return false;
+    shm::DaemonSlot& fresh_slot = ctl_->daemon(shm::DaemonId::master);
     if (spawn_master(true)) {
-      slot.restart_at_ns.store(0);
+      fresh_slot.restart_at_ns.store(0);
       node::post_event(*ctl_, shm::DaemonId::watcher,
                        {.kind = shm::EventKind::daemon_started,
                         .name = "hamon-master",

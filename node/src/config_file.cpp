@@ -46,6 +46,7 @@ LoadResult load_config_file(const std::string& path) {
   engine::ParseResult parsed = engine::parse_config(text, path);
   for (const auto& e : parsed.errors) r.errors.push_back(e.to_string());
   r.config = std::move(parsed.config);
+  r.text = std::move(text);
   return r;
 }
 

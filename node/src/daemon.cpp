@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "hamon/node/instance_lock.hpp"
+#include "hamon/node/runtime_upkeep.hpp"
 
 namespace hamon::node {
 
 DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv,
                          DaemonOptions options)
-    : self_(self),
+    : binary_(binary),
+      self_(self),
       node_(daemon_startup(binary, argc, argv, options.accepts_adopt ? &adopt_ : nullptr)) {
   // Exactly one per node: a second instance (started by a master that did not know of this
   // one) stops here.
@@ -23,6 +25,23 @@ DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char*
   } else {
     wait_mask_ = block_signals_for_ppoll(signals_);
   }
+}
+
+DaemonStart::~DaemonStart() {
+  sigset_t all;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, nullptr);
+}
+
+void DaemonStart::tend(std::uint64_t now) {
+  if (now < next_tend_ns_) return;
+  next_tend_ns_ = now + 100'000'000;
+  keep_own_log(node_.log_dir() + "/" + binary_ + ".log");
+  auto r = keep_instance_lock(node_, binary_, instance_lock_);
+  const std::string error = r ? "" : r.error().message;
+  if (!error.empty() && error != lock_error_)
+    std::fprintf(stderr, "%s: %s\n", binary_, error.c_str());
+  lock_error_ = error;
 }
 
 void FdIdle::idle(std::uint64_t now, std::uint64_t deadline, std::span<const int> fds) const {

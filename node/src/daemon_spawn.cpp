@@ -14,7 +14,13 @@ namespace hamon::node {
 pid_t spawn_daemon(const Node& node, const DaemonSpawn& what) {
   const std::string bin = self_dir() + "/" + what.binary;
   const std::string log = node.log_dir() + "/" + what.binary + ".log";
-  std::vector<std::string> args{bin, "--config", node.config_path, "--node", node.id};
+  // The log goes where the daemon's stdout and stderr go: a removed runtime directory must not
+  // make every start fail.
+  (void)make_dirs(node.log_dir(), 0750);
+  // The running copy, never the operator's file (running_config.hpp); the operator's file only
+  // for reload.
+  std::vector<std::string> args{
+      bin, "--config", node.running_config(), "--source", node.source_path, "--node", node.id};
   if (what.adopt) args.emplace_back("--adopt");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -52,6 +52,8 @@ void DaemonWatch::ended(std::uint64_t now) {
   restart_at_ = pacer_.ended(started_ns_, now);
 }
 
+void DaemonWatch::spawn_failed(std::uint64_t now) { restart_at_ = pacer_.ended(now, now); }
+
 bool DaemonWatch::has_ended() const {
   if (pid_ <= 0) return false;
   if (pidfd_ < 0) return true;

@@ -33,8 +33,18 @@ std::string runtime_dir(const std::string& cluster, const std::string& id) {
   return runtime_base() + "/" + cluster + "." + id;
 }
 
+namespace {
+
+std::string absolute(const std::string& path) {
+  char abs[PATH_MAX];
+  return ::realpath(path.c_str(), abs) != nullptr ? abs : path;
+}
+
+}  // namespace
+
 std::variant<Node, std::string> load_node(const std::string& config_path,
-                                          const std::string& node_id) {
+                                          const std::string& node_id,
+                                          const std::string& source_path) {
   LoadResult r = load_config_file(config_path);
   if (!r.config) {
     std::string all;
@@ -43,8 +53,9 @@ std::variant<Node, std::string> load_node(const std::string& config_path,
   }
   Node n;
   n.config = std::move(*r.config);
-  char abs[PATH_MAX];
-  n.config_path = ::realpath(config_path.c_str(), abs) != nullptr ? abs : config_path;
+  n.config_text = std::move(r.text);
+  n.config_path = absolute(config_path);
+  n.source_path = source_path.empty() ? n.config_path : absolute(source_path);
   if (node_id.empty()) {
     if (n.config.cluster.nodes.size() != 1) {
       std::string ids;

@@ -2,6 +2,14 @@
 // node must have converged with every invariant intact. Not part of the test suite (it takes a
 // few minutes); run it with scripts/chaos [KILLS].
 //
+// Among the kills, other faults an operator or the machine inflicts:
+//  - the configuration file is edited badly on disk (and `hamon reload` of it is refused), or
+//    put right again and reloaded;
+//  - the runtime directory is removed (logs, socket, locks, the running configuration);
+//  - the control segment's name is removed from /dev/shm.
+// When the watcher and the master die together, the test plays init as the systemd unit does:
+// hamon-watcher on the operator's file, however it is, again until it stays.
+//
 // Invariants checked at every checkpoint:
 //  - every daemon and every process runs again;
 //  - a process that was never killed still has its first pid and incarnation;
@@ -9,11 +17,14 @@
 //  - `hamon status --json` names exactly the processes that run (compared with /proc);
 //  - no daemon has a zombie child.
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hamon/heartbeat_abi.h>
 #include <signal.h>
+#include <spawn.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -21,7 +32,11 @@
 #include <sstream>
 #include <thread>
 
+#include "hamon/node/node.hpp"
+#include "hamon/shm/control_segment.hpp"
 #include "test_node.hpp"
+
+extern char** environ;
 
 namespace hamon::test {
 namespace {
@@ -77,6 +92,29 @@ struct ProcInfo {
   char state;
 };
 
+// Starts hamon-watcher on the operator's file, as the systemd unit's ExecStart does, in its own
+// session. The test, as subreaper, reaps it.
+pid_t start_as_init(const TestNode& node) {
+  const std::string bin = std::string(HAMON_BIN_DIR) + "/hamon-watcher";
+  std::vector<std::string> args{bin, "--config", node.config_path(), "--node", "a"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, bin.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
+}
+
 std::vector<ProcInfo> all_processes() {
   std::vector<ProcInfo> out;
   DIR* d = opendir("/proc");
@@ -109,6 +147,12 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
   std::map<std::string, int> killed;
   std::mt19937 rng(12345);
   int daemon_kills = 0, process_kills = 0, init_restarts = 0;
+  int bad_edits = 0, runtime_removals = 0, segment_removals = 0;
+  const std::string good_file = [&] {
+    std::ifstream f(node.config_path());
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  }();
+  bool file_is_bad = false;
 
   auto converged = [&](const node::NodeView& v) {
     for (const auto& d : v.daemons) {
@@ -173,8 +217,39 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
   };
 
   for (int k = 1; k <= kills; ++k) {
+    if (rng() % 20 == 0) {
+      // The operator's file changes on disk: a bad edit, refused by reload, or put right and
+      // reloaded (the same configuration: nothing is touched).
+      file_is_bad = !file_is_bad;
+      std::ofstream(node.config_path())
+          << (file_is_bad ? "[cluster\nname = \"half-saved" : good_file);
+      bad_edits += file_is_bad ? 1 : 0;
+      if (rng() % 2 == 0) {
+        const auto r = node.hamon({"reload"});
+        if (file_is_bad) {
+          EXPECT_EQ(r.code, 1) << "a reload of a bad file: " << r.err;
+        } else {
+          EXPECT_TRUE(r.code == 0 || r.code == 4) << "a reload of the good file: " << r.err;
+        }
+      }
+    }
+    if (rng() % 40 == 0) {
+      // The runtime directory goes, at once.
+      const std::string dir = node::runtime_dir(node.cluster(), "a");
+      const std::string gone = dir + ".removed";
+      if (::rename(dir.c_str(), gone.c_str()) == 0) {
+        std::error_code ec;
+        std::filesystem::remove_all(gone, ec);
+        ++runtime_removals;
+      }
+    }
+    if (rng() % 60 == 0 && shm::Segment::remove(shm::control_segment_name(node.cluster(), "a"))) {
+      ++segment_removals;
+    }
     const auto v = node.view();
-    if (rng() % 10 < 7) {
+    if (v.daemons.empty() || v.processes.empty()) {
+      // The segment's name is on its way back: nothing to aim at this time.
+    } else if (rng() % 10 < 7) {
       const auto& d = v.daemons[rng() % v.daemons.size()];
       if (d.pid > 0 && kill(d.pid, SIGKILL) == 0) ++daemon_kills;
     } else {
@@ -198,15 +273,26 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
     if (!top_alive) {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(50));  // a replacement may be on its way
-      bool still_none = true;
-      for (const auto& d : node.view().daemons) {
-        if ((d.name == "hamon-watcher" || d.name == "hamon-master") && d.state == "running")
-          still_none = false;
-      }
-      if (still_none) {
+      auto top_runs = [&] {
+        for (const auto& d : node.view().daemons) {
+          if ((d.name == "hamon-watcher" || d.name == "hamon-master") && d.state == "running")
+            return true;
+        }
+        return false;
+      };
+      if (!top_runs()) {
+        // Init (Restart=always) starts the watcher again until one stays.
         ++init_restarts;
-        const auto up = node.up();
-        ASSERT_EQ(up.code, 0) << "restarting the watch tree: " << up.err;
+        bool up = false;
+        for (int attempt = 0; attempt < 50 && !up; ++attempt) {
+          const pid_t w = start_as_init(node);
+          ASSERT_GT(w, 0);
+          up = node.wait([&](const node::NodeView&) { return top_runs(); },
+                         std::chrono::milliseconds(200));
+          reap_zombies();
+        }
+        ASSERT_TRUE(up) << "init could not restart the watch tree:\n"
+                        << node::render_table(node.view());
       }
     }
     if (k % 50 == 0 || k == kills) {
@@ -216,8 +302,11 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
   }
   std::printf(
       "chaos: %d kills (%d daemons, %d processes), %d restarts of the whole watch tree by "
-      "init; invariants held at every checkpoint\n",
-      daemon_kills + process_kills, daemon_kills, process_kills, init_restarts);
+      "init, %d bad edits of the file, %d removals of the runtime directory, %d of the control "
+      "segment's name; invariants held at every checkpoint\n",
+      daemon_kills + process_kills, daemon_kills, process_kills, init_restarts, bad_edits,
+      runtime_removals, segment_removals);
+  std::ofstream(node.config_path()) << good_file;
   const auto steady = node.process("system", "steady");
   EXPECT_EQ(steady->pid, first["system/steady"].first);
 }

@@ -20,6 +20,7 @@
 
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/instance_lock.hpp"
+#include "hamon/node/segment_links.hpp"
 
 extern char** environ;
 
@@ -167,8 +168,24 @@ void TestNode::force_cleanup() {
        {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
     if (const pid_t holder = node::instance_holder(names, d); holder > 0) kill(holder, SIGKILL);
   }
-  shm::Segment::remove(shm::control_segment_name(cluster_, "a"));
-  for (const auto& g : groups_) shm::Segment::remove(shm::heartbeat_segment_name(cluster_, "a", g));
+  // And any process this node started that no segment names any more (a test that removed the
+  // control segment, say): its environment names this test's own runtime directory.
+  const std::string runtime = "HAMON_RUNTIME_DIR=" + dir_ + "/run";
+  std::error_code proc_error;
+  for (const auto& entry : fs::directory_iterator("/proc", proc_error)) {
+    const auto pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
+    if (pid <= 0 || pid == getpid()) continue;
+    std::ifstream f(entry.path() / "environ");
+    const std::string env((std::istreambuf_iterator<char>(f)), {});
+    if (env.find(runtime + '\0') != std::string::npos) kill(pid, SIGKILL);
+  }
+  // The segments' names and their hidden second names (node/segment_links.hpp).
+  std::vector<std::string> segments{shm::control_segment_name(cluster_, "a")};
+  for (const auto& g : groups_) segments.push_back(shm::heartbeat_segment_name(cluster_, "a", g));
+  for (const auto& n : segments) {
+    shm::Segment::remove(n);
+    node::remove_keep_link(n);
+  }
 }
 
 RunResult TestNode::up() {

@@ -17,6 +17,7 @@ struct LoadResult {
   std::optional<engine::Config> config;
   int read_errno = 0;               // non-zero: the file could not be read
   std::vector<std::string> errors;  // "file:line:column: error: ..." or "unable to read ..."
+  std::string text;                 // the bytes `config` was parsed from
 };
 
 LoadResult load_config_file(const std::string& path);

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "hamon/node/daemon_args.hpp"
 #include "hamon/node/daemon_slot.hpp"
@@ -48,6 +49,9 @@ struct DaemonOptions {
 class DaemonStart {
  public:
   DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv, DaemonOptions options);
+  // Blocks the signals first: their handler rings the inbox in the control segment, which is
+  // unmapped next.
+  ~DaemonStart();
   DaemonStart(const DaemonStart&) = delete;
   DaemonStart& operator=(const DaemonStart&) = delete;
 
@@ -63,7 +67,14 @@ class DaemonStart {
   void register_self() const { register_daemon(*ctl_, self_); }
   void unregister_self() const { unregister_daemon(*ctl_, self_); }
 
+  // At most every 100 ms: puts back what the daemon needs in the runtime directory if it was
+  // removed — its instance lock's file, its log (runtime_upkeep.hpp). Every loop calls it.
+  void tend(std::uint64_t now);
+
  private:
+  const char* binary_;
+  std::uint64_t next_tend_ns_ = 0;
+  std::string lock_error_;  // said once
   shm::DaemonId self_;
   bool adopt_ = false;
   Node node_;
@@ -106,6 +117,7 @@ void run_on_doorbell(DaemonStart& d, shm::DaemonId self, Agent& agent, Ready&& r
   while (!d.stopping()) {
     const std::uint64_t now = now_ns();
     daemon_heartbeat(d.control(), self, now);
+    d.tend(now);
     before_work(now);
     if (agent.do_work(now) > 0) continue;
     idle.idle(now, agent.next_deadline(), [&] { return ready() || d.stopping(); });

@@ -1,5 +1,6 @@
-// The command line every daemon takes: --config FILE --node ID. Parsed with CLI11; a bad command
-// line exits 100 (usage), a node that cannot be loaded 111 (s6's convention, docs/operations.md).
+// The command line every daemon takes: --config FILE [--source FILE] --node ID. Parsed with CLI11;
+// a bad command line exits 100 (usage), a node that cannot be loaded 111 (s6's convention,
+// docs/operations.md).
 #ifndef HAMON_NODE_DAEMON_ARGS_HPP
 #define HAMON_NODE_DAEMON_ARGS_HPP
 

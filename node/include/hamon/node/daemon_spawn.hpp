@@ -1,5 +1,7 @@
-// Starting one of hamon's own daemons: the binary beside this one, the node's --config and
-// --node, stdin from /dev/null and stdout/stderr appended to log/<binary>.log.
+// Starting one of hamon's own daemons: the binary beside this one, the node's running
+// configuration (--config; running_config.hpp), the operator's file (--source) and --node, stdin
+// from /dev/null and stdout/stderr appended to log/<binary>.log (the directory made if missing).
+// The caller makes sure the running configuration is in place (RunningConfig::tend).
 #ifndef HAMON_NODE_DAEMON_SPAWN_HPP
 #define HAMON_NODE_DAEMON_SPAWN_HPP
 

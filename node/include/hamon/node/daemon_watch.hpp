@@ -54,6 +54,9 @@ class DaemonWatch {
   // It ended (its pidfd is readable, or it had none): forget it and decide when to start it
   // again. REQUIRES: running().
   void ended(std::uint64_t now);
+  // It could not even be spawned (fork failed, the binary is gone): a failed start, paced like
+  // one. REQUIRES: !running().
+  void spawn_failed(std::uint64_t now);
   // Whether its pidfd says it has ended.
   [[nodiscard]] bool has_ended() const;
   // Whether its heartbeat in `slot` is older than its hang limit (past a first grace period).

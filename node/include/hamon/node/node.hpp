@@ -26,10 +26,19 @@ namespace hamon::node {
 [[nodiscard]] inline std::string log_dir(const std::string& cluster, const std::string& id) {
   return runtime_dir(cluster, id) + "/log";
 }
+// The configuration the node runs: what `hamon up` or the last successful `hamon reload`
+// validated (running_config.hpp). Every daemon is started with it, never the operator's file.
+[[nodiscard]] inline std::string running_config(const std::string& cluster, const std::string& id) {
+  return runtime_dir(cluster, id) + "/running.toml";
+}
 
 struct Node {
   engine::Config config;
-  std::string config_path;  // absolute
+  std::string config_path;  // absolute: the file `config` was read from
+  std::string config_text;  // the bytes `config` was parsed from
+  // Absolute: the operator's file, which `hamon reload` reads. A daemon reads the node's running
+  // copy (`config_path`) and is told this one with --source.
+  std::string source_path;
   std::string id;
 
   [[nodiscard]] const std::string& cluster() const { return config.cluster.name; }
@@ -40,12 +49,15 @@ struct Node {
   [[nodiscard]] std::string runtime_dir() const { return node::runtime_dir(cluster(), id); }
   [[nodiscard]] std::string server_socket() const { return node::server_socket(cluster(), id); }
   [[nodiscard]] std::string log_dir() const { return node::log_dir(cluster(), id); }
+  [[nodiscard]] std::string running_config() const { return node::running_config(cluster(), id); }
 };
 
 // Loads and validates `config_path` and picks the node: `node_id`, or the only node when it is
-// empty. On failure, the messages to print (one per line).
+// empty. `source_path` is the operator's file it is a copy of (empty: `config_path` itself). On
+// failure, the messages to print (one per line).
 std::variant<Node, std::string> load_node(const std::string& config_path,
-                                          const std::string& node_id);
+                                          const std::string& node_id,
+                                          const std::string& source_path = {});
 
 // mkdir -p with `mode`; 0 or errno.
 int make_dirs(const std::string& path, unsigned mode);
