@@ -4,6 +4,7 @@
 #ifndef HAMON_BENCH_HARNESS_HPP
 #define HAMON_BENCH_HARNESS_HPP
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -24,13 +25,19 @@ namespace hamon::bench {
 // A program built beside the harness (HAMON_BIN_DIR), as the daemons find each other.
 inline std::string bin(const char* name) { return std::string(HAMON_BIN_DIR) + "/" + name; }
 
-// Runs argv to completion with stdout and stderr as they are; its exit code, or -1.
-inline int run(const std::vector<std::string>& args) {
+// Runs argv to completion, its stdout kept or sent to /dev/null, stderr as it is; its exit code,
+// or -1.
+inline int run(const std::vector<std::string>& args, bool quiet = false) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  if (quiet) ::posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   pid_t pid = -1;
-  if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  const int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return -1;
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
