@@ -34,29 +34,6 @@ name = "extra"
 command = ["@APP@"]
 )";
 
-std::optional<node::DaemonRow> daemon(const node::NodeView& v, const std::string& name) {
-  for (const auto& d : v.daemons) {
-    if (d.name == name) return d;
-  }
-  return std::nullopt;
-}
-
-// SIGKILLs `name` and waits for a replacement that runs (a new pid, registered).
-::testing::AssertionResult kill_and_wait_back(const TestNode& node, const std::string& name) {
-  const auto before = daemon(node.view(), name);
-  if (!before || before->pid <= 0) return ::testing::AssertionFailure() << name << " not running";
-  if (::kill(before->pid, SIGKILL) != 0) return ::testing::AssertionFailure() << "kill " << name;
-  const bool back = node.wait(
-      [&](const node::NodeView& v) {
-        const auto d = daemon(v, name);
-        return d && d->pid > 0 && d->pid != before->pid && d->state == "running";
-      },
-      std::chrono::seconds(10));
-  if (back) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << name << " did not come back:\n"
-                                       << node::render_table(node.view());
-}
-
 bool held_back(const std::vector<EventRow>& events) {
   for (const auto& e : events) {
     if (e.kind == shm::EventKind::daemon_exited &&
@@ -79,7 +56,7 @@ TEST(RunningConfig, ABadEditOnDiskNeverStopsARestartedDaemon) {
   EXPECT_NE(reload.code, 0) << "a reload of a bad file is refused";
   for (const char* d : {"hamon-server", "hamon-spawner", "hamon-monitor", "hamon-master",
                         "hamon-watcher", "hamon-server"}) {
-    ASSERT_TRUE(kill_and_wait_back(node, d));
+    ASSERT_TRUE(kill_daemon_and_wait_back(node, d));
   }
   for (const auto& e : node.events()) {
     EXPECT_FALSE(e.kind == shm::EventKind::daemon_exited &&
@@ -119,8 +96,8 @@ command = ["/nonexistent/program"]
 name = "added"
 command = ["@APP@"]
 )");
-  ASSERT_TRUE(kill_and_wait_back(node, "hamon-server"));
-  ASSERT_TRUE(kill_and_wait_back(node, "hamon-spawner"));
+  ASSERT_TRUE(kill_daemon_and_wait_back(node, "hamon-server"));
+  ASSERT_TRUE(kill_daemon_and_wait_back(node, "hamon-spawner"));
   // A restarted server seats what its configuration names before it registers.
   EXPECT_FALSE(node.process("system", "added").has_value()) << "an unreloaded edit took effect";
   EXPECT_FALSE(node.wait(
@@ -171,8 +148,8 @@ TEST(RunningConfig, AReloadedConfigurationIsWhatARestartedDaemonRuns) {
   }));
   // The file is then broken on disk: what runs is what was reloaded.
   write_file(node.config_path(), "garbage = [");
-  ASSERT_TRUE(kill_and_wait_back(node, "hamon-server"));
-  ASSERT_TRUE(kill_and_wait_back(node, "hamon-spawner"));
+  ASSERT_TRUE(kill_daemon_and_wait_back(node, "hamon-server"));
+  ASSERT_TRUE(kill_daemon_and_wait_back(node, "hamon-spawner"));
   const auto added = node.process("system", "added");
   ASSERT_TRUE(added.has_value()) << "the restarted server forgot the reload";
   ASSERT_EQ(::kill(added->pid, SIGKILL), 0);
@@ -210,8 +187,8 @@ TEST(RunningConfig, InitRestartingTheWatchTreeOnABadFileTakesUpTheRunningNode) {
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
-  const auto watcher = daemon(before, "hamon-watcher");
-  const auto master = daemon(before, "hamon-master");
+  const auto watcher = daemon_row(before, "hamon-watcher");
+  const auto master = daemon_row(before, "hamon-master");
   ASSERT_TRUE(watcher && master);
   write_file(node.config_path(), "[cluster\nname = \"broken");
   // The top of the watch tree dies whole (frozen first, so neither restarts the other).
@@ -225,8 +202,8 @@ TEST(RunningConfig, InitRestartingTheWatchTreeOnABadFileTakesUpTheRunningNode) {
   ASSERT_GT(start_as_init(node), 0);
   ASSERT_TRUE(node.wait(
       [&](const node::NodeView& v) {
-        const auto w = daemon(v, "hamon-watcher");
-        const auto m = daemon(v, "hamon-master");
+        const auto w = daemon_row(v, "hamon-watcher");
+        const auto m = daemon_row(v, "hamon-master");
         return w && m && w->pid != watcher->pid && m->pid != master->pid && w->state == "running" &&
                m->state == "running";
       },
@@ -236,7 +213,7 @@ TEST(RunningConfig, InitRestartingTheWatchTreeOnABadFileTakesUpTheRunningNode) {
   for (const auto& p : before.processes) {
     EXPECT_EQ(node.process(p.tenant, p.name)->pid, p.pid) << p.name << " was restarted";
   }
-  ASSERT_TRUE(kill_and_wait_back(node, "hamon-server"));
+  ASSERT_TRUE(kill_daemon_and_wait_back(node, "hamon-server"));
   // The operator still reaches the node by its file's name, bad as the file is.
   const auto status = node.hamon({"status"});
   EXPECT_EQ(status.code, 0) << status.err;
@@ -252,8 +229,8 @@ TEST(RunningConfig, ADaemonThatCannotStartIsShownInBackoffByStatus) {
   // A directory where the server's socket goes: every new server fails to listen and exits.
   // The master is frozen meanwhile, so no new server is quicker than the directory.
   const std::string sock = node::server_socket(node.cluster(), "a");
-  const auto server = daemon(node.view(), "hamon-server");
-  const auto master = daemon(node.view(), "hamon-master");
+  const auto server = daemon_row(node.view(), "hamon-server");
+  const auto master = daemon_row(node.view(), "hamon-master");
   ASSERT_TRUE(server && master);
   ASSERT_EQ(::kill(master->pid, SIGSTOP), 0);
   ASSERT_EQ(::kill(server->pid, SIGKILL), 0);
@@ -279,7 +256,7 @@ TEST(RunningConfig, ADaemonThatCannotStartIsShownInBackoffByStatus) {
   ASSERT_EQ(::rmdir(sock.c_str()), 0);
   EXPECT_TRUE(node.wait(
       [&](const node::NodeView& v) {
-        const auto d = daemon(v, "hamon-server");
+        const auto d = daemon_row(v, "hamon-server");
         return d && d->state == "running";
       },
       std::chrono::seconds(15)));

@@ -47,13 +47,6 @@ depends_on = ["system/db"]
 const char* const kDaemons[] = {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor",
                                 "hamon-server"};
 
-std::optional<node::DaemonRow> daemon(const node::NodeView& v, const std::string& name) {
-  for (const auto& d : v.daemons) {
-    if (d.name == name) return d;
-  }
-  return std::nullopt;
-}
-
 bool all_running(const node::NodeView& v) {
   for (const auto& d : v.daemons) {
     if (d.state != "running" || d.pid <= 0) return false;
@@ -62,22 +55,6 @@ bool all_running(const node::NodeView& v) {
     if (p.state != "running" || p.pid <= 0) return false;
   }
   return !v.daemons.empty() && !v.processes.empty();
-}
-
-::testing::AssertionResult kill_and_wait_back(const TestNode& node, const std::string& name) {
-  const auto before = daemon(node.view(), name);
-  if (!before || before->pid <= 0) return ::testing::AssertionFailure() << name << " not running";
-  if (::kill(before->pid, SIGKILL) != 0) return ::testing::AssertionFailure() << "kill " << name;
-  const bool back = node.wait(
-      [&](const node::NodeView& v) {
-        const auto d = daemon(v, name);
-        return d && d->pid > 0 && d->pid != before->pid && d->state == "running";
-      },
-      std::chrono::seconds(10));
-  reap_zombies();
-  if (back) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << name << " did not come back:\n"
-                                       << node::render_table(node.view());
 }
 
 ::testing::AssertionResult crash_is_repaired(const TestNode& node, const std::string& group,
@@ -210,7 +187,7 @@ TEST(RuntimeFaults, ARemovedRuntimeDirectoryIsMadeAgainAndSupervisionGoesOn) {
   // restarted master must find the daemons that still run, not start second ones.
   for (const char* d : {"hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server",
                         "hamon-watcher", "hamon-master"}) {
-    ASSERT_TRUE(kill_and_wait_back(node, d));
+    ASSERT_TRUE(kill_daemon_and_wait_back(node, d));
   }
   ASSERT_TRUE(crash_is_repaired(node, "acme", "acd"));
   EXPECT_TRUE(node.wait([&](const node::NodeView&) {
@@ -229,14 +206,14 @@ TEST(RuntimeFaults, ARemovedRuntimeDirectoryIsMadeAgainAndSupervisionGoesOn) {
 TEST(RuntimeFaults, ADaemonRestartedAtOnceAfterTheRuntimeDirectoryWentIsNotStartedTwice) {
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
-  const auto master = daemon(node.view(), "hamon-master");
+  const auto master = daemon_row(node.view(), "hamon-master");
   ASSERT_TRUE(master.has_value());
   // The master dies with the directory that held every daemon's instance lock: its successor
   // must find the spawner, monitor and server that run, before any of them says so again.
   remove_runtime_dir(node);
   ASSERT_EQ(::kill(master->pid, SIGKILL), 0);
   ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
-    const auto m = daemon(v, "hamon-master");
+    const auto m = daemon_row(v, "hamon-master");
     return m && m->pid != master->pid && all_running(v);
   })) << node::render_table(node.view());
   EXPECT_TRUE(nothing_runs_twice(node));
@@ -258,7 +235,7 @@ TEST(RuntimeFaults, ARemovedControlSegmentIsNamedAgainAndNothingIsOrphanedOrStar
     EXPECT_EQ(now->incarnation, p.incarnation) << p.name;
   }
   for (const auto& d : before.daemons) {
-    EXPECT_EQ(daemon(node.view(), d.name)->pid, d.pid) << d.name << " was restarted";
+    EXPECT_EQ(daemon_row(node.view(), d.name)->pid, d.pid) << d.name << " was restarted";
   }
   ASSERT_TRUE(crash_is_repaired(node, "acme", "acd"));
   const auto up = node.up();
@@ -274,8 +251,8 @@ void both_names_removed(bool master_dies) {
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
-  const auto watcher = daemon(before, "hamon-watcher");
-  const auto master = daemon(before, "hamon-master");
+  const auto watcher = daemon_row(before, "hamon-watcher");
+  const auto master = daemon_row(before, "hamon-master");
   ASSERT_TRUE(watcher && master);
   ASSERT_EQ(::kill(watcher->pid, SIGSTOP), 0);
   ASSERT_EQ(::kill(master->pid, master_dies ? SIGKILL : SIGSTOP), 0);
@@ -287,8 +264,10 @@ void both_names_removed(bool master_dies) {
   ASSERT_EQ(::kill(watcher->pid, SIGCONT), 0);
   ASSERT_TRUE(node.wait(
       [&](const node::NodeView& v) {
-        const auto s = daemon(v, "hamon-spawner");
-        return all_running(v) && s && s->pid != daemon(before, "hamon-spawner")->pid;
+        const auto s = daemon_row(v, "hamon-spawner");
+        // By pid: the watcher's rescue kills the spawner and the master restarts it in the
+        // segment made again, whose restart count is not this one's.
+        return all_running(v) && s && s->pid != daemon_row(before, "hamon-spawner")->pid;
       },
       std::chrono::seconds(10)))
       << "the node's segment was not made again:\n"
@@ -299,7 +278,7 @@ void both_names_removed(bool master_dies) {
     EXPECT_EQ(now->pid, p.pid) << p.name << " was restarted";
     EXPECT_EQ(now->incarnation, p.incarnation) << p.name;
   }
-  EXPECT_EQ(daemon(node.view(), "hamon-watcher")->pid, watcher->pid);
+  EXPECT_EQ(daemon_row(node.view(), "hamon-watcher")->pid, watcher->pid);
   ASSERT_TRUE(crash_is_repaired(node, "acme", "acd"));
   const auto up = node.up();
   EXPECT_EQ(up.code, 4) << "a second up: " << up.err;
@@ -319,8 +298,8 @@ TEST(RuntimeFaults, UpAfterTheTopDiedAndTheSegmentsNameWentTakesTheNodeOverInste
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
-  const auto watcher = daemon(before, "hamon-watcher");
-  const auto master = daemon(before, "hamon-master");
+  const auto watcher = daemon_row(before, "hamon-watcher");
+  const auto master = daemon_row(before, "hamon-master");
   ASSERT_TRUE(watcher && master);
   ASSERT_EQ(::kill(watcher->pid, SIGSTOP), 0);
   ASSERT_EQ(::kill(master->pid, SIGKILL), 0);
@@ -374,7 +353,7 @@ TEST(RuntimeFaults, ARemovedHeartbeatSegmentIsNamedAgainForTheNextStart) {
   // At once, before any daemon has looked: the restart itself must not fail for it.
   ASSERT_TRUE(crash_is_repaired(node, "acme", "acd"));
   EXPECT_EQ(node.process("acme", "acd")->restarts, 1u) << "its restart failed at first";
-  ASSERT_TRUE(kill_and_wait_back(node, "hamon-monitor"));
+  ASSERT_TRUE(kill_daemon_and_wait_back(node, "hamon-monitor"));
   ASSERT_TRUE(crash_is_repaired(node, "acme", "acd"));
   EXPECT_TRUE(nothing_runs_twice(node));
 }

@@ -263,4 +263,28 @@ int find_event(const std::vector<EventRow>& events, shm::EventKind kind, const s
   return -1;
 }
 
+std::optional<node::DaemonRow> daemon_row(const node::NodeView& v, const std::string& name) {
+  for (const auto& d : v.daemons) {
+    if (d.name == name) return d;
+  }
+  return std::nullopt;
+}
+
+::testing::AssertionResult kill_daemon_and_wait_back(const TestNode& node,
+                                                     const std::string& name) {
+  const auto before = daemon_row(node.view(), name);
+  if (!before || before->pid <= 0) return ::testing::AssertionFailure() << name << " not running";
+  if (::kill(before->pid, SIGKILL) != 0) return ::testing::AssertionFailure() << "kill " << name;
+  const bool back = node.wait(
+      [&](const node::NodeView& v) {
+        const auto d = daemon_row(v, name);
+        return d && d->pid > 0 && d->restarts > before->restarts && d->state == "running";
+      },
+      std::chrono::seconds(10));
+  reap_zombies();
+  if (back) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << name << " did not come back:\n"
+                                       << node::render_table(node.view());
+}
+
 }  // namespace hamon::test

@@ -4,6 +4,8 @@
 #ifndef HAMON_TESTS_TEST_NODE_HPP
 #define HAMON_TESTS_TEST_NODE_HPP
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -71,6 +73,14 @@ class TestNode {
 
 // Reaps any exited child or orphan (the test process is a subreaper).
 void reap_zombies();
+
+// The row of daemon `name` ("hamon-spawner", ...) in `v`, if any.
+std::optional<node::DaemonRow> daemon_row(const node::NodeView& v, const std::string& name);
+
+// SIGKILLs daemon `name` and waits (10 s at most) for its replacement to run: one more restart
+// counted and the daemon registered again. Not by a new pid: once the pid space has wrapped (the
+// scale test goes through thousands), the replacement may get the pid its predecessor had.
+::testing::AssertionResult kill_daemon_and_wait_back(const TestNode& node, const std::string& name);
 
 // The index in `events` of the first event matching, or -1.
 int find_event(const std::vector<EventRow>& events, shm::EventKind kind, const std::string& group,
