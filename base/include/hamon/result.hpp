@@ -33,11 +33,13 @@ struct Error {
   std::string message;  // "unable to open /dev/shm/x: Permission denied"
 };
 
-template <class T>
+// E: Error everywhere but where a caller counts its own kind of failure (the peer link's
+// Rejection), so that the one shape serves both.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(E error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   explicit operator bool() const noexcept { return v_.index() == 0; }
   T& value() & { return std::get<0>(v_); }
@@ -47,10 +49,10 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &std::get<0>(v_); }
   T& operator*() & { return std::get<0>(v_); }
   const T& operator*() const& { return std::get<0>(v_); }
-  const Error& error() const { return std::get<1>(v_); }
+  const E& error() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 // For operations that return nothing but may fail.

@@ -50,27 +50,10 @@ struct Rejection {
   [[nodiscard]] base::Error to_error() const;
 };
 
-// A value, or the Rejection that ends the connection. Result<T>'s shape, with the reason the link
+// A value, or the Rejection that ends the connection: base::Result with the reason the link
 // counts instead of a base::Errc.
 template <class T>
-class [[nodiscard]] Checked {
- public:
-  Checked(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Checked(Rejection error) : v_(std::move(error)) {}  // NOLINT: implicit by design
-
-  explicit operator bool() const noexcept { return v_.index() == 0; }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& value() const& { return std::get<0>(v_); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& operator*() & { return std::get<0>(v_); }
-  const T& operator*() const& { return std::get<0>(v_); }
-  const Rejection& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Rejection> v_;
-};
+using Checked = base::Result<T, Rejection>;
 
 [[nodiscard]] inline Rejection reject(Reason reason, std::string detail) {
   return Rejection{reason, std::move(detail)};
