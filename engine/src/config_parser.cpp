@@ -162,6 +162,8 @@ class Parser {
                                        const std::array<Choice<E>, N>& choices);
   std::optional<std::vector<Located<std::string>>> get_string_list(const Section& s,
                                                                    std::string_view key);
+  // [[cluster.node]] address: "HOST:PORT" or an array of 1 to max_peer_links of them.
+  std::optional<std::vector<Located<HostPort>>> get_addresses(const Section& s);
   const toml::table* get_table(const Section& s, std::string_view key);
   std::vector<const toml::table*> get_tables(const Section& s, std::string_view key,
                                              std::string_view header);
@@ -449,19 +451,54 @@ void Parser::read_node(const toml::table& table) {
   required(s, "address");
   const auto id = get_name(s, "id", "node id");
   const auto side = get_choice(s, "side", side_choices);
-  const auto address = get_string(s, "address");
-  std::optional<HostPort> host_port;
-  if (address) {
-    host_port = parse_host_port(address->value);
-    if (!host_port) {
-      error(address->where,
-            "invalid address '" + address->value +
-                "': expected HOST:PORT with a port from 1 to 65535 (IPv6 in brackets)");
+  auto addresses = get_addresses(s);
+  if (!id || !side || !addresses) return;
+  NodeConfig node{id->value, side->value, {}, pos(table)};
+  internal::NodeSources where{id->where, pos(*table.get("address")), {}};
+  for (auto& [address, at] : *addresses) {
+    node.addresses.push_back(std::move(address));
+    where.addresses.push_back(std::move(at));
+  }
+  config_.cluster.nodes.push_back(std::move(node));
+  sources_.nodes.push_back(std::move(where));
+}
+
+std::optional<std::vector<Located<HostPort>>> Parser::get_addresses(const Section& s) {
+  const toml::node* node = s.table.get("address");
+  if (node == nullptr) return std::nullopt;
+  // The string form is the common case: one link, written as it always was.
+  std::vector<Located<std::string>> written;
+  if (const auto* str = node->as_string()) {
+    written.push_back({str->get(), pos(*node)});
+  } else if (const auto* array = node->as_array()) {
+    if (array->empty()) {
+      error(pos(*node), "'address' must not be empty: a node has 1 or 2 peer-link addresses");
+      return std::nullopt;
+    }
+    if (array->size() > max_peer_links) {
+      error(pos(*array->get(max_peer_links)),
+            "'address' has " + std::to_string(array->size()) + " elements: a node has at most " +
+                std::to_string(max_peer_links) + " peer-link addresses");
+      return std::nullopt;
+    }
+    auto list = get_string_list(s, "address");
+    if (!list) return std::nullopt;
+    written = std::move(*list);
+  } else {
+    wrong_type(s, "address", *node, "string or array of strings");
+    return std::nullopt;
+  }
+  std::vector<Located<HostPort>> result;
+  for (const auto& [text, where] : written) {
+    if (auto host_port = parse_host_port(text)) {
+      result.push_back({std::move(*host_port), where});
+    } else {
+      error(where, "invalid address '" + text +
+                       "': expected HOST:PORT with a port from 1 to 65535 (IPv6 in brackets)");
     }
   }
-  if (!id || !side || !host_port) return;
-  config_.cluster.nodes.push_back({id->value, side->value, *host_port, pos(table)});
-  sources_.nodes.push_back({id->where, address->where});
+  if (result.size() != written.size()) return std::nullopt;
+  return result;
 }
 
 void Parser::read_settings(const Section& s, ProcessSettings& out, SettingsSources& where) {

@@ -28,7 +28,8 @@ struct ProcessSources {
 
 struct NodeSources {
   SourcePos id;
-  SourcePos address;
+  SourcePos address;                 // the value of 'address', a string or an array
+  std::vector<SourcePos> addresses;  // one per NodeConfig::addresses entry
 };
 
 struct ConfigSources {

@@ -102,16 +102,36 @@ class Validator {
 
   void check_nodes() {
     const auto& nodes = config_.cluster.nodes;
+    // An address is one end of one link: two nodes cannot both listen on it, and a node's two
+    // links on one address would be one link.
+    std::unordered_map<std::string, std::size_t> owner;  // address -> first node that has it
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       if (const auto j = earlier(nodes, i, &NodeConfig::id)) {
         error(sources_.nodes[i].id, "duplicate node id '" + nodes[i].id + "' (first on line " +
                                         std::to_string(sources_.nodes[*j].id.line) + ")");
       }
-      if (const auto j = earlier(nodes, i, &NodeConfig::address)) {
-        error(sources_.nodes[i].address, "address " + nodes[i].address.to_string() +
-                                             " is already used by node " + nodes[*j].id);
+      for (std::size_t k = 0; k < nodes[i].addresses.size(); ++k) {
+        const std::string address = nodes[i].addresses[k].to_string();
+        const auto [it, inserted] = owner.emplace(address, i);
+        if (!inserted) {
+          error(sources_.nodes[i].addresses[k],
+                "address " + address + " is already used by node " + nodes[it->second].id);
+        }
+      }
+      // Link i of a node talks to link i of its peer: a link without a partner never opens.
+      if (i > 0 && nodes[i].addresses.size() != nodes[0].addresses.size()) {
+        error(sources_.nodes[i].address,
+              "node " + nodes[i].id + " has " + count_links(nodes[i]) + ", node " + nodes[0].id +
+                  " has " + std::to_string(nodes[0].addresses.size()) +
+                  ": link i of a node pairs with link i of its peer, so every node needs the "
+                  "same number");
       }
     }
+  }
+
+  static std::string count_links(const NodeConfig& node) {
+    const std::size_t n = node.addresses.size();
+    return std::to_string(n) + (n == 1 ? " peer-link address" : " peer-link addresses");
   }
 
   void check_tenants() {

@@ -47,10 +47,53 @@ command = ["db"]
   ASSERT_EQ(c.cluster.nodes.size(), 2u);
   EXPECT_EQ(c.cluster.nodes[0].id, "a");
   EXPECT_EQ(c.cluster.nodes[0].side, Side::primary);
-  EXPECT_EQ(c.cluster.nodes[0].address, (HostPort{"10.0.0.1", 7401}));
+  EXPECT_EQ(c.cluster.nodes[0].addresses, (std::vector<HostPort>{{"10.0.0.1", 7401}}));
   EXPECT_EQ(c.cluster.nodes[0].where, (SourcePos{"test.toml", 7, 1}));
   EXPECT_EQ(c.cluster.nodes[1].side, Side::secondary);
-  EXPECT_EQ(c.cluster.nodes[1].address, (HostPort{"fd00::2", 7402}));
+  EXPECT_EQ(c.cluster.nodes[1].addresses, (std::vector<HostPort>{{"fd00::2", 7402}}));
+}
+
+TEST(ConfigParsing, ReadsTwoPeerLinkAddressesInFileOrder) {
+  const ParseResult r = parse(R"([cluster]
+name = "c"
+auth_key_file = "peer.key"
+
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = ["10.0.0.1:7401", "[fd00::1]:7401"]
+
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = ["10.0.0.2:7401", "192.168.7.2:7402"]
+
+[[system.process]]
+name = "db"
+command = ["db"]
+)");
+  const Config& c = ok(r);
+  ASSERT_EQ(c.cluster.nodes.size(), 2u);
+  EXPECT_EQ(c.cluster.nodes[0].addresses,
+            (std::vector<HostPort>{{"10.0.0.1", 7401}, {"fd00::1", 7401}}));
+  EXPECT_EQ(c.cluster.nodes[1].addresses,
+            (std::vector<HostPort>{{"10.0.0.2", 7401}, {"192.168.7.2", 7402}}));
+}
+
+TEST(ConfigParsing, ReadsAnArrayOfOneAddressLikeTheStringForm) {
+  const ParseResult r = parse(R"([cluster]
+name = "c"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = ["10.0.0.1:7401"]
+[[system.process]]
+name = "db"
+command = ["db"]
+)");
+  const Config& c = ok(r);
+  ASSERT_EQ(c.cluster.nodes.size(), 1u);
+  EXPECT_EQ(c.cluster.nodes[0].addresses, (std::vector<HostPort>{{"10.0.0.1", 7401}}));
 }
 
 TEST(ConfigParsing, AppliesBuiltInDefaults) {
@@ -298,7 +341,7 @@ command = ["db"]
   EXPECT_EQ(c.find_tenant("acme")->name, "acme");
   EXPECT_EQ(c.find_tenant("system"), nullptr);
   ASSERT_NE(c.find_node("a"), nullptr);
-  EXPECT_EQ(c.find_node("a")->address.port, 7401);
+  EXPECT_EQ(c.find_node("a")->addresses.at(0).port, 7401);
   EXPECT_EQ(c.find_node("b"), nullptr);
 }
 

@@ -470,6 +470,120 @@ command = ["db"]
             Errors{"test.toml:10:11: error: address 127.0.0.1:7401 is already used by node a"});
 }
 
+TEST(ConfigValidation, RejectsAnAddressUsedTwiceAnywhereInTheCluster) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth_key_file = "peer.key"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = ["10.0.0.1:7401", "10.1.0.1:7401"]
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = ["10.0.0.2:7401", "10.1.0.1:7401"]
+[[cluster.node]]
+id = "c"
+side = "secondary"
+address = ["10.0.0.3:7401", "10.0.0.3:7401"]
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            (Errors{"test.toml:11:29: error: address 10.1.0.1:7401 is already used by node a",
+                    "test.toml:15:29: error: address 10.0.0.3:7401 is already used by node c"}));
+}
+
+TEST(ConfigValidation, RejectsNodesWithDifferentNumbersOfAddresses) {
+  // Link i of one node talks to link i of the other: a link without a partner cannot open.
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth_key_file = "peer.key"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = ["10.0.0.1:7401", "10.1.0.1:7401"]
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = "10.0.0.2:7401"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:11:11: error: node b has 1 peer-link address, node a has 2: link i "
+                   "of a node pairs with link i of its peer, so every node needs the same "
+                   "number"});
+}
+
+TEST(ConfigValidation, RejectsAnEmptyAddressArray) {
+  EXPECT_EQ(
+      errors_of(parse(R"([cluster]
+name = "c"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = []
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+      Errors{"test.toml:6:11: error: 'address' must not be empty: a node has 1 or 2 peer-link "
+             "addresses"});
+}
+
+TEST(ConfigValidation, RejectsMoreThanTwoAddresses) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = ["10.0.0.1:7401", "10.1.0.1:7401", "10.2.0.1:7401"]
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:6:46: error: 'address' has 3 elements: a node has at most 2 "
+                   "peer-link addresses"});
+}
+
+TEST(ConfigValidation, RejectsAnAddressThatIsNotAStringOrHoldsNonStrings) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth_key_file = "peer.key"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = 7401
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = ["10.0.0.2:7401", 7402]
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            (Errors{"test.toml:7:11: error: wrong type for 'address' in [[cluster.node]]: "
+                    "expected string or array of strings, found integer",
+                    "test.toml:11:29: error: wrong type for an element of 'address' in "
+                    "[[cluster.node]]: expected string, found integer"}));
+}
+
+TEST(ConfigValidation, RejectsAnInvalidAddressInAnArray) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = ["10.0.0.1:7401", "10.1.0.1"]
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:6:29: error: invalid address '10.1.0.1': expected HOST:PORT with a "
+                   "port from 1 to 65535 (IPv6 in brackets)"});
+}
+
 TEST(ConfigValidation, RejectsNamesOutsideTheAllowedCharacters) {
   const std::string rule =
       "use 1-31 characters of letters, digits, '_', '.', '-', not starting with '.' or '-'";

@@ -35,7 +35,10 @@ TEST(DemoConfig, IsADuplexOnLoopback) {
   ASSERT_EQ(cluster.nodes.size(), 2u);
   EXPECT_EQ(cluster.nodes[0].side, Side::primary);
   EXPECT_EQ(cluster.nodes[1].side, Side::secondary);
-  for (const NodeConfig& node : cluster.nodes) EXPECT_EQ(node.address.host, "127.0.0.1") << node.id;
+  for (const NodeConfig& node : cluster.nodes) {
+    ASSERT_EQ(node.addresses.size(), 1u) << node.id;
+    EXPECT_EQ(node.addresses[0].host, "127.0.0.1") << node.id;
+  }
   EXPECT_EQ(cluster.peer_interval, 2ms);
   // One lost TCP segment stalls the link for Linux's minimum RTO of 200 ms.
   EXPECT_GE(cluster.peer_timeout, 3 * cluster.peer_interval + 200ms);

@@ -48,11 +48,17 @@ enum class Standby : std::uint8_t {
 [[nodiscard]] std::string_view to_string(Readiness readiness) noexcept;
 [[nodiscard]] std::string_view to_string(Standby standby) noexcept;
 
+// A node's peer links, one per address: two let a cluster survive the loss of one network.
+inline constexpr std::size_t max_peer_links = 2;
+
 struct NodeConfig {
   std::string id;
   Side side = Side::primary;
-  HostPort address;  // where its peer link listens
-  SourcePos where;   // its [[cluster.node]] header
+  // One per peer link (a private and a public network, say), 1 or 2, in file order; the first
+  // is the primary link. Link i pairs with address i of every peer, so all nodes of a cluster
+  // have as many.
+  std::vector<HostPort> addresses;
+  SourcePos where;  // its [[cluster.node]] header
 };
 
 struct ClusterConfig {
