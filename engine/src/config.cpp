@@ -40,6 +40,14 @@ std::string_view to_string(Standby standby) noexcept {
   return "?";
 }
 
+std::string_view to_string(PeerAuth auth) noexcept {
+  switch (auth) {
+    case PeerAuth::key: return "key";
+    case PeerAuth::none: return "none";
+  }
+  return "?";
+}
+
 bool ProcessConfig::is_system() const noexcept { return group == system_group; }
 
 std::optional<std::size_t> Config::process_index(std::string_view qualified) const {

@@ -27,8 +27,8 @@ using internal::SettingsSources;
 using Keys = std::span<const std::string_view>;
 
 constexpr std::array<std::string_view, 4> top_keys{"cluster", "defaults", "system", "tenant"};
-constexpr std::array<std::string_view, 5> cluster_keys{"name", "peer_interval", "peer_timeout",
-                                                       "auth_key_file", "node"};
+constexpr std::array<std::string_view, 6> cluster_keys{"name", "peer_interval", "peer_timeout",
+                                                       "auth", "auth_key_file", "node"};
 constexpr std::array<std::string_view, 3> node_keys{"id", "side", "address"};
 constexpr std::array<std::string_view, 1> system_keys{"process"};
 constexpr std::array<std::string_view, 4> tenant_keys{"name", "user", "standby", "process"};
@@ -73,6 +73,8 @@ constexpr std::array<Choice<Readiness>, 3> ready_choices{{{"spawn", Readiness::o
                                                           {"explicit", Readiness::on_ready_call}}};
 constexpr std::array<Choice<Standby>, 2> standby_choices{
     {{"hot", Standby::hot}, {"cold", Standby::cold}}};
+constexpr std::array<Choice<PeerAuth>, 2> auth_choices{
+    {{"key", PeerAuth::key}, {"none", PeerAuth::none}}};
 
 template <class T>
 struct Located {
@@ -173,6 +175,8 @@ class Parser {
                          std::string_view as = "");
 
   void read_cluster(const toml::table& table);
+  void check_auth(const Section& s, const std::optional<Located<PeerAuth>>& auth,
+                  std::size_t node_tables);
   void read_node(const toml::table& table);
   void read_settings(const Section& s, ProcessSettings& out, SettingsSources& where);
   void read_env(const toml::table& table, std::map<std::string, std::string>& env);
@@ -434,6 +438,8 @@ void Parser::read_cluster(const toml::table& table) {
     cluster.peer_timeout = d->value;
     sources_.peer_timeout = d->where;
   }
+  const auto auth = get_choice(s, "auth", auth_choices);
+  if (auth) cluster.auth = auth->value;
   if (auto path = get_non_empty(s, "auth_key_file")) cluster.auth_key_file = std::move(path->value);
 
   const auto nodes = get_tables(s, "node", "[[cluster.node]]");
@@ -441,6 +447,27 @@ void Parser::read_cluster(const toml::table& table) {
     error(pos(table), "no nodes configured: add a [[cluster.node]]");
   }
   for (const toml::table* node : nodes) read_node(*node);
+  check_auth(s, auth, nodes.size());
+}
+
+// Here rather than in validate(): it counts the [[cluster.node]] tables written, invalid ones
+// too (fixing a node must not reveal a new error), and must know whether auth and
+// auth_key_file were written at all, not only whether they were valid.
+void Parser::check_auth(const Section& s, const std::optional<Located<PeerAuth>>& auth,
+                        std::size_t node_tables) {
+  // An unknown auth is reported already; what it would require is anyone's guess.
+  if (s.table.get("auth") != nullptr && !auth) return;
+  const toml::node* key_file = s.table.get("auth_key_file");
+  const bool none = auth && auth->value == PeerAuth::none;
+  if (none && key_file != nullptr) {
+    error(auth->where, "auth = \"none\" contradicts auth_key_file (line " +
+                           std::to_string(pos(*key_file).line) + "): remove one of them");
+  } else if (!none && key_file == nullptr && node_tables > 1) {
+    error(pos(s.table), "the peer link of a cluster of " + std::to_string(node_tables) +
+                            " nodes must be authenticated: create a key with 'hamon keygen "
+                            "FILE' and name it in auth_key_file, or set auth = \"none\" for a "
+                            "loopback demo");
+  }
 }
 
 void Parser::read_node(const toml::table& table) {

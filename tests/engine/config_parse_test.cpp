@@ -44,6 +44,7 @@ command = ["db"]
   EXPECT_EQ(c.cluster.peer_interval, 3ms);
   EXPECT_EQ(c.cluster.peer_timeout, 300ms);
   EXPECT_EQ(c.cluster.auth_key_file, "/etc/hamon/peer.key");
+  EXPECT_EQ(c.cluster.auth, PeerAuth::key);
   ASSERT_EQ(c.cluster.nodes.size(), 2u);
   EXPECT_EQ(c.cluster.nodes[0].id, "a");
   EXPECT_EQ(c.cluster.nodes[0].side, Side::primary);
@@ -96,6 +97,51 @@ command = ["db"]
   EXPECT_EQ(c.cluster.nodes[0].addresses, (std::vector<HostPort>{{"10.0.0.1", 7401}}));
 }
 
+TEST(ConfigParsing, AuthNoneLetsTwoNodesRunWithoutAKey) {
+  const ParseResult r = parse(R"([cluster]
+name = "c"
+auth = "none"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = "127.0.0.1:7402"
+[[system.process]]
+name = "db"
+command = ["db"]
+)");
+  const Config& c = ok(r);
+  EXPECT_EQ(c.cluster.auth, PeerAuth::none);
+  EXPECT_EQ(c.cluster.auth_key_file, std::nullopt);
+  EXPECT_EQ(c.cluster.nodes.size(), 2u);
+}
+
+TEST(ConfigParsing, ASingleNodeNeedsNoKey) {
+  // Its peer link never opens, so there is nothing to authenticate.
+  const ParseResult r = parse(R"([cluster]
+name = "c"
+auth = "key"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[system.process]]
+name = "db"
+command = ["db"]
+)");
+  const Config& c = ok(r);
+  EXPECT_EQ(c.cluster.auth, PeerAuth::key);
+  EXPECT_EQ(c.cluster.auth_key_file, std::nullopt);
+}
+
+TEST(ConfigParsing, NamesThePeerAuthentication) {
+  EXPECT_EQ(to_string(PeerAuth::key), "key");
+  EXPECT_EQ(to_string(PeerAuth::none), "none");
+}
+
 TEST(ConfigParsing, AppliesBuiltInDefaults) {
   const ParseResult r = parse(R"([cluster]
 name = "c"
@@ -111,6 +157,7 @@ command = ["db"]
   EXPECT_EQ(c.cluster.peer_interval, 2ms);
   EXPECT_EQ(c.cluster.peer_timeout, 250ms);
   EXPECT_EQ(c.cluster.auth_key_file, std::nullopt);
+  EXPECT_EQ(c.cluster.auth, PeerAuth::key);
   ASSERT_EQ(c.processes.size(), 1u);
   const ProcessConfig& p = c.processes[0];
   EXPECT_EQ(p.interval, 100ms);

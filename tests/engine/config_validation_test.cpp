@@ -437,6 +437,7 @@ name = "system"
 TEST(ConfigValidation, RejectsDuplicateNodeId) {
   EXPECT_EQ(errors_of(parse(R"([cluster]
 name = "c"
+auth_key_file = "peer.key"
 [[cluster.node]]
 id = "a"
 side = "primary"
@@ -449,12 +450,13 @@ address = "127.0.0.1:7402"
 name = "db"
 command = ["db"]
 )")),
-            Errors{"test.toml:8:6: error: duplicate node id 'a' (first on line 4)"});
+            Errors{"test.toml:9:6: error: duplicate node id 'a' (first on line 5)"});
 }
 
 TEST(ConfigValidation, RejectsTwoNodesOnOneAddress) {
   EXPECT_EQ(errors_of(parse(R"([cluster]
 name = "c"
+auth_key_file = "peer.key"
 [[cluster.node]]
 id = "a"
 side = "primary"
@@ -467,7 +469,7 @@ address = "127.0.0.1:7401"
 name = "db"
 command = ["db"]
 )")),
-            Errors{"test.toml:10:11: error: address 127.0.0.1:7401 is already used by node a"});
+            Errors{"test.toml:11:11: error: address 127.0.0.1:7401 is already used by node a"});
 }
 
 TEST(ConfigValidation, RejectsAnAddressUsedTwiceAnywhereInTheCluster) {
@@ -779,6 +781,7 @@ TEST(ConfigValidation, RejectsInvalidAddress) {
       "': expected HOST:PORT with a port from 1 to 65535 (IPv6 in brackets)";
   EXPECT_EQ(errors_of(parse(R"([cluster]
 name = "c"
+auth_key_file = "peer.key"
 [[cluster.node]]
 id = "a"
 side = "primary"
@@ -795,9 +798,92 @@ address = "127.0.0.1"
 name = "db"
 command = ["db"]
 )")),
-            (Errors{"test.toml:6:11: error: invalid address '127.0.0.1:0" + expected,
-                    "test.toml:10:11: error: invalid address '127.0.0.1:65536" + expected,
-                    "test.toml:14:11: error: invalid address '127.0.0.1" + expected}));
+            (Errors{"test.toml:7:11: error: invalid address '127.0.0.1:0" + expected,
+                    "test.toml:11:11: error: invalid address '127.0.0.1:65536" + expected,
+                    "test.toml:15:11: error: invalid address '127.0.0.1" + expected}));
+}
+
+// --- peer-link authentication ---
+
+TEST(ConfigValidation, RequiresAKeyForAClusterOfTwoNodes) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = "127.0.0.1:7402"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:1:1: error: the peer link of a cluster of 2 nodes must be "
+                   "authenticated: create a key with 'hamon keygen FILE' and name it in "
+                   "auth_key_file, or set auth = \"none\" for a loopback demo"});
+}
+
+TEST(ConfigValidation, RequiresAKeyEvenWhenANodeIsInvalid) {
+  // Counted by [[cluster.node]] tables: fixing the node must not reveal a new error.
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth = "key"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = "127.0.0.1"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            (Errors{"test.toml:1:1: error: the peer link of a cluster of 2 nodes must be "
+                    "authenticated: create a key with 'hamon keygen FILE' and name it in "
+                    "auth_key_file, or set auth = \"none\" for a loopback demo",
+                    "test.toml:11:11: error: invalid address '127.0.0.1': expected HOST:PORT "
+                    "with a port from 1 to 65535 (IPv6 in brackets)"}));
+}
+
+TEST(ConfigValidation, RejectsAuthNoneWithAKeyFile) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth_key_file = "peer.key"
+auth = "none"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:4:8: error: auth = \"none\" contradicts auth_key_file (line 3): "
+                   "remove one of them"});
+}
+
+TEST(ConfigValidation, RejectsAnUnknownAuthAndSaysNothingMoreAboutIt) {
+  // The key the user meant is unknown, so whether one is missing is not reported.
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth = "psk"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = "127.0.0.1:7402"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:3:8: error: invalid auth 'psk': expected key or none"});
 }
 
 // --- missing required keys ---

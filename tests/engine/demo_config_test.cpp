@@ -39,6 +39,9 @@ TEST(DemoConfig, IsADuplexOnLoopback) {
     ASSERT_EQ(node.addresses.size(), 1u) << node.id;
     EXPECT_EQ(node.addresses[0].host, "127.0.0.1") << node.id;
   }
+  // Two nodes: the link is authenticated, as a real cluster's must be.
+  EXPECT_EQ(cluster.auth, PeerAuth::key);
+  EXPECT_TRUE(cluster.auth_key_file.has_value());
   EXPECT_EQ(cluster.peer_interval, 2ms);
   // One lost TCP segment stalls the link for Linux's minimum RTO of 200 ms.
   EXPECT_GE(cluster.peer_timeout, 3 * cluster.peer_interval + 200ms);

@@ -43,10 +43,17 @@ enum class Standby : std::uint8_t {
   cold,  // not started until the tenant becomes active here
 };
 
+// How the peer link proves that a connection comes from a node of the cluster.
+enum class PeerAuth : std::uint8_t {
+  key,   // with the shared key of auth_key_file
+  none,  // not at all: for a demo on loopback
+};
+
 [[nodiscard]] std::string_view to_string(Side side) noexcept;
 [[nodiscard]] std::string_view to_string(RestartPolicy policy) noexcept;
 [[nodiscard]] std::string_view to_string(Readiness readiness) noexcept;
 [[nodiscard]] std::string_view to_string(Standby standby) noexcept;
+[[nodiscard]] std::string_view to_string(PeerAuth auth) noexcept;
 
 // A node's peer links, one per address: two let a cluster survive the loss of one network.
 inline constexpr std::size_t max_peer_links = 2;
@@ -66,6 +73,9 @@ struct ClusterConfig {
   std::chrono::nanoseconds peer_interval = std::chrono::milliseconds{2};
   // Must outlast a TCP retransmission (Linux's minimum RTO is 200 ms): >= 3 x interval + 200 ms.
   std::chrono::nanoseconds peer_timeout = std::chrono::milliseconds{250};
+  PeerAuth auth = PeerAuth::key;
+  // As written: a relative path is resolved against the configuration file's directory when
+  // the file is loaded, not here (the engine does no I/O).
   std::optional<std::string> auth_key_file;
   std::vector<NodeConfig> nodes;  // in file order
 };
