@@ -78,6 +78,15 @@ const NodeConfig* Config::find_node(std::string_view id) const {
   return it == cluster.nodes.end() ? nullptr : &*it;
 }
 
+std::vector<const NodeConfig*> Config::peers_of(std::string_view node_id) const {
+  std::vector<const NodeConfig*> peers;
+  if (find_node(node_id) == nullptr) return peers;
+  for (const NodeConfig& node : cluster.nodes) {
+    if (node.id != node_id) peers.push_back(&node);
+  }
+  return peers;
+}
+
 std::vector<std::string> Config::groups() const {
   // processes are already grouped (system first, then tenants in order).
   std::vector<std::string> result;

@@ -161,6 +161,9 @@ struct Config {
   [[nodiscard]] std::optional<std::size_t> process_index(std::string_view qualified) const;
   [[nodiscard]] const TenantConfig* find_tenant(std::string_view name) const;
   [[nodiscard]] const NodeConfig* find_node(std::string_view id) const;
+  // The nodes `node_id` links to: every other node, in file order. None when there is no such
+  // node, so that a stray id never reaches out to the whole cluster.
+  [[nodiscard]] std::vector<const NodeConfig*> peers_of(std::string_view node_id) const;
 
   // The groups that have processes: system first, then tenants in order.
   [[nodiscard]] std::vector<std::string> groups() const;
