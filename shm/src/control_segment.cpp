@@ -36,6 +36,24 @@ const char* to_string(ProcessState s) noexcept {
   return "unknown";
 }
 
+const char* to_string(PeerState s) noexcept {
+  switch (s) {
+    case PeerState::never_seen: return "never-seen";
+    case PeerState::up: return "up";
+    case PeerState::lost: return "lost";
+  }
+  return "unknown";
+}
+
+const char* to_string(LinkState s) noexcept {
+  switch (s) {
+    case LinkState::down: return "down";
+    case LinkState::connecting: return "connecting";
+    case LinkState::up: return "up";
+  }
+  return "unknown";
+}
+
 std::string control_segment_name(std::string_view cluster, std::string_view node) {
   return "hamon." + std::string(cluster) + "." + std::string(node) + ".ctl";
 }
@@ -84,6 +102,9 @@ Result<ControlSegment> ControlSegment::create(const std::string& name, ControlGe
   h->off_processes = g.off_processes();
   h->off_channels = g.off_channels();
   h->off_events = g.off_events();
+  h->off_peers = g.off_peers();
+  h->peer_count = kMaxPeers;
+  h->peer_slot_bytes = static_cast<std::uint32_t>(g.peer_bytes());
   h->event_capacity = kEventCapacity;
   h->channel_count = kChannelCount;
   h->channel_capacity = kChannelCapacity;
@@ -106,6 +127,11 @@ Result<ControlSegment> ControlSegment::create(const std::string& name, ControlGe
     new (base + g.off_channels() + i * sizeof(MessageChannel)) MessageChannel{};
   }
   EventRing::init(base + g.off_events(), kEventCapacity);
+  for (std::uint32_t p = 0; p < kMaxPeers; ++p) {
+    std::byte* slot = base + g.off_peers() + p * g.peer_bytes();
+    new (slot) PeerHeaderSlot{};
+    // Rows are zero-filled Seqlocked words (ftruncate): a valid, unused row.
+  }
 
   seg->publish_version(kControlLayoutVersion);
   return ControlSegment(std::move(seg).value());
@@ -131,7 +157,9 @@ Result<ControlSegment> ControlSegment::attach(const std::string& name, Access ac
       h.off_groups != g.off_groups() || h.off_processes != g.off_processes() ||
       h.off_channels != g.off_channels() || h.off_events != g.off_events() ||
       h.total_size != g.total_size() || h.event_capacity != kEventCapacity ||
-      h.channel_count != kChannelCount || h.channel_capacity != kChannelCapacity) {
+      h.off_peers != g.off_peers() || h.peer_count != kMaxPeers ||
+      h.peer_slot_bytes != g.peer_bytes() || h.channel_count != kChannelCount ||
+      h.channel_capacity != kChannelCapacity) {
     return Error{Errc::bad_version, shm_path(name) +
                                         ": control segment header is inconsistent with its layout "
                                         "version (corrupt, or made by a different build)"};

@@ -31,11 +31,14 @@ const char* to_string(EventKind k) noexcept {
     case EventKind::stopped: return "stopped";
     case EventKind::role_changed: return "role-changed";
     case EventKind::peer_up: return "peer-up";
-    case EventKind::peer_down: return "peer-down";
+    case EventKind::peer_lost: return "peer-lost";
     case EventKind::daemon_started: return "daemon-started";
     case EventKind::daemon_exited: return "daemon-exited";
     case EventKind::config_loaded: return "config-loaded";
     case EventKind::note: return "note";
+    case EventKind::link_up: return "link-up";
+    case EventKind::link_down: return "link-down";
+    case EventKind::frame_rejected: return "frame-rejected";
   }
   return "unknown";
 }

@@ -116,7 +116,7 @@ TEST(ControlSegment, AttachToAnUnknownLayoutVersionIsRefused) {
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().code, Errc::bad_version);
   EXPECT_NE(a.error().message.find("control segment layout version 99, but this build knows "
-                                   "version 1 only"),
+                                   "version 2 only"),
             std::string::npos)
       << a.error().message;
 }

@@ -22,6 +22,9 @@
 //                     | MessageChannel[kChannelCount]             |  producer / consumer of each
 //   off_events        +-------------------------------------------+
 //                     | EventRing: head line + Entry[capacity]    |  any daemon (claims a slot)
+//   off_peers         +-------------------------------------------+
+//                     | PeerSlot[kMaxPeers] (peer_region.hpp):    |  the peer link (a thread of
+//                     |   header, tenant rows, process rows       |    hamon-monitor)
 //   total_size        +-------------------------------------------+
 //
 // Every region starts on a 128-byte boundary (the event ring on a 256-byte one). A layout change
@@ -41,13 +44,14 @@
 #include "hamon/shm/channel.hpp"
 #include "hamon/shm/event_ring.hpp"
 #include "hamon/shm/message.hpp"
+#include "hamon/shm/peer_region.hpp"
 #include "hamon/shm/seqlock.hpp"
 #include "hamon/shm/segment.hpp"
 
 namespace hamon::shm {
 
 inline constexpr std::uint64_t kControlMagic = 0x3154434e4f4d4148ULL;  // the bytes "HAMONCT1"
-inline constexpr std::uint32_t kControlLayoutVersion = 1;
+inline constexpr std::uint32_t kControlLayoutVersion = 2;              // 2: the peer region
 inline constexpr std::uint32_t kControlHeaderSize = 256;
 inline constexpr std::size_t kLine =
     128;  // false-sharing range (two 64 B lines: adjacent prefetch)
@@ -112,7 +116,10 @@ struct ControlHeader {
   std::uint64_t created_ns;        // CLOCK_MONOTONIC → master, watcher (with creator_pid)
   char cluster[kNameMax];          // → view, CLI (finding a node's runtime directory)
   char node[kNameMax];             // → view, CLI (the same)
-  std::uint8_t reserved[256 - 160];
+  std::uint64_t off_peers;         // → attach, ControlSegment accessors
+  std::uint32_t peer_count;        // kMaxPeers → attach
+  std::uint32_t peer_slot_bytes;   // peer_slot_bytes(max_processes, max_groups) → attach
+  std::uint8_t reserved[256 - 176];
 };
 static_assert(sizeof(ControlHeader) == kControlHeaderSize);
 static_assert(offsetof(ControlHeader, magic) == offsetof(SegmentPrefix, magic));
@@ -307,9 +314,13 @@ struct ControlGeometry {
   [[nodiscard]] std::size_t off_events() const {
     return round_up(off_channels() + kChannelCount * sizeof(MessageChannel), 2 * kLine);
   }
-  [[nodiscard]] std::size_t total_size() const {
-    return off_events() + EventRing::bytes_for(kEventCapacity);
+  [[nodiscard]] std::size_t off_peers() const {
+    return round_up(off_events() + EventRing::bytes_for(kEventCapacity), kLine);
   }
+  [[nodiscard]] std::size_t peer_bytes() const {
+    return peer_slot_bytes(max_processes, max_groups);
+  }
+  [[nodiscard]] std::size_t total_size() const { return off_peers() + kMaxPeers * peer_bytes(); }
 };
 
 }  // namespace hamon::shm

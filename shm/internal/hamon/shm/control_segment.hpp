@@ -40,6 +40,11 @@ class ControlSegment {
     return at<MessageChannel>(header().off_channels)[static_cast<std::size_t>(id)];
   }
   EventRing& events() const noexcept { return *at<EventRing>(header().off_events); }
+  // REQUIRES: i < kMaxPeers.
+  PeerSlot peer(std::uint32_t i) const noexcept {
+    return PeerSlot(at<std::byte>(header().off_peers + std::size_t{i} * header().peer_slot_bytes),
+                    max_processes(), max_groups());
+  }
 
   // Posts to a channel and rings its consumer's inbox. False when the channel is full.
   [[nodiscard]] bool send(ChannelId id, const Message& m) const noexcept {

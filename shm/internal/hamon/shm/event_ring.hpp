@@ -25,12 +25,15 @@ enum class EventKind : std::uint16_t {
   failed,        // restart budget exhausted, it stays down
   stopped,       // stopped on request
   role_changed,  // a tenant's role; value = new role
-  peer_up,
-  peer_down,
+  peer_up,       // a peer's first link came up after it was lost or never seen; name = peer
+  peer_lost,     // every link to the peer silent for peer_timeout; value = silence in ns
   daemon_started,
   daemon_exited,
   config_loaded,
-  note,  // free text in detail
+  note,            // free text in detail
+  link_up,         // a peer link's handshake completed; name = peer, value = link index
+  link_down,       // a peer link closed or fell silent; detail says why
+  frame_rejected,  // the link refused a frame and dropped the connection; value = Reason, detail
 };
 
 const char* to_string(EventKind k) noexcept;
