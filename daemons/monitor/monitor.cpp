@@ -9,6 +9,7 @@
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
+#include "link/change_feed.hpp"
 
 namespace hamon::monitor {
 
@@ -45,8 +46,9 @@ ProcessState to_process_state(engine::LiveState s) {
 
 }  // namespace
 
-Monitor::Monitor(const shm::ControlSegment& control)
+Monitor::Monitor(const shm::ControlSegment& control, link::ChangeFeed* feed)
     : ctl_(control),
+      feed_(feed),
       tick_(engine::tick_for(UINT64_MAX)),
       watches_(control.max_processes()),
       due_(wheel_granularity(tick_), 8192, node::now_ns()) {
@@ -221,6 +223,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
 void Monitor::publish(std::uint32_t slot, const Watch& w, ProcessState state, std::uint64_t now) {
   ctl_.process(slot).watch.write(
       {w.incarnation, now, w.live.alive_at_ns(), w.live.beats(), state, 0});
+  if (feed_ != nullptr) feed_->changed(slot);
 }
 
 void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {

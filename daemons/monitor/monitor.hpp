@@ -25,11 +25,16 @@
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 
+namespace hamon::link {
+class ChangeFeed;
+}
+
 namespace hamon::monitor {
 
 class Monitor {
  public:
-  explicit Monitor(const shm::ControlSegment& control);
+  // `feed`, if given, hears of every state the monitor publishes (the peer link's input).
+  explicit Monitor(const shm::ControlSegment& control, link::ChangeFeed* feed = nullptr);
   ~Monitor();
 
   // Takes over the processes that are running (after a monitor restart).
@@ -71,6 +76,7 @@ class Monitor {
   [[nodiscard]] std::uint64_t beat_bound(std::uint64_t stamp, std::uint64_t now) const;
 
   const shm::ControlSegment& ctl_;
+  link::ChangeFeed* feed_;
   std::uint64_t tick_;
   std::uint64_t next_tick_ = 0;
   std::array<std::uint64_t, 256> clock_history_{};  // recent clock writes, a ring

@@ -1,0 +1,710 @@
+#include "link.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+
+#include "hamon/node/clock.hpp"
+#include "hamon/node/daemon_slot.hpp"
+#include "hamon/peer/crypto.hpp"
+#include "hamon/peer/key_file.hpp"
+
+namespace hamon::link {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::uint64_t kMs = 1'000'000;
+constexpr std::uint64_t kFirstRetryNs = 5 * kMs;    // a restarted peer listens again in ~10 ms
+constexpr std::uint64_t kMaxRetryNs = 200 * kMs;    // a down peer costs 5 attempts a second
+constexpr std::uint64_t kSlowRetryNs = 1000 * kMs;  // a key or an address that is wrong
+constexpr std::uint64_t kRescanNs = 1000 * kMs;     // the full comparison's period
+constexpr std::uint64_t kVersionScanNs = 100 * kMs;  // the look at every line's sequence word
+// Records per delta: each fits a frame with room to spare (a process record is at most 82 B).
+constexpr std::size_t kDeltaRecords = 600;
+
+template <std::size_t N>
+void copy(char (&to)[N], const std::string& from) {
+  std::memset(to, 0, N);
+  std::memcpy(to, from.data(), std::min(from.size(), N - 1));
+}
+
+shm::PeerState to_shm(peer::PeerVerdict v) {
+  switch (v) {
+    case peer::PeerVerdict::never_seen: return shm::PeerState::never_seen;
+    case peer::PeerVerdict::up: return shm::PeerState::up;
+    case peer::PeerVerdict::lost: return shm::PeerState::lost;
+  }
+  return shm::PeerState::never_seen;
+}
+
+std::string ms_text(std::uint64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(ns) / 1e6);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<LinkSettings> link_settings(const engine::Config& config, const std::string& node_id,
+                                          const std::string& source_path) {
+  const engine::NodeConfig* self = config.find_node(node_id);
+  const auto peers = config.peers_of(node_id);
+  if (self == nullptr || peers.empty()) return std::nullopt;
+  LinkSettings s;
+  s.cluster = config.cluster.name;
+  s.self = *self;
+  s.peer = *peers.front();  // a duplex: one peer (shm::kMaxPeers)
+  s.interval_ns = static_cast<std::uint64_t>(config.cluster.peer_interval.count());
+  s.timeout_ns = static_cast<std::uint64_t>(config.cluster.peer_timeout.count());
+  s.auth = config.cluster.auth;
+  if (config.cluster.auth_key_file) {
+    std::filesystem::path p(*config.cluster.auth_key_file);
+    // Relative to the operator's file, wherever the daemon runs from (docs/configuration.md).
+    if (p.is_relative()) p = std::filesystem::path(source_path).parent_path() / p;
+    s.key_path = p.lexically_normal().string();
+  }
+  return s;
+}
+
+Link::Link(LinkSettings settings, const shm::ControlSegment& ctl, ChangeFeed& feed)
+    : s_(std::move(settings)),
+      ctl_(ctl),
+      feed_(feed),
+      initiator_(s_.self.id < s_.peer.id),
+      incarnation_(node::now_ns()),
+      feed_fd_(io_),
+      tick_timer_(io_),
+      table_(ctl),
+      sent_(ctl.max_processes()),
+      sent_tenants_(ctl.max_groups()),
+      slot_versions_(ctl.max_processes()),
+      group_versions_(ctl.max_groups()),
+      cursor_(ctl.events(), ctl.events().head()),
+      view_(ctl.peer(0)),
+      watch_(std::min(s_.self.addresses.size(), s_.peer.addresses.size()), s_.timeout_ns) {
+  const std::size_t n = std::min({s_.self.addresses.size(), s_.peer.addresses.size(),
+                                  std::size_t{shm::kMaxLinks}});
+  links_.resize(n);
+  shm::PeerHeader& h = view_.header();
+  const std::string held(h.node, strnlen(h.node, sizeof h.node));
+  if (held == s_.peer.id) {
+    // A predecessor's verdict stands until the peer is heard again or its deadline passes.
+    watch_.restore(h.state == shm::PeerState::up     ? peer::PeerVerdict::up
+                   : h.state == shm::PeerState::lost ? peer::PeerVerdict::lost
+                                                     : peer::PeerVerdict::never_seen,
+                   h.last_heard_ns);
+  } else {
+    h = shm::PeerHeader{};
+    copy(h.node, s_.peer.id);
+    h.state_since_ns = node::now_ns();
+  }
+  h.side = static_cast<std::uint32_t>(s_.peer.side);
+  h.auth = s_.auth == engine::PeerAuth::none ? shm::PeerAuth::none : shm::PeerAuth::key;
+  h.link_count = static_cast<std::uint32_t>(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    links_[i].index = i;
+    links_[i].peer_address = s_.peer.addresses[i];
+    links_[i].own_address = s_.self.addresses[i];
+    links_[i].totals = h.links[i];
+    copy(links_[i].totals.address, s_.peer.addresses[i].to_string());
+    links_[i].totals.state = shm::LinkState::down;
+  }
+  view_.publish();
+}
+
+Link::~Link() { stop(); }
+
+void Link::start() {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "hamon-link");  // for top -H and the link's CPU figure
+    begin();
+    io_.run();
+  });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void Link::stop() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] { shutdown(); });
+  thread_.join();
+}
+
+void Link::shutdown() {
+  stopping_ = true;
+  for (auto& l : links_) {
+    if (l.conn) l.conn->close("hamon-monitor stops");
+  }
+  for (auto& c : handshaking_) c->close("hamon-monitor stops");
+  publish(node::now_ns());
+  io_.stop();
+}
+
+void Link::note(shm::EventKind kind, std::int64_t value, const std::string& detail) {
+  if (kind == shm::EventKind::frame_rejected) {
+    // Anyone who reaches the port can make rejections: count them all, but let them take only a
+    // few of the ring's entries, or they would push the node's own events out.
+    const std::uint64_t now = node::now_ns();
+    if (now >= reject_window_ns_ + 1'000'000'000) {
+      if (rejects_unsaid_ > 0) {
+        node::post_event(ctl_, shm::DaemonId::monitor,
+                         {.kind = kind,
+                          .name = s_.peer.id,
+                          .detail = std::to_string(rejects_unsaid_) +
+                                    " more rejected frames in the last second (counted)"});
+      }
+      reject_window_ns_ = now;
+      rejects_said_ = rejects_unsaid_ = 0;
+    }
+    if (++rejects_said_ > kRejectEventsPerSecond) {
+      ++rejects_unsaid_;
+      return;
+    }
+  }
+  node::post_event(ctl_, shm::DaemonId::monitor,
+                   {.kind = kind, .name = s_.peer.id, .value = value, .detail = detail});
+  std::fprintf(stderr, "hamon-monitor: peer %s: %s%s%s\n", s_.peer.id.c_str(), to_string(kind),
+               detail.empty() ? "" : ": ", detail.c_str());
+}
+
+bool Link::load_key() {
+  if (key_) return true;
+  if (s_.auth == engine::PeerAuth::none) {
+    // auth = "none": the same protocol under a key everyone knows — frames are still checked
+    // for corruption, replay and order, but anyone who can reach the port can forge them.
+    const std::array<std::uint8_t, peer::key_size> zero{};
+    key_.emplace(std::span<const std::uint8_t, peer::key_size>(zero));
+    return true;
+  }
+  auto k = peer::load_key_file(s_.key_path);
+  if (!k) {
+    if (!key_noted_) {
+      note(shm::EventKind::note, 0,
+           "peer link waits for its key: " + k.error().message + " (retried every second)");
+      key_noted_ = true;
+    }
+    return false;
+  }
+  key_.emplace(std::move(k).value());
+  return true;
+}
+
+void Link::begin() {
+  // What the peer will be told first: the whole table as it is now.
+  rescan();
+  pending_ = {};
+  next_rescan_ns_ = node::now_ns() + kRescanNs;
+  if (load_key()) {
+    for (auto& l : links_) initiator_ ? connect(l) : listen(l);
+  }
+  arm_feed();
+  next_tick_ns_ = node::now_ns();
+  schedule_tick();
+}
+
+std::optional<peer::Session> Link::new_session(peer::End end) {
+  if (!key_) return std::nullopt;
+  auto s = peer::Session::create(end, {s_.cluster, s_.self.id, {s_.peer.id}, incarnation_}, *key_,
+                                 peer::random_nonce());
+  if (!s) {
+    note(shm::EventKind::note, 0, "peer link: " + s.error().message);
+    return std::nullopt;
+  }
+  return std::move(s).value();
+}
+
+void Link::retry_later(LinkSlot& l, std::uint64_t delay_ns, void (Link::*what)(LinkSlot&)) {
+  if (stopping_) return;
+  if (!l.retry) l.retry = std::make_unique<asio::steady_timer>(io_);
+  l.retry->expires_after(std::chrono::nanoseconds(delay_ns));
+  l.retry->async_wait([this, &l, what](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) (this->*what)(l);
+  });
+}
+
+void Link::listen(LinkSlot& l) {
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(l.own_address.host, ec);
+  auto a = std::make_unique<tcp::acceptor>(io_);
+  if (!ec) {
+    const tcp::endpoint ep(addr, l.own_address.port);
+    a->open(ep.protocol(), ec);
+    // A restarted monitor binds at once, whatever its predecessor's connections left behind.
+    if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a->bind(ep, ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    if (!l.noted) {
+      note(shm::EventKind::note, static_cast<std::int64_t>(l.index),
+           "peer link " + std::to_string(l.index) + " cannot listen on " +
+               l.own_address.to_string() + ": " + ec.message() + " (retried every second)");
+      l.noted = true;
+    }
+    retry_later(l, kSlowRetryNs, &Link::listen);
+    return;
+  }
+  l.noted = false;
+  l.acceptor = std::move(a);
+  accept(l);
+}
+
+void Link::accept(LinkSlot& l) {
+  l.acceptor->async_accept([this, &l](const boost::system::error_code& ec, tcp::socket socket) {
+    if (stopping_) return;
+    if (ec) {
+      if (ec != asio::error::operation_aborted) retry_later(l, kFirstRetryNs, &Link::accept);
+      return;
+    }
+    if (auto session = new_session(peer::End::responder)) {
+      auto c = std::make_shared<Connection>(std::move(socket), std::move(*session), l.index,
+                                            node::now_ns(), *this);
+      handshaking_.push_back(c);
+      c->start();
+    }
+    accept(l);
+  });
+}
+
+void Link::connect(LinkSlot& l) {
+  if (stopping_ || l.connecting || (l.conn && !l.conn->closed())) return;
+  l.connecting = true;
+  if (!l.resolver) l.resolver = std::make_unique<tcp::resolver>(io_);
+  l.resolver->async_resolve(
+      l.peer_address.host, std::to_string(l.peer_address.port),
+      [this, &l](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+        if (stopping_) return;
+        if (ec) {
+          l.connecting = false;
+          if (!l.noted) {
+            note(shm::EventKind::note, static_cast<std::int64_t>(l.index),
+                 "peer link " + std::to_string(l.index) + ": " + l.peer_address.host + ": " +
+                     ec.message());
+            l.noted = true;
+          }
+          retry_later(l, kSlowRetryNs, &Link::connect);
+          return;
+        }
+        auto socket = std::make_shared<tcp::socket>(io_);
+        asio::async_connect(
+            *socket, results,
+            [this, &l, socket](const boost::system::error_code& cec, const tcp::endpoint&) {
+              l.connecting = false;
+              if (stopping_) return;
+              if (cec) {
+                l.backoff_ns = std::clamp(l.backoff_ns * 2, kFirstRetryNs, kMaxRetryNs);
+                retry_later(l, l.backoff_ns, &Link::connect);
+                return;
+              }
+              l.noted = false;
+              auto session = new_session(peer::End::initiator);
+              if (!session) {
+                retry_later(l, kSlowRetryNs, &Link::connect);
+                return;
+              }
+              l.conn = std::make_shared<Connection>(std::move(*socket), std::move(*session),
+                                                    l.index, node::now_ns(), *this);
+              l.totals.state = shm::LinkState::connecting;
+              l.conn->start();
+            });
+      });
+}
+
+void Link::arm_feed() {
+  if (stopping_) return;
+  feed_fd_.assign(::dup(feed_.fd()));
+  feed_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (!ec) on_feed();
+                      });
+  // Anything queued before the link first armed.
+  asio::post(io_, [this] { on_feed(); });
+}
+
+void Link::on_feed() {
+  if (stopping_) return;
+  feed_.clear();
+  do {
+    if (feed_.drain([this](std::uint32_t slot) { refresh_process(slot); })) rescan();
+  } while (!feed_.arm());
+  flush();
+  if (!feed_fd_.is_open()) return;
+  feed_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (!ec) on_feed();
+                      });
+}
+
+void Link::schedule_tick() {
+  if (stopping_) return;
+  next_tick_ns_ += s_.interval_ns;
+  const std::uint64_t now = node::now_ns();
+  if (next_tick_ns_ < now) next_tick_ns_ = now;  // late: do not run a burst of ticks
+  tick_timer_.expires_after(std::chrono::nanoseconds(next_tick_ns_ - now));
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_tick();
+  });
+}
+
+void Link::on_tick() {
+  if (stopping_) return;
+  const std::uint64_t now = node::now_ns();
+  if (!key_ && load_key()) {
+    for (auto& l : links_) initiator_ ? connect(l) : listen(l);
+  }
+  // Changes the other daemons made, and the full comparison that catches anything else.
+  follow_events(now);
+  if (now >= next_rescan_ns_) {
+    rescan();
+    next_rescan_ns_ = now + kRescanNs;
+  } else if (now >= next_version_scan_ns_) {
+    scan_versions();
+    next_version_scan_ns_ = now + kVersionScanNs;
+  }
+  flush();
+  // Heartbeats on every link that is up.
+  for (auto& l : links_) {
+    if (!l.conn || !l.conn->established() || l.conn->closed()) continue;
+    peer::Heartbeat hb;
+    hb.sent_ns = now;
+    hb.echo_sent_ns = l.conn->peer_hb_sent_ns;
+    hb.echo_held_ns = l.conn->peer_hb_sent_ns != 0 ? now - l.conn->peer_hb_at_ns : 0;
+    hb.state_seq = seq_;
+    l.conn->send(hb);
+  }
+  // Silence: a link quiet for peer_timeout is dropped (TCP keeps a blackholed connection open
+  // for minutes); the peer is lost when every link is.
+  const auto verdict = watch_.tick(now);
+  for (const std::size_t i : verdict.silent) {
+    if (i < links_.size() && links_[i].conn && !links_[i].conn->closed()) {
+      links_[i].conn->close("silent for " + ms_text(now - watch_.last_heard(i)));
+    }
+  }
+  if (verdict.lost) {
+    auto& h = view_.header();
+    h.state = shm::PeerState::lost;
+    h.state_since_ns = now;
+    ++h.peer_losses;
+    note(shm::EventKind::peer_lost, static_cast<std::int64_t>(now - watch_.last_heard()),
+         "every link silent for " + ms_text(now - watch_.last_heard()));
+  }
+  // Connections that never finish their handshake.
+  auto overdue = [&](const std::shared_ptr<Connection>& c) {
+    return c && !c->closed() && !c->established() && now - c->opened_ns() >= s_.timeout_ns;
+  };
+  for (auto& l : links_) {
+    if (overdue(l.conn)) l.conn->close("no handshake within " + ms_text(s_.timeout_ns));
+  }
+  for (auto& c : std::vector(handshaking_)) {
+    if (overdue(c)) c->close("no handshake within " + ms_text(s_.timeout_ns));
+  }
+  std::erase_if(handshaking_, [](const auto& c) { return c->closed() || c->established(); });
+  publish(now);
+  schedule_tick();
+}
+
+// ---- the local table ----------------------------------------------------------------------
+
+void Link::refresh_process(std::uint32_t slot) {
+  if (slot >= sent_.size()) return;
+  auto now = table_.process(slot);
+  auto& was = sent_[slot];
+  if (now == was) return;
+  if (now) {
+    pending_.processes.push_back(*now);
+  } else {
+    peer::ProcessRecord gone = *was;
+    gone.state = peer::ProcessState::removed;
+    pending_.processes.push_back(std::move(gone));
+  }
+  was = std::move(now);
+}
+
+void Link::refresh_tenant(std::uint32_t group) {
+  if (group >= sent_tenants_.size()) return;
+  auto now = table_.tenant(group);
+  if (!now || now == sent_tenants_[group]) return;
+  pending_.tenants.push_back(*now);
+  sent_tenants_[group] = std::move(now);
+}
+
+void Link::rescan() {
+  table_.forget_groups();  // a reload may have added or renamed groups
+  for (std::uint32_t g = 0; g < sent_tenants_.size(); ++g) refresh_tenant(g);
+  for (std::uint32_t s = 0; s < sent_.size(); ++s) refresh_process(s);
+}
+
+void Link::scan_versions() {
+  for (std::uint32_t g = 0; g < group_versions_.size(); ++g) {
+    const std::uint64_t v = ctl_.group(g).info.version();
+    if (v != group_versions_[g]) {
+      group_versions_[g] = v;
+      table_.forget_groups();  // a group's name may have changed with it
+      refresh_tenant(g);
+    }
+  }
+  for (std::uint32_t s = 0; s < slot_versions_.size(); ++s) {
+    const shm::ProcessSlot& p = ctl_.process(s);
+    const std::array<std::uint64_t, 4> v{p.identity.version(), p.spawn.version(),
+                                         p.watch.version(), p.supervise.version()};
+    if (v != slot_versions_[s]) {
+      slot_versions_[s] = v;
+      refresh_process(s);
+    }
+  }
+}
+
+void Link::follow_events(std::uint64_t now) {
+  shm::Event e;
+  for (int n = 0; n < 4096; ++n) {
+    const auto step = cursor_.next(e, now);
+    if (step.kind == shm::EventCursor::Kind::caught_up ||
+        step.kind == shm::EventCursor::Kind::pending) {
+      return;
+    }
+    if (step.kind == shm::EventCursor::Kind::lost) {
+      // The ring lapped us: changes we did not see. Our own record of what the peer knows is
+      // whole, so comparing everything again sends exactly what changed.
+      rescan();
+      continue;
+    }
+    if (e.kind == shm::EventKind::config_loaded || e.kind == shm::EventKind::role_changed) {
+      rescan();
+    } else if (e.slot != UINT32_MAX) {
+      refresh_process(e.slot);
+    }
+  }
+}
+
+void Link::flush() {
+  if (pending_.processes.empty() && pending_.tenants.empty()) return;
+  std::size_t p = 0, t = 0;
+  while (p < pending_.processes.size() || t < pending_.tenants.size()) {
+    peer::Delta d;
+    d.state_seq = ++seq_;
+    while (t < pending_.tenants.size() && d.tenants.size() < kDeltaRecords) {
+      d.tenants.push_back(std::move(pending_.tenants[t++]));
+    }
+    while (p < pending_.processes.size() && d.tenants.size() + d.processes.size() < kDeltaRecords) {
+      d.processes.push_back(std::move(pending_.processes[p++]));
+    }
+    broadcast(d);
+  }
+  pending_ = {};
+}
+
+void Link::broadcast(const peer::Message& m) {
+  for (auto& l : links_) {
+    if (l.conn && l.conn->established() && !l.conn->closed()) l.conn->send(m);
+  }
+}
+
+void Link::send_snapshot(Connection& c) {
+  flush();  // the snapshot is the state as of seq_: nothing may be pending
+  peer::Table t;
+  t.state_seq = seq_;
+  for (const auto& r : sent_tenants_) {
+    if (r) t.tenants.push_back(*r);
+  }
+  for (const auto& r : sent_) {
+    if (r) t.processes.push_back(*r);
+  }
+  for (auto& chunk : peer::split_snapshot(t)) c.send(chunk);
+}
+
+// ---- the peer's side ----------------------------------------------------------------------
+
+void Link::on_established(Connection& c) {
+  const std::uint64_t now = node::now_ns();
+  if (c.link() >= links_.size()) return;
+  LinkSlot& l = links_[c.link()];
+  // An accepted connection becomes the link's; the one it replaces is from the peer's
+  // predecessor, or stale.
+  auto it = std::find_if(handshaking_.begin(), handshaking_.end(),
+                         [&](const auto& h) { return h.get() == &c; });
+  if (it != handshaking_.end()) {
+    auto fresh = *it;
+    handshaking_.erase(it);
+    if (l.conn && l.conn.get() != &c && !l.conn->closed()) {
+      l.conn->close("replaced by a new connection from the peer");
+    }
+    l.conn = std::move(fresh);
+  }
+  l.backoff_ns = 0;
+  l.totals.state = shm::LinkState::up;
+  l.totals.up_since_ns = now;
+  ++l.totals.connects;
+  heard(c, now);
+  note(shm::EventKind::link_up, static_cast<std::int64_t>(c.link()),
+       "link " + std::to_string(c.link()) + (initiator_ ? " connected to " : " accepted from ") +
+           c.remote());
+  send_snapshot(c);
+}
+
+void Link::heard(Connection& c, std::uint64_t now) {
+  if (c.link() >= links_.size()) return;
+  links_[c.link()].totals.last_heard_ns = now;
+  if (watch_.heard(c.link(), now)) {
+    auto& h = view_.header();
+    h.state = shm::PeerState::up;
+    h.state_since_ns = now;
+    note(shm::EventKind::peer_up, static_cast<std::int64_t>(c.link()),
+         "heard on link " + std::to_string(c.link()));
+  }
+}
+
+void Link::on_received(Connection& c, peer::Received received) {
+  const std::uint64_t now = node::now_ns();
+  heard(c, now);
+  std::visit(
+      [&](auto&& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, peer::Heartbeat>) {
+          on_heartbeat(c, m, now);
+        } else if constexpr (std::is_same_v<T, peer::SnapshotChunk>) {
+          on_snapshot(c, std::move(m), now);
+        } else if constexpr (std::is_same_v<T, peer::Delta>) {
+          on_delta(c, m, now);
+        } else if constexpr (std::is_same_v<T, peer::Resync>) {
+          send_snapshot(c);
+        }
+      },
+      received.message);
+}
+
+void Link::on_heartbeat(Connection& c, const peer::Heartbeat& hb, std::uint64_t now) {
+  c.peer_hb_sent_ns = hb.sent_ns;
+  c.peer_hb_at_ns = now;
+  LinkSlot& l = links_[c.link()];
+  if (hb.echo_sent_ns != 0 && now >= hb.echo_sent_ns + hb.echo_held_ns) {
+    l.totals.rtt_ns = now - hb.echo_sent_ns - hb.echo_held_ns;
+  }
+  // The peer is further along than anything this connection brought: a delta went missing.
+  if (c.synced && !c.assembler.in_progress() &&
+      table_incarnation_ == c.session().peer_incarnation() && hb.state_seq > table_seq_) {
+    c.synced = false;
+    c.send(peer::Resync{table_seq_});
+  }
+}
+
+void Link::on_snapshot(Connection& c, peer::SnapshotChunk chunk, std::uint64_t now) {
+  auto done = c.assembler.add(std::move(chunk));
+  if (!done) {
+    reject(c, done.error());
+    return;
+  }
+  if (!*done) return;
+  peer::Table& t = **done;
+  const std::uint64_t inc = c.session().peer_incarnation();
+  if (table_incarnation_ != inc || t.state_seq >= table_seq_) {
+    view_.replace(t);
+    table_incarnation_ = inc;
+    table_seq_ = t.state_seq;
+    auto& h = view_.header();
+    h.incarnation = inc;
+    h.snapshot_ns = now;
+    ++h.snapshots;
+    publish(now);
+  }
+  c.synced = true;
+}
+
+void Link::on_delta(Connection& c, const peer::Delta& d, std::uint64_t now) {
+  if (!c.synced || table_incarnation_ != c.session().peer_incarnation()) return;
+  if (d.state_seq <= table_seq_) return;  // already applied from the other link
+  if (d.state_seq != table_seq_ + 1) {
+    c.synced = false;
+    c.send(peer::Resync{table_seq_});
+    return;
+  }
+  view_.apply(d);
+  table_seq_ = d.state_seq;
+  ++view_.header().deltas;
+  publish(now);
+}
+
+void Link::reject(Connection& c, const peer::Rejection& r) {
+  // Counted and said by on_closed, which close() calls.
+  c.close(r.message(), static_cast<std::uint16_t>(r.reason));
+  auto& h = view_.header();
+  ++h.rejected;
+  copy(h.last_reject, r.message());
+  note(shm::EventKind::frame_rejected, static_cast<std::int64_t>(r.reason),
+       r.message() + " from " + c.remote());
+}
+
+void Link::on_closed(Connection& c, const std::string& why,
+                     const std::optional<peer::Rejection>& rejection) {
+  const std::uint64_t now = node::now_ns();
+  if (rejection) {
+    auto& h = view_.header();
+    ++h.rejected;
+    copy(h.last_reject, rejection->message());
+    note(shm::EventKind::frame_rejected, static_cast<std::int64_t>(rejection->reason),
+         rejection->message() + " from " + c.remote());
+  }
+  if (c.link() >= links_.size()) return;
+  LinkSlot& l = links_[c.link()];
+  if (l.conn.get() != &c) return;  // a handshaking or replaced connection: not the link's
+  l.totals.frames_in += c.frames_in;
+  l.totals.frames_out += c.frames_out;
+  l.totals.bytes_in += c.bytes_in;
+  l.totals.bytes_out += c.bytes_out;
+  const bool was_up = c.established();
+  l.totals.state = shm::LinkState::down;
+  if (was_up && !stopping_) {
+    note(shm::EventKind::link_down, static_cast<std::int64_t>(c.link()),
+         "link " + std::to_string(c.link()) + ": " + (rejection ? rejection->message() : why));
+  }
+  // Keep the object alive until the handlers running now return.
+  asio::post(io_, [old = std::move(l.conn)] {});
+  if (initiator_ && !stopping_) {
+    l.backoff_ns = was_up ? 0 : std::clamp(l.backoff_ns * 2, kFirstRetryNs, kMaxRetryNs);
+    if (l.backoff_ns == 0) {
+      asio::post(io_, [this, &l] { connect(l); });
+    } else {
+      retry_later(l, l.backoff_ns, &Link::connect);
+    }
+  }
+  publish(now);
+}
+
+void Link::publish(std::uint64_t now) {
+  (void)now;
+  auto& h = view_.header();
+  h.state = to_shm(watch_.verdict());
+  h.last_heard_ns = watch_.last_heard();
+  for (std::size_t i = 0; i < links_.size(); ++i) {
+    const LinkSlot& l = links_[i];
+    shm::PeerLinkInfo info = l.totals;
+    if (l.conn && !l.conn->closed()) {
+      info.state = l.conn->established() ? shm::LinkState::up : shm::LinkState::connecting;
+      info.frames_in += l.conn->frames_in;
+      info.frames_out += l.conn->frames_out;
+      info.bytes_in += l.conn->bytes_in;
+      info.bytes_out += l.conn->bytes_out;
+    } else if (l.connecting) {
+      info.state = shm::LinkState::connecting;
+    } else {
+      info.state = shm::LinkState::down;
+    }
+    h.links[i] = info;
+  }
+  view_.publish();
+}
+
+}  // namespace hamon::link

@@ -1,0 +1,45 @@
+// LocalTable: this node's table as the peer link sends it — every process and tenant, read from
+// the control segment in the peer protocol's terms (peer::ProcessRecord, peer::TenantRecord).
+//
+// Reads only what hamon's own daemons write (the control segment), never a tenant-writable
+// heartbeat segment: what the peer decides on must not be something a tenant can forge.
+//
+// Thread-safety: one LocalTable per thread; the control segment's seqlocks make concurrent
+// readers safe.
+#ifndef HAMON_NODE_LOCAL_TABLE_HPP
+#define HAMON_NODE_LOCAL_TABLE_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hamon/peer/messages.hpp"
+#include "hamon/shm/control_segment.hpp"
+
+namespace hamon::node {
+
+class LocalTable {
+ public:
+  explicit LocalTable(const shm::ControlSegment& ctl) : ctl_(ctl) {}
+
+  // The process in `slot`, or std::nullopt when no process is configured there (or its lines
+  // are being written for longer than a reader waits, which the next look repairs).
+  [[nodiscard]] std::optional<peer::ProcessRecord> process(std::uint32_t slot);
+  // The tenant in group index `group`, std::nullopt for the system group and unused groups.
+  [[nodiscard]] std::optional<peer::TenantRecord> tenant(std::uint32_t group);
+  // Drops the cached group names: read again at the next look.
+  void forget_groups() { group_names_.clear(); }
+  // The slot a process event names is its slot; the group of a slot, for tenant re-reads.
+  [[nodiscard]] std::optional<std::uint32_t> group_of(std::uint32_t slot) const;
+
+ private:
+  const std::string* group_name(std::uint32_t group);
+
+  const shm::ControlSegment& ctl_;
+  std::vector<std::optional<std::string>> group_names_;  // by index; refreshed on a miss
+};
+
+}  // namespace hamon::node
+
+#endif  // HAMON_NODE_LOCAL_TABLE_HPP

@@ -1,0 +1,97 @@
+#include "hamon/node/local_table.hpp"
+
+#include <cstring>
+
+#include "hamon/engine/supervisor.hpp"
+
+namespace hamon::node {
+namespace {
+
+std::string text(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
+
+// The process's state as its node sees it: the server's phase first (it knows of backoff,
+// failure and stops), then the monitor's verdict for the incarnation the server started.
+peer::ProcessState state_of(const shm::SpawnRecord& sp, const shm::WatchRecord& w,
+                            const shm::SuperviseRecord& su) {
+  using P = peer::ProcessState;
+  switch (static_cast<engine::Phase>(su.phase)) {
+    case engine::Phase::down:
+      return sp.incarnation == su.incarnation && sp.pid > 0 && sp.exited_ns != 0 ? P::exited
+                                                                                 : P::down;
+    case engine::Phase::waiting: return P::down;
+    case engine::Phase::backoff: return P::exited;
+    case engine::Phase::failed: return P::failed;
+    case engine::Phase::stopping: return P::stopping;
+    case engine::Phase::starting:
+    case engine::Phase::up:
+      if (w.incarnation == su.incarnation && w.state != shm::ProcessState::unused &&
+          static_cast<std::uint32_t>(w.state) <= peer::max_process_state) {
+        return static_cast<P>(w.state);
+      }
+      return P::starting;
+  }
+  return P::down;
+}
+
+}  // namespace
+
+const std::string* LocalTable::group_name(std::uint32_t group) {
+  if (group >= ctl_.max_groups()) return nullptr;
+  if (group_names_.size() <= group) group_names_.resize(group + 1);
+  if (!group_names_[group]) {
+    shm::GroupInfo g{};
+    if (!ctl_.group(group).info.read(g) || g.kind == shm::GroupKind::unused) return nullptr;
+    group_names_[group] = text(g.name, sizeof g.name);
+  }
+  return &*group_names_[group];
+}
+
+std::optional<std::uint32_t> LocalTable::group_of(std::uint32_t slot) const {
+  shm::ProcessIdentity id{};
+  if (slot >= ctl_.max_processes() || !ctl_.process(slot).identity.read(id) ||
+      id.name[0] == '\0') {
+    return std::nullopt;
+  }
+  return id.group;
+}
+
+std::optional<peer::ProcessRecord> LocalTable::process(std::uint32_t slot) {
+  if (slot >= ctl_.max_processes()) return std::nullopt;
+  const shm::ProcessSlot& p = ctl_.process(slot);
+  shm::ProcessIdentity id{};
+  if (!p.identity.read(id) || id.name[0] == '\0') return std::nullopt;
+  const std::string* group = group_name(id.group);
+  if (group == nullptr) return std::nullopt;
+  shm::SpawnRecord sp{};
+  shm::WatchRecord w{};
+  shm::SuperviseRecord su{};
+  if (!p.spawn.read(sp) || !p.watch.read(w) || !p.supervise.read(su)) return std::nullopt;
+  peer::ProcessRecord r;
+  r.group = *group;
+  r.name = text(id.name, sizeof id.name);
+  r.state = state_of(sp, w, su);
+  r.ready = r.state == peer::ProcessState::ready || r.state == peer::ProcessState::running;
+  // A process that exited has no pid, whether or not the spawner has reaped it yet: otherwise
+  // the reaping would be a second change, sent as a second delta.
+  const bool ended = r.state == peer::ProcessState::exited ||
+                     r.state == peer::ProcessState::down || r.state == peer::ProcessState::failed;
+  const bool alive = sp.incarnation == su.incarnation && sp.pid > 0 && sp.exited_ns == 0;
+  r.pid = alive && !ended ? sp.pid : 0;
+  r.incarnation = su.incarnation;
+  r.restarts = su.restarts;
+  return r;
+}
+
+std::optional<peer::TenantRecord> LocalTable::tenant(std::uint32_t group) {
+  if (group >= ctl_.max_groups()) return std::nullopt;
+  shm::GroupInfo g{};
+  if (!ctl_.group(group).info.read(g) || g.kind != shm::GroupKind::tenant) return std::nullopt;
+  peer::TenantRecord t;
+  t.name = text(g.name, sizeof g.name);
+  // The role hamon-server mirrors here, not the tenant-writable heartbeat segment's copy.
+  t.role = g.role <= peer::max_tenant_role ? static_cast<peer::TenantRole>(g.role)
+                                           : peer::TenantRole::none;
+  return t;
+}
+
+}  // namespace hamon::node
