@@ -61,8 +61,11 @@ int top(const StatusOptions& o) {
       std::cout << "\x1b[H\x1b[Jthe node stopped\n";
       break;
     }
-    std::cout << "\x1b[H" << node::render_table(node::read_view(*ctl)) << "\npress q to quit\x1b[J"
-              << std::flush;
+    // With a peer, both nodes side by side; a one-node cluster keeps the full table.
+    const node::NodeView view = node::read_view(*ctl);
+    std::cout << "\x1b[H"
+              << (view.peers.empty() ? node::render_table(view) : node::render_side_by_side(view))
+              << "\npress q to quit\x1b[J" << std::flush;
     // Keys only from a terminal: a closed or redirected stdin must not end the view.
     pollfd p{tty ? 0 : -1, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(o.interval_s * 1000)) > 0) {

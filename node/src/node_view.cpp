@@ -121,6 +121,7 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     }
     v.processes.push_back(r);
   }
+  v.peers = read_peers(ctl);
   return v;
 }
 
@@ -155,6 +156,85 @@ std::string age(const std::optional<std::uint64_t>& us) {
 std::string json_age(const std::optional<std::uint64_t>& us) {
   return us ? std::to_string(*us) : "null";
 }
+
+std::string ago(const std::optional<std::uint64_t>& us) {
+  return us ? age(us) + " ago" : std::string("never");
+}
+
+void render_peer(std::ostringstream& o, const PeerRow& p) {
+  char line[256];
+  o << "\npeer " << p.node << " (" << p.side << "): " << p.state;
+  if (p.state_age_us) o << " for " << age(p.state_age_us);
+  o << ", last heard " << ago(p.last_heard_us) << ", auth " << p.auth
+    << (p.auth == "none" ? " (frames are not authenticated: a loopback demo only)" : "") << "\n";
+  std::snprintf(line, sizeof line, "  %-4s %-22s %-10s %8s  %10s  %8s\n", "LINK", "ADDRESS",
+                "STATE", "RTT", "HEARD", "CONNECTS");
+  o << line;
+  for (std::size_t i = 0; i < p.links.size(); ++i) {
+    const auto& l = p.links[i];
+    std::snprintf(line, sizeof line, "  %-4zu %-22s %-10s %8s  %10s  %8u\n", i, l.address.c_str(),
+                  l.state.c_str(), age(l.rtt_us).c_str(), ago(l.last_heard_us).c_str(), l.connects);
+    o << line;
+  }
+  o << "  table: state " << p.state_seq << ", " << p.snapshots << " snapshots (last "
+    << ago(p.snapshot_age_us) << "), " << p.deltas << " deltas, " << p.rejected
+    << " frames rejected";
+  if (!p.last_reject.empty()) o << " (last: " << p.last_reject << ")";
+  if (p.overflow != 0) o << ", " << p.overflow << " records beyond this node's table not shown";
+  o << "\n";
+  if (!p.tenants.empty()) {
+    o << "  tenants:";
+    for (const auto& t : p.tenants)
+      o << ' ' << t.name << '=' << t.role << "(epoch " << t.epoch << ')';
+    o << "\n";
+  }
+  o << '\n';
+  std::snprintf(line, sizeof line, "%-12s %-16s %8s  %-10s %8s  %11s\n", "TENANT", "PROCESS", "PID",
+                "STATE", "RESTARTS", "INCARNATION");
+  o << line;
+  for (const auto& r : p.processes) {
+    std::snprintf(line, sizeof line, "%-12s %-16s %8d  %-10s %8u  %11llu\n", r.tenant.c_str(),
+                  r.name.c_str(), r.pid, r.state.c_str(), r.restarts,
+                  static_cast<unsigned long long>(r.incarnation));
+    o << line;
+  }
+}
+
+void json_peer(std::ostringstream& o, const PeerRow& p) {
+  o << "{\"node\":" << json_string(p.node) << ",\"side\":" << json_string(p.side)
+    << ",\"state\":" << json_string(p.state) << ",\"auth\":" << json_string(p.auth)
+    << ",\"last_heard_us\":" << json_age(p.last_heard_us)
+    << ",\"state_age_us\":" << json_age(p.state_age_us) << ",\"state_seq\":" << p.state_seq
+    << ",\"snapshots\":" << p.snapshots << ",\"snapshot_age_us\":" << json_age(p.snapshot_age_us)
+    << ",\"deltas\":" << p.deltas << ",\"rejected\":" << p.rejected
+    << ",\"last_reject\":" << json_string(p.last_reject) << ",\"losses\":" << p.losses
+    << ",\"overflow\":" << p.overflow << ",\"links\":[";
+  for (std::size_t i = 0; i < p.links.size(); ++i) {
+    const auto& l = p.links[i];
+    o << (i ? "," : "") << "{\"index\":" << i << ",\"address\":" << json_string(l.address)
+      << ",\"state\":" << json_string(l.state) << ",\"rtt_us\":" << json_age(l.rtt_us)
+      << ",\"last_heard_us\":" << json_age(l.last_heard_us) << ",\"connects\":" << l.connects
+      << ",\"frames_in\":" << l.frames_in << ",\"frames_out\":" << l.frames_out
+      << ",\"bytes_in\":" << l.bytes_in << ",\"bytes_out\":" << l.bytes_out << "}";
+  }
+  o << "],\"tenants\":[";
+  for (std::size_t i = 0; i < p.tenants.size(); ++i) {
+    const auto& t = p.tenants[i];
+    o << (i ? "," : "") << "{\"name\":" << json_string(t.name)
+      << ",\"role\":" << json_string(t.role) << ",\"epoch\":" << t.epoch
+      << ",\"critical_failures\":" << t.critical_failures << "}";
+  }
+  o << "],\"processes\":[";
+  for (std::size_t i = 0; i < p.processes.size(); ++i) {
+    const auto& r = p.processes[i];
+    o << (i ? "," : "") << "{\"tenant\":" << json_string(r.tenant)
+      << ",\"name\":" << json_string(r.name) << ",\"pid\":" << r.pid
+      << ",\"state\":" << json_string(r.state) << ",\"ready\":" << (r.ready ? "true" : "false")
+      << ",\"critical\":" << (r.critical ? "true" : "false") << ",\"incarnation\":" << r.incarnation
+      << ",\"restarts\":" << r.restarts << "}";
+  }
+  o << "]}";
+}
 }  // namespace
 
 std::string render_table(const NodeView& v) {
@@ -181,6 +261,54 @@ std::string render_table(const NodeView& v) {
                   static_cast<unsigned long long>(p.incarnation));
     o << line;
   }
+  for (const auto& p : v.peers) render_peer(o, p);
+  return o.str();
+}
+
+std::string render_side_by_side(const NodeView& v) {
+  std::ostringstream o;
+  char line[256];
+  o << "cluster " << v.cluster << "\n\n";
+  std::snprintf(line, sizeof line, "%-16s %8s  %-10s %8s  %9s\n", "DAEMON", "PID", "STATE",
+                "RESTARTS", "HEARTBEAT");
+  o << line;
+  for (const auto& d : v.daemons) {
+    std::snprintf(line, sizeof line, "%-16s %8d  %-10s %8u  %9s\n", d.name.c_str(), d.pid,
+                  d.state.c_str(), d.restarts, age(d.heartbeat_age_us).c_str());
+    o << line;
+  }
+  const PeerRow* peer = v.peers.empty() ? nullptr : &v.peers.front();
+  std::vector<std::string> left, right;
+  left.push_back("node " + v.node + " (this one)");
+  std::snprintf(line, sizeof line, "%-10s %-14s %-9s %7s %4s", "TENANT", "PROCESS", "STATE", "PID",
+                "RST");
+  left.emplace_back(line);
+  for (const auto& p : v.processes) {
+    std::snprintf(line, sizeof line, "%-10.10s %-14.14s %-9.9s %7d %4u", p.tenant.c_str(),
+                  p.name.c_str(), p.state.c_str(), p.pid, p.restarts);
+    left.emplace_back(line);
+  }
+  if (peer != nullptr) {
+    std::string head = "node " + peer->node + " (peer, " + peer->state;
+    for (std::size_t i = 0; i < peer->links.size(); ++i) {
+      head += ", link " + std::to_string(i) + " " + peer->links[i].state;
+      if (peer->links[i].rtt_us) head += " " + age(peer->links[i].rtt_us);
+    }
+    right.push_back(head + ")");
+    right.emplace_back(left[1]);
+    for (const auto& p : peer->processes) {
+      std::snprintf(line, sizeof line, "%-10.10s %-14.14s %-9.9s %7d %4u", p.tenant.c_str(),
+                    p.name.c_str(), p.state.c_str(), p.pid, p.restarts);
+      right.emplace_back(line);
+    }
+  }
+  o << '\n';
+  for (std::size_t i = 0; i < std::max(left.size(), right.size()); ++i) {
+    const std::string& l = i < left.size() ? left[i] : std::string();
+    std::snprintf(line, sizeof line, "%-50.50s  | %s\n", l.c_str(),
+                  i < right.size() ? right[i].c_str() : "");
+    o << line;
+  }
   return o.str();
 }
 
@@ -203,6 +331,11 @@ std::string render_json(const NodeView& v) {
       << ",\"state\":" << json_string(p.state) << ",\"role\":" << json_string(p.role)
       << ",\"incarnation\":" << p.incarnation << ",\"restarts\":" << p.restarts
       << ",\"heartbeat_age_us\":" << json_age(p.heartbeat_age_us) << "}";
+  }
+  o << "],\"peers\":[";
+  for (std::size_t i = 0; i < v.peers.size(); ++i) {
+    if (i) o << ',';
+    json_peer(o, v.peers[i]);
   }
   o << "]}\n";
   return o.str();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hamon/node/peer_view.hpp"
 #include "hamon/shm/control_segment.hpp"
 
 namespace hamon::node {
@@ -42,12 +43,15 @@ struct NodeView {
   std::string cluster, node;
   std::vector<DaemonRow> daemons;
   std::vector<ProcessRow> processes;
+  std::vector<PeerRow> peers;  // what this node knows of each other node (peer_view.hpp)
 };
 
 NodeView read_view(const shm::ControlSegment& ctl);
 
 std::string render_table(const NodeView& v);
 std::string render_json(const NodeView& v);
+// For hamon top: this node's processes and its peer's, side by side, under the daemons.
+std::string render_side_by_side(const NodeView& v);
 
 // JSON string literal with escapes.
 std::string json_string(const std::string& s);
