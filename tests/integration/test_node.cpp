@@ -96,7 +96,11 @@ void reap_zombies() {
 
 TestNode::TestNode(const std::string& processes) {
   static std::atomic<int> counter{0};
-  cluster_ = "t" + std::to_string(getpid()) + "x" + std::to_string(counter++);
+  // Appended, not `"t" + std::string&&`: GCC 12 -O3 warns falsely on that (its bug 105651).
+  cluster_ = std::string("t")
+                 .append(std::to_string(getpid()))
+                 .append("x")
+                 .append(std::to_string(counter++));
   dir_ = (fs::temp_directory_path() / ("hamon-it." + cluster_)).string();
   fs::create_directories(dir_);
   setenv("HAMON_RUNTIME_DIR", (dir_ + "/run").c_str(), 1);
@@ -104,13 +108,34 @@ TestNode::TestNode(const std::string& processes) {
   rewrite(processes);
 }
 
+TestNode::TestNode(const std::string& processes, ClusterSpec spec)
+    : cluster_(std::move(spec.cluster)),
+      id_(std::move(spec.id)),
+      cluster_toml_(std::move(spec.cluster_toml)) {
+  dir_ = (fs::temp_directory_path() /
+          std::string("hamon-it.").append(cluster_).append(".").append(id_))
+             .string();
+  fs::create_directories(dir_);
+  use_runtime_dir();
+  config_ = dir_ + "/node.toml";
+  rewrite(processes);
+}
+
+void TestNode::use_runtime_dir() const { setenv("HAMON_RUNTIME_DIR", (dir_ + "/run").c_str(), 1); }
+
+std::string TestNode::control_segment() const { return shm::control_segment_name(cluster_, id_); }
+
 void TestNode::rewrite(const std::string& processes) {
   const std::string body =
       std::regex_replace(processes, std::regex("@APP@"), bin("hamon-demo-app"));
-  std::ofstream(config_) << "[cluster]\nname = \"" << cluster_
-                         << "\"\n\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\n"
-                            "address = \"127.0.0.1:7401\"\n\n"
-                         << body;
+  if (cluster_toml_) {
+    std::ofstream(config_) << *cluster_toml_ << "\n\n" << body;
+  } else {
+    std::ofstream(config_) << "[cluster]\nname = \"" << cluster_
+                           << "\"\n\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\n"
+                              "address = \"127.0.0.1:7401\"\n\n"
+                           << body;
+  }
   // The groups, for cleaning their segments up whatever happens.
   if (groups_.empty()) groups_.push_back("system");
   std::regex tenant("\\[\\[tenant\\]\\]\\s*name\\s*=\\s*\"([^\"]+)\"");
@@ -120,8 +145,7 @@ void TestNode::rewrite(const std::string& processes) {
 }
 
 TestNode::~TestNode() {
-  if (shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"),
-                                  shm::Access::read_only)) {
+  if (shm::ControlSegment::attach(control_segment(), shm::Access::read_only)) {
     down();
   }
   force_cleanup();
@@ -145,8 +169,7 @@ TestNode::~TestNode() {
 void TestNode::force_cleanup() {
   // Whatever `hamon down` left (a failed test may leave anything): kill by the pids the node's
   // own segment holds, then remove the segments.
-  auto ctl =
-      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl = shm::ControlSegment::attach(control_segment(), shm::Access::read_only);
   if (ctl) {
     for (std::size_t d = 0; d < static_cast<std::size_t>(shm::DaemonId::count); ++d) {
       const auto pid = static_cast<pid_t>(ctl->daemon(static_cast<shm::DaemonId>(d)).pid.load());
@@ -163,7 +186,7 @@ void TestNode::force_cleanup() {
   // And any daemon that holds its instance lock for this node, registered or not.
   node::Node names;
   names.config.cluster.name = cluster_;
-  names.id = "a";
+  names.id = id_;
   for (const char* d :
        {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
     if (const pid_t holder = node::instance_holder(names, d); holder > 0) kill(holder, SIGKILL);
@@ -180,8 +203,8 @@ void TestNode::force_cleanup() {
     if (env.find(runtime + '\0') != std::string::npos) kill(pid, SIGKILL);
   }
   // The segments' names and their hidden second names (node/segment_links.hpp).
-  std::vector<std::string> segments{shm::control_segment_name(cluster_, "a")};
-  for (const auto& g : groups_) segments.push_back(shm::heartbeat_segment_name(cluster_, "a", g));
+  std::vector<std::string> segments{control_segment()};
+  for (const auto& g : groups_) segments.push_back(shm::heartbeat_segment_name(cluster_, id_, g));
   for (const auto& n : segments) {
     shm::Segment::remove(n);
     node::remove_keep_link(n);
@@ -189,24 +212,26 @@ void TestNode::force_cleanup() {
 }
 
 RunResult TestNode::up() {
-  return run({bin("hamon"), "up", "--config", config_, "--node", "a", "--timeout", "30s"});
+  use_runtime_dir();
+  return run({bin("hamon"), "up", "--config", config_, "--node", id_, "--timeout", "30s"});
 }
 
 RunResult TestNode::down() {
-  return run({bin("hamon"), "down", "--config", config_, "--node", "a", "--timeout", "30s"});
+  use_runtime_dir();
+  return run({bin("hamon"), "down", "--config", config_, "--node", id_, "--timeout", "30s"});
 }
 
 RunResult TestNode::hamon(std::vector<std::string> args, bool with_node) {
+  use_runtime_dir();
   args.insert(args.begin(), bin("hamon"));
   if (with_node) {
-    for (const char* a : {"--config", config_.c_str(), "--node", "a"}) args.emplace_back(a);
+    for (const char* a : {"--config", config_.c_str(), "--node", id_.c_str()}) args.emplace_back(a);
   }
   return run(args);
 }
 
 node::NodeView TestNode::view() const {
-  auto ctl =
-      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl = shm::ControlSegment::attach(control_segment(), shm::Access::read_only);
   if (!ctl) return {};
   return node::read_view(*ctl);
 }
@@ -221,8 +246,7 @@ std::optional<node::ProcessRow> TestNode::process(const std::string& group,
 
 std::vector<EventRow> TestNode::events() const {
   std::vector<EventRow> out;
-  auto ctl =
-      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl = shm::ControlSegment::attach(control_segment(), shm::Access::read_only);
   if (!ctl) return out;
   const auto& ring = ctl->events();
   for (std::uint64_t pos = ring.oldest(); pos < ring.head(); ++pos) {
@@ -237,8 +261,7 @@ std::vector<EventRow> TestNode::events() const {
 }
 
 std::uint64_t TestNode::monitor_tick_ns() const {
-  auto ctl =
-      shm::ControlSegment::attach(shm::control_segment_name(cluster_, "a"), shm::Access::read_only);
+  auto ctl = shm::ControlSegment::attach(control_segment(), shm::Access::read_only);
   return ctl ? ctl->daemon(shm::DaemonId::monitor).tick_ns.load(std::memory_order_relaxed) : 0;
 }
 

@@ -35,11 +35,21 @@ struct EventRow {
   std::int64_t value;  // kind-specific (shm::EventKind)
 };
 
+// One node of a cluster that has more than one (a duplex on this machine): the cluster's name,
+// this node's id, and the [cluster] table with its [[cluster.node]]s, written as given.
+struct ClusterSpec {
+  std::string cluster;
+  std::string id;
+  std::string cluster_toml;
+};
+
 class TestNode {
  public:
   // `processes`: TOML for [defaults], [[system.process]] and [[tenant]] sections. "@APP@" is
-  // replaced by the path of hamon-demo-app.
+  // replaced by the path of hamon-demo-app. A one-node cluster "a" of its own.
   explicit TestNode(const std::string& processes);
+  // Node `spec.id` of the cluster `spec` describes; its runtime directory is its own.
+  TestNode(const std::string& processes, ClusterSpec spec);
   ~TestNode();
   TestNode(const TestNode&) = delete;
   TestNode& operator=(const TestNode&) = delete;
@@ -64,10 +74,16 @@ class TestNode {
 
   [[nodiscard]] const std::string& config_path() const { return config_; }
   [[nodiscard]] const std::string& cluster() const { return cluster_; }
+  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] std::string control_segment() const;
 
  private:
   void force_cleanup();
-  std::string dir_, config_, cluster_;
+  // Every hamon command of this node sees its own runtime directory.
+  void use_runtime_dir() const;
+  std::string dir_, config_, cluster_, id_ = "a";
+  std::optional<std::string> cluster_toml_;
   std::vector<std::string> groups_;
 };
 
