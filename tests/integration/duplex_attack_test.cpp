@@ -93,7 +93,8 @@ peer::Session session_as(const std::string& cluster, const peer::SharedKey& key)
 Bytes raw_header(std::uint16_t version, std::uint16_t type, std::uint32_t length) {
   Bytes b(peer::header_size, 0);
   auto put = [&](std::size_t at, std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+    for (int i = 0; i < n; ++i)
+      b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
   };
   put(0, peer::frame_magic, 4);
   put(4, version, 2);
@@ -215,9 +216,11 @@ timeout = "100ms"
   })) << node::render_table(d.b().view());
   const auto events = d.b().events();
   for (const auto& [reason, n] : sent) {
-    const int said = static_cast<int>(std::count_if(events.begin(), events.end(), [&](const EventRow& e) {
-      return e.kind == shm::EventKind::frame_rejected && e.value == static_cast<std::int64_t>(reason);
-    }));
+    const int said =
+        static_cast<int>(std::count_if(events.begin(), events.end(), [&](const EventRow& e) {
+          return e.kind == shm::EventKind::frame_rejected &&
+                 e.value == static_cast<std::int64_t>(reason);
+        }));
     EXPECT_EQ(said, n) << peer::to_string(reason);
   }
   // The node went on: its process untouched, its link to a never down, a never lost.

@@ -576,7 +576,7 @@ void Link::on_received(Connection& c, peer::Received received) {
         if constexpr (std::is_same_v<T, peer::Heartbeat>) {
           on_heartbeat(c, m, now);
         } else if constexpr (std::is_same_v<T, peer::SnapshotChunk>) {
-          on_snapshot(c, std::move(m), now);
+          on_snapshot(c, std::forward<decltype(m)>(m), now);
         } else if constexpr (std::is_same_v<T, peer::Delta>) {
           on_delta(c, m, now);
         } else if constexpr (std::is_same_v<T, peer::Resync>) {
