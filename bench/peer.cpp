@@ -66,7 +66,8 @@ void report(const char* what, std::vector<double> us) {
   }
   std::sort(us.begin(), us.end());
   auto at = [&](double q) {
-    return us[std::min(us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(us.size())))];
+    return us[std::min(us.size() - 1,
+                       static_cast<std::size_t>(q * static_cast<double>(us.size())))];
   };
   std::printf("  %-34s n=%-5zu p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  max %8.1f us\n", what,
               us.size(), at(0.5), at(0.99), at(0.999), us.back());
@@ -123,9 +124,7 @@ class Pair {
     if (!c) return std::nullopt;
     return std::move(c).value();
   }
-  [[nodiscard]] std::string config(const char* id) const {
-    return dir_.path + "/" + id + ".toml";
-  }
+  [[nodiscard]] std::string config(const char* id) const { return dir_.path + "/" + id + ".toml"; }
 
  private:
   hamon::bench::TempDir dir_;
@@ -276,8 +275,8 @@ void lag(int trials) {
 
 std::optional<std::uint64_t> thread_ticks(pid_t pid, const char* name) {
   std::error_code ec;
-  for (const auto& t : std::filesystem::directory_iterator(
-           "/proc/" + std::to_string(pid) + "/task", ec)) {
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     std::ifstream comm(t.path() / "comm");
     std::string c;
     std::getline(comm, c);
@@ -305,14 +304,14 @@ std::optional<std::uint64_t> thread_ticks(pid_t pid, const char* name) {
 
 void big(int processes, int kills, int cost_seconds) {
   std::printf("\n2./3. a node of %d processes, peer_interval 1 ms\n", processes);
-  std::string many =
-      "[defaults]\ninterval = \"1s\"\ntimeout = \"10s\"\nready = \"spawn\"\n";
+  std::string many = "[defaults]\ninterval = \"1s\"\ntimeout = \"10s\"\nready = \"spawn\"\n";
   for (int i = 0; i < processes; ++i) {
     many += "[[system.process]]\nname = \"p" + std::to_string(i) +
             "\"\ncommand = [\"/bin/sleep\", \"1000000\"]\n";
   }
-  const std::string one = "[[system.process]]\nname = \"q\"\ncommand = [\"/bin/sleep\", "
-                          "\"1000000\"]\nready = \"spawn\"\ninterval = \"1s\"\ntimeout = \"10s\"\n";
+  const std::string one =
+      "[[system.process]]\nname = \"q\"\ncommand = [\"/bin/sleep\", "
+      "\"1000000\"]\nready = \"spawn\"\ninterval = \"1s\"\ntimeout = \"10s\"\n";
   Pair pair(many, one, "1ms", 1);
   if (!pair.up("a") || !pair.up("b")) {
     std::printf("  the nodes did not come up\n");

@@ -48,8 +48,7 @@ const std::string* LocalTable::group_name(std::uint32_t group) {
 
 std::optional<std::uint32_t> LocalTable::group_of(std::uint32_t slot) const {
   shm::ProcessIdentity id{};
-  if (slot >= ctl_.max_processes() || !ctl_.process(slot).identity.read(id) ||
-      id.name[0] == '\0') {
+  if (slot >= ctl_.max_processes() || !ctl_.process(slot).identity.read(id) || id.name[0] == '\0') {
     return std::nullopt;
   }
   return id.group;
@@ -73,8 +72,8 @@ std::optional<peer::ProcessRecord> LocalTable::process(std::uint32_t slot) {
   r.ready = r.state == peer::ProcessState::ready || r.state == peer::ProcessState::running;
   // A process that exited has no pid, whether or not the spawner has reaped it yet: otherwise
   // the reaping would be a second change, sent as a second delta.
-  const bool ended = r.state == peer::ProcessState::exited ||
-                     r.state == peer::ProcessState::down || r.state == peer::ProcessState::failed;
+  const bool ended = r.state == peer::ProcessState::exited || r.state == peer::ProcessState::down ||
+                     r.state == peer::ProcessState::failed;
   const bool alive = sp.incarnation == su.incarnation && sp.pid > 0 && sp.exited_ns == 0;
   r.pid = alive && !ended ? sp.pid : 0;
   r.incarnation = su.incarnation;

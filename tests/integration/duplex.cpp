@@ -19,8 +19,8 @@ std::string address_list(const std::vector<std::uint16_t>& ports) {
   return s.append("]");
 }
 
-std::string cluster_toml(const std::string& cluster, const std::string& key,
-                         const DuplexOptions& o, const std::vector<std::uint16_t>& a_ports,
+std::string cluster_toml(const std::string& cluster, const std::string& key, const DuplexOptions& o,
+                         const std::vector<std::uint16_t>& a_ports,
                          const std::vector<std::uint16_t>& b_ports) {
   // Appended piece by piece: GCC 12 at -O3 warns falsely on `"literal" + std::string&&` (its
   // bug 105651).
@@ -39,8 +39,10 @@ std::string cluster_toml(const std::string& cluster, const std::string& key,
 
 Duplex::Duplex(const std::string& processes, DuplexOptions o) {
   static std::atomic<int> counter{0};
-  cluster_ = std::string("d").append(std::to_string(getpid())).append("x").append(
-      std::to_string(counter++));
+  cluster_ = std::string("d")
+                 .append(std::to_string(getpid()))
+                 .append("x")
+                 .append(std::to_string(counter++));
   key_ = (std::filesystem::temp_directory_path() / ("hamon-it." + cluster_ + ".key")).string();
   std::filesystem::remove(key_);
   for (int i = 0; i < o.links; ++i) {
@@ -56,7 +58,8 @@ Duplex::Duplex(const std::string& processes, DuplexOptions o) {
     }
   }
   a_ = std::make_unique<TestNode>(
-      processes, ClusterSpec{cluster_, "a", cluster_toml(cluster_, key_, o, a_ports_, b_seen_by_a)});
+      processes,
+      ClusterSpec{cluster_, "a", cluster_toml(cluster_, key_, o, a_ports_, b_seen_by_a)});
   b_ = std::make_unique<TestNode>(
       processes, ClusterSpec{cluster_, "b", cluster_toml(cluster_, key_, o, a_ports_, b_ports_)});
   const auto made = a_->hamon({"keygen", key_}, false);

@@ -26,10 +26,10 @@ using asio::ip::tcp;
 namespace {
 
 constexpr std::uint64_t kMs = 1'000'000;
-constexpr std::uint64_t kFirstRetryNs = 5 * kMs;    // a restarted peer listens again in ~10 ms
-constexpr std::uint64_t kMaxRetryNs = 200 * kMs;    // a down peer costs 5 attempts a second
-constexpr std::uint64_t kSlowRetryNs = 1000 * kMs;  // a key or an address that is wrong
-constexpr std::uint64_t kRescanNs = 1000 * kMs;     // the full comparison's period
+constexpr std::uint64_t kFirstRetryNs = 5 * kMs;     // a restarted peer listens again in ~10 ms
+constexpr std::uint64_t kMaxRetryNs = 200 * kMs;     // a down peer costs 5 attempts a second
+constexpr std::uint64_t kSlowRetryNs = 1000 * kMs;   // a key or an address that is wrong
+constexpr std::uint64_t kRescanNs = 1000 * kMs;      // the full comparison's period
 constexpr std::uint64_t kVersionScanNs = 100 * kMs;  // the look at every line's sequence word
 // Records per delta: each fits a frame with room to spare (a process record is at most 82 B).
 constexpr std::size_t kDeltaRecords = 600;
@@ -94,8 +94,8 @@ Link::Link(LinkSettings settings, const shm::ControlSegment& ctl, ChangeFeed& fe
       cursor_(ctl.events(), ctl.events().head()),
       view_(ctl.peer(0)),
       watch_(std::min(s_.self.addresses.size(), s_.peer.addresses.size()), s_.timeout_ns) {
-  const std::size_t n = std::min({s_.self.addresses.size(), s_.peer.addresses.size(),
-                                  std::size_t{shm::kMaxLinks}});
+  const std::size_t n =
+      std::min({s_.self.addresses.size(), s_.peer.addresses.size(), std::size_t{shm::kMaxLinks}});
   links_.resize(n);
   shm::PeerHeader& h = view_.header();
   const std::string held(h.node, strnlen(h.node, sizeof h.node));
@@ -459,8 +459,8 @@ void Link::scan_versions() {
   }
   for (std::uint32_t s = 0; s < slot_versions_.size(); ++s) {
     const shm::ProcessSlot& p = ctl_.process(s);
-    const std::array<std::uint64_t, 4> v{p.identity.version(), p.spawn.version(),
-                                         p.watch.version(), p.supervise.version()};
+    const std::array<std::uint64_t, 4> v{p.identity.version(), p.spawn.version(), p.watch.version(),
+                                         p.supervise.version()};
     if (v != slot_versions_[s]) {
       slot_versions_[s] = v;
       refresh_process(s);

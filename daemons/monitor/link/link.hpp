@@ -144,9 +144,9 @@ class Link final : public ConnectionOwner {
   bool stopping_ = false;
 
   node::LocalTable table_;
-  std::vector<std::optional<peer::ProcessRecord>> sent_;        // by slot: what the peer knows
+  std::vector<std::optional<peer::ProcessRecord>> sent_;         // by slot: what the peer knows
   std::vector<std::optional<peer::TenantRecord>> sent_tenants_;  // by group index
-  std::vector<std::array<std::uint64_t, 4>> slot_versions_;  // by slot: the lines' sequences
+  std::vector<std::array<std::uint64_t, 4>> slot_versions_;      // by slot: the lines' sequences
   std::vector<std::uint64_t> group_versions_;
   peer::Delta pending_;
   std::uint64_t seq_ = 1;

@@ -15,9 +15,9 @@ namespace hamon::node {
 
 struct PeerLinkRow {
   std::string address;
-  std::string state;                            // down, connecting, up
-  std::optional<std::uint64_t> rtt_us;          // the last round trip measured
-  std::optional<std::uint64_t> last_heard_us;   // how long ago a frame came on it
+  std::string state;                           // down, connecting, up
+  std::optional<std::uint64_t> rtt_us;         // the last round trip measured
+  std::optional<std::uint64_t> last_heard_us;  // how long ago a frame came on it
   std::uint32_t connects = 0;
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
 };

@@ -33,8 +33,8 @@ class PeerWatch {
   bool heard(std::size_t link, std::uint64_t now) noexcept;
 
   struct Tick {
-    bool lost = false;                 // the peer has just been declared lost
-    std::vector<std::size_t> silent;   // links that have just gone silent for the timeout
+    bool lost = false;                // the peer has just been declared lost
+    std::vector<std::size_t> silent;  // links that have just gone silent for the timeout
   };
   [[nodiscard]] Tick tick(std::uint64_t now);
 

@@ -37,16 +37,16 @@ enum class PeerState : std::uint32_t {
 const char* to_string(PeerState s) noexcept;
 
 enum class LinkState : std::uint32_t {
-  down = 0,     // no connection (waiting to reconnect, or to be connected to)
-  connecting,   // TCP connect or handshake in progress
-  up,           // handshake done, frames flowing
+  down = 0,    // no connection (waiting to reconnect, or to be connected to)
+  connecting,  // TCP connect or handshake in progress
+  up,          // handshake done, frames flowing
 };
 const char* to_string(LinkState s) noexcept;
 
 enum class PeerAuth : std::uint32_t { key = 0, none };
 
 struct PeerLinkInfo {
-  char address[kAddressMax];    // the peer's address on this link (configured), "" if unused
+  char address[kAddressMax];  // the peer's address on this link (configured), "" if unused
   LinkState state;
   std::uint32_t connects;       // connections that completed a handshake
   std::uint64_t up_since_ns;    // CLOCK_MONOTONIC of the last handshake; 0 if never
@@ -63,7 +63,7 @@ struct PeerHeader {
   std::uint32_t side;       // engine::Side of the peer: 0 primary, 1 secondary
   PeerState state;
   PeerAuth auth;
-  std::uint32_t link_count;     // configured links, 1..kMaxLinks
+  std::uint32_t link_count;      // configured links, 1..kMaxLinks
   std::uint64_t state_since_ns;  // when `state` was entered
   std::uint64_t last_heard_ns;   // the last frame accepted on any link
   std::uint64_t incarnation;     // the peer's link incarnation (its monitor's), from its frames
@@ -75,7 +75,7 @@ struct PeerHeader {
   std::uint64_t peer_losses;     // times the peer was declared lost
   std::uint32_t tenant_rows;     // rows in use (holes included)
   std::uint32_t process_rows;
-  std::uint32_t overflow;        // the peer sent more rows than this region holds (not shown)
+  std::uint32_t overflow;  // the peer sent more rows than this region holds (not shown)
   std::uint32_t reserved;
   char last_reject[kReasonMax];  // "bad-mac: frame 4 ..." of the last rejection
   PeerLinkInfo links[kMaxLinks];
