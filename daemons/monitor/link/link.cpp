@@ -33,6 +33,9 @@ constexpr std::uint64_t kRescanNs = 1000 * kMs;      // the full comparison's pe
 constexpr std::uint64_t kVersionScanNs = 100 * kMs;  // the look at every line's sequence word
 // Records per delta: each fits a frame with room to spare (a process record is at most 82 B).
 constexpr std::size_t kDeltaRecords = 600;
+// Accepted connections still in their handshake: beyond this, the oldest is dropped, so a
+// stranger opening connections cannot make the link hold more.
+constexpr std::size_t kMaxHandshaking = 16;
 
 template <std::size_t N>
 void copy(char (&to)[N], const std::string& from) {
@@ -273,6 +276,10 @@ void Link::accept(LinkSlot& l) {
     if (auto session = new_session(peer::End::responder)) {
       auto c = std::make_shared<Connection>(std::move(socket), std::move(*session), l.index,
                                             node::now_ns(), *this);
+      if (handshaking_.size() >= kMaxHandshaking) {
+        handshaking_.front()->close("too many connections waiting for a handshake");
+        handshaking_.erase(handshaking_.begin());
+      }
       handshaking_.push_back(c);
       c->start();
     }
@@ -283,6 +290,7 @@ void Link::accept(LinkSlot& l) {
 void Link::connect(LinkSlot& l) {
   if (stopping_ || l.connecting || (l.conn && !l.conn->closed())) return;
   l.connecting = true;
+  l.dial_started_ns = node::now_ns();
   if (!l.resolver) l.resolver = std::make_unique<tcp::resolver>(io_);
   l.resolver->async_resolve(
       l.peer_address.host, std::to_string(l.peer_address.port),
@@ -300,10 +308,12 @@ void Link::connect(LinkSlot& l) {
           return;
         }
         auto socket = std::make_shared<tcp::socket>(io_);
+        l.dialing = socket;
         asio::async_connect(
             *socket, results,
             [this, &l, socket](const boost::system::error_code& cec, const tcp::endpoint&) {
               l.connecting = false;
+              l.dialing.reset();
               if (stopping_) return;
               if (cec) {
                 l.backoff_ns = std::clamp(l.backoff_ns * 2, kFirstRetryNs, kMaxRetryNs);
@@ -401,6 +411,15 @@ void Link::on_tick() {
     ++h.peer_losses;
     note(shm::EventKind::peer_lost, static_cast<std::int64_t>(now - watch_.last_heard()),
          "every link silent for " + ms_text(now - watch_.last_heard()));
+  }
+  // A connect or a name lookup that hangs (a peer whose SYNs are dropped: TCP would try for
+  // minutes) is given up after peer_timeout and tried again.
+  for (auto& l : links_) {
+    if (l.connecting && now - l.dial_started_ns >= s_.timeout_ns) {
+      boost::system::error_code ignored;
+      if (l.dialing) l.dialing->close(ignored);  // its handler retries, with backoff
+      if (l.resolver) l.resolver->cancel();
+    }
   }
   // Connections that never finish their handshake.
   auto overdue = [&](const std::shared_ptr<Connection>& c) {

@@ -80,6 +80,8 @@ class Link final : public ConnectionOwner {
     std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
     std::unique_ptr<boost::asio::steady_timer> retry;
     std::unique_ptr<boost::asio::ip::tcp::resolver> resolver;
+    std::shared_ptr<boost::asio::ip::tcp::socket> dialing;  // the connect in progress, if any
+    std::uint64_t dial_started_ns = 0;
     std::uint64_t backoff_ns = 0;
     bool connecting = false;
     bool noted = false;  // a listen/connect failure was said once
