@@ -12,11 +12,14 @@
 //   hamon-latency cpu --slots 4096 [--seconds 5]
 //                                           hamon-monitor's CPU with N slots beating at 1 ms
 // Prints the machine with every result.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +98,23 @@ void report(const char* what, std::vector<double> us) {
 // (a) and (c) on a real node: hamon up, then SIGKILL the process again and again.
 // A real node with one process that beats every millisecond, brought up with `hamon up` and
 // always taken down again.
+// --with-peer: node a has a duplex peer b on this machine (same process, its own runtime
+// directory, loopback ports, a shared key), so a's monitor runs its peer-link thread while it is
+// measured. Only a's process is measured.
+bool g_with_peer = false;
+
+std::uint16_t free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
 struct RealNode {
   TempDir dir;
   std::string cluster = "lat" + std::to_string(getpid());
@@ -103,21 +123,37 @@ struct RealNode {
   // `restart_delay`: "0s" restarts at once (the restart figure); a delay keeps the `exited` state
   // in view long enough that no crash-detection sample is lost to a fast restart.
   explicit RealNode(const char* restart_delay = "0s") {
-    std::ofstream(config)
-        << "[cluster]\nname = \"" << cluster
-        << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = "
-           "\"127.0.0.1:7401\"\n[[system.process]]\nname = \"victim\"\ncommand = [\""
-        << bin("hamon-demo-app")
-        << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \"" << restart_delay
-        << "\"\nrestart_delay_max = \"" << restart_delay
-        << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n";
+    std::ofstream f(config);
+    f << "[cluster]\nname = \"" << cluster << "\"\n";
+    if (g_with_peer) {
+      const std::string key = dir.path + "/peer.key";
+      run({bin("hamon"), "keygen", key});
+      f << "auth_key_file = \"" << key << "\"\n[[cluster.node]]\nid = \"a\"\nside = "
+        << "\"primary\"\naddress = \"127.0.0.1:" << free_port()
+        << "\"\n[[cluster.node]]\nid = \"b\"\nside = \"secondary\"\naddress = \"127.0.0.1:"
+        << free_port() << "\"\n";
+    } else {
+      f << "[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
+    }
+    f << "[[system.process]]\nname = \"victim\"\ncommand = [\"" << bin("hamon-demo-app")
+      << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \"" << restart_delay
+      << "\"\nrestart_delay_max = \"" << restart_delay
+      << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n";
+    f.close();
     setenv("HAMON_RUNTIME_DIR", (dir.path + "/run").c_str(), 1);
-    remember_segment(shm::control_segment_name(cluster, "a"));
-    remember_segment(shm::heartbeat_segment_name(cluster, "a", "system"));
+    for (const char* id : {"a", "b"}) {
+      if (!g_with_peer && id[0] == 'b') break;
+      remember_segment(shm::control_segment_name(cluster, id));
+      remember_segment(shm::heartbeat_segment_name(cluster, id, "system"));
+    }
     up = run({bin("hamon"), "up", "--config", config, "--node", "a"}) == 0;
+    if (up && g_with_peer) up = run({bin("hamon"), "up", "--config", config, "--node", "b"}) == 0;
     if (!up) std::fprintf(stderr, "hamon-latency: hamon up failed\n");
   }
-  ~RealNode() { run({bin("hamon"), "down", "--config", config, "--node", "a"}); }
+  ~RealNode() {
+    if (g_with_peer) run({bin("hamon"), "down", "--config", config, "--node", "b"});
+    run({bin("hamon"), "down", "--config", config, "--node", "a"});
+  }
 };
 
 // Daemon restart: SIGKILL of a daemon → its replacement registered and at work.
@@ -542,6 +578,8 @@ int cpu(std::uint32_t slots, int seconds) {
 int main(int argc, char** argv) {
   CLI::App app{"hamon-latency: crash, hang and restart latency distributions"};
   app.require_subcommand(1);
+  app.add_flag("--with-peer", g_with_peer,
+               "give node a a duplex peer b on this machine: a's monitor runs its peer link");
   int trials = 1000, seconds = 5;
   std::uint32_t slots = 1;
   auto* c = app.add_subcommand("crash", "SIGKILL -> exited, and -> the replacement's first beat");
