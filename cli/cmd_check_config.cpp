@@ -5,6 +5,8 @@
 
 #include "commands.hpp"
 #include "hamon/engine/render.hpp"
+#include "hamon/node/key_path.hpp"
+#include "hamon/peer/key_file.hpp"
 
 namespace hamon::cli {
 namespace {
@@ -13,6 +15,21 @@ int check_config(const std::string& path) {
   const LoadedConfig loaded = load_config(path);
   if (!loaded.config) return loaded.exit_code;
   std::cout << path << ": ok (" << engine::render_summary(*loaded.config) << ")\n";
+  // The key is the node's, not the file's: a warning, since check-config may run elsewhere.
+  const engine::Config& c = *loaded.config;
+  if (c.cluster.nodes.size() > 1 && c.cluster.auth == engine::PeerAuth::none) {
+    std::cerr << path
+              << ": warning: auth = \"none\": the peer link is not authenticated; anyone who "
+                 "reaches its port can forge frames (loopback demos only)\n";
+  } else if (c.cluster.nodes.size() > 1) {
+    const std::string key = node::key_file_path(c, path);
+    if (auto k = peer::load_key_file(key); !k) {
+      std::cerr << path << ": warning: auth_key_file: " << k.error().message
+                << " (the peer link waits until the key can be read; make one with: hamon "
+                   "keygen "
+                << key << ")\n";
+    }
+  }
   return exit_ok;
 }
 

@@ -114,10 +114,39 @@ command = ["db"]
 )";
 
 TEST(CheckConfig, AcceptsTheDemoConfiguration) {
-  const Outcome r = hamon({"check-config", demo});
+  // Beside its key, as scripts/demo makes it (the key is relative to the file).
+  const TempDir dir;
+  const std::string file = dir.write("demo-duplex.toml", slurp(demo));
+  ASSERT_EQ(hamon({"keygen", (dir.path() / "demo-peer.key").string()}).exit_code, 0);
+  const Outcome r = hamon({"check-config", file});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, demo + ": ok (7 processes in 3 groups, 2 nodes)\n");
+  EXPECT_EQ(r.out, file + ": ok (7 processes in 3 groups, 2 nodes)\n");
   EXPECT_EQ(r.err, "");
+}
+
+TEST(CheckConfig, WarnsWhenTheClusterKeyCannotBeReadAndSaysHowToMakeOne) {
+  const TempDir dir;
+  const std::string file = dir.write("demo-duplex.toml", slurp(demo));
+  const Outcome r = hamon({"check-config", file});
+  EXPECT_EQ(r.exit_code, 0) << "the key belongs to the node, which may be another machine";
+  const std::string key = (dir.path() / "demo-peer.key").string();
+  EXPECT_EQ(r.err.rfind(file + ": warning: auth_key_file: ", 0), 0u) << r.err;
+  EXPECT_TRUE(contains(r.err, key + ": No such file")) << r.err;
+  EXPECT_TRUE(contains(r.err, "hamon keygen " + key)) << r.err;
+}
+
+TEST(CheckConfig, WarnsThatAuthNoneLeavesThePeerLinkUnauthenticated) {
+  const TempDir dir;
+  std::string text = slurp(demo);
+  const std::string key_line = "auth_key_file = \"demo-peer.key\"";
+  ASSERT_NE(text.find(key_line), std::string::npos);
+  text.replace(text.find(key_line), key_line.size(), "auth = \"none\"");
+  const std::string file = dir.write("demo-duplex.toml", text);
+  const Outcome r = hamon({"check-config", file});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, file + ": warning: auth = \"none\": the peer link is not "
+                                     "authenticated"))
+      << r.err;
 }
 
 TEST(CheckConfig, PrintsEveryErrorWithItsPositionAndExitsOne) {

@@ -8,13 +8,13 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/key_path.hpp"
 #include "hamon/peer/crypto.hpp"
 #include "hamon/peer/key_file.hpp"
 
@@ -72,12 +72,7 @@ std::optional<LinkSettings> link_settings(const engine::Config& config, const st
   s.interval_ns = static_cast<std::uint64_t>(config.cluster.peer_interval.count());
   s.timeout_ns = static_cast<std::uint64_t>(config.cluster.peer_timeout.count());
   s.auth = config.cluster.auth;
-  if (config.cluster.auth_key_file) {
-    std::filesystem::path p(*config.cluster.auth_key_file);
-    // Relative to the operator's file, wherever the daemon runs from (docs/configuration.md).
-    if (p.is_relative()) p = std::filesystem::path(source_path).parent_path() / p;
-    s.key_path = p.lexically_normal().string();
-  }
+  s.key_path = node::key_file_path(config, source_path);
   return s;
 }
 
