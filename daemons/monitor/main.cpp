@@ -24,8 +24,10 @@ int main(int argc, char** argv) {
     peer_link = std::make_unique<link::Link>(std::move(*settings), d.control(), *feed);
   }
   monitor::Monitor agent(d.control(), feed.get());
-  agent.adopt(node::now_ns());
+  // The link first: adopting thousands of processes takes a while, and the peer must not hear
+  // silence meanwhile.
   if (peer_link) peer_link->start();
+  agent.adopt(node::now_ns());
   // Its idle strategy is inside run_once: epoll on the pidfds with the next deadline, so an
   // exit wakes it at once.
   while (!d.stopping()) {

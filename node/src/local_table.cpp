@@ -46,26 +46,19 @@ const std::string* LocalTable::group_name(std::uint32_t group) {
   return &*group_names_[group];
 }
 
-std::optional<std::uint32_t> LocalTable::group_of(std::uint32_t slot) const {
-  shm::ProcessIdentity id{};
-  if (slot >= ctl_.max_processes() || !ctl_.process(slot).identity.read(id) || id.name[0] == '\0') {
-    return std::nullopt;
-  }
-  return id.group;
-}
-
-std::optional<peer::ProcessRecord> LocalTable::process(std::uint32_t slot) {
-  if (slot >= ctl_.max_processes()) return std::nullopt;
+LocalTable::Look LocalTable::process(std::uint32_t slot, peer::ProcessRecord& r) {
+  if (slot >= ctl_.max_processes()) return Look::absent;
   const shm::ProcessSlot& p = ctl_.process(slot);
   shm::ProcessIdentity id{};
-  if (!p.identity.read(id) || id.name[0] == '\0') return std::nullopt;
+  if (!p.identity.read(id)) return Look::unreadable;
+  if (id.name[0] == '\0') return Look::absent;
   const std::string* group = group_name(id.group);
-  if (group == nullptr) return std::nullopt;
+  if (group == nullptr) return Look::unreadable;  // seated before its group is published
   shm::SpawnRecord sp{};
   shm::WatchRecord w{};
   shm::SuperviseRecord su{};
-  if (!p.spawn.read(sp) || !p.watch.read(w) || !p.supervise.read(su)) return std::nullopt;
-  peer::ProcessRecord r;
+  if (!p.spawn.read(sp) || !p.watch.read(w) || !p.supervise.read(su)) return Look::unreadable;
+  r = peer::ProcessRecord{};
   r.group = *group;
   r.name = text(id.name, sizeof id.name);
   r.state = state_of(sp, w, su);
@@ -78,7 +71,7 @@ std::optional<peer::ProcessRecord> LocalTable::process(std::uint32_t slot) {
   r.pid = alive && !ended ? sp.pid : 0;
   r.incarnation = su.incarnation;
   r.restarts = su.restarts;
-  return r;
+  return Look::present;
 }
 
 std::optional<peer::TenantRecord> LocalTable::tenant(std::uint32_t group) {

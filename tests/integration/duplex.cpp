@@ -9,14 +9,13 @@ namespace hamon::test {
 
 namespace {
 
-std::string address_list(const std::vector<std::uint16_t>& ports) {
-  if (ports.size() == 1) return "\"127.0.0.1:" + std::to_string(ports[0]) + "\"";
-  std::string s = "[";
+std::string address_list(const std::string& host, const std::vector<std::uint16_t>& ports) {
+  std::string s = ports.size() == 1 ? "" : "[";
   for (std::size_t i = 0; i < ports.size(); ++i) {
     if (i != 0) s.append(", ");
-    s.append("\"127.0.0.1:").append(std::to_string(ports[i])).append("\"");
+    s.append("\"").append(host).append(":").append(std::to_string(ports[i])).append("\"");
   }
-  return s.append("]");
+  return ports.size() == 1 ? s : s.append("]");
 }
 
 std::string cluster_toml(const std::string& cluster, const std::string& key, const DuplexOptions& o,
@@ -29,9 +28,9 @@ std::string cluster_toml(const std::string& cluster, const std::string& key, con
   t.append("\"\npeer_timeout = \"").append(o.peer_timeout);
   t.append("\"\nauth_key_file = \"").append(key).append("\"\n\n");
   t.append("[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = ");
-  t.append(address_list(a_ports)).append("\n\n");
+  t.append(address_list(o.host, a_ports)).append("\n\n");
   t.append("[[cluster.node]]\nid = \"b\"\nside = \"secondary\"\naddress = ");
-  t.append(address_list(b_ports)).append("\n");
+  t.append(address_list(o.host, b_ports)).append("\n");
   return t;
 }
 

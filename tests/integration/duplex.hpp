@@ -22,6 +22,7 @@ struct DuplexOptions {
   bool relays = false;
   std::string peer_interval = "2ms";
   std::string peer_timeout = "250ms";
+  std::string host = "127.0.0.1";  // or a name, such as "localhost"
 };
 
 class Duplex {

@@ -223,6 +223,11 @@ timeout = "100ms"
         }));
     EXPECT_EQ(said, n) << peer::to_string(reason);
   }
+  // Each says where it came from.
+  for (const auto& e : events) {
+    if (e.kind != shm::EventKind::frame_rejected) continue;
+    EXPECT_NE(e.detail.find(" from 127.0.0.1:"), std::string::npos) << e.detail;
+  }
   // The node went on: its process untouched, its link to a never down, a never lost.
   const auto own_after = d.b().process("system", "db");
   ASSERT_TRUE(own_after);

@@ -109,6 +109,13 @@ TEST(Duplex, EachNodesTableAppearsAtTheOtherAndFollowsEveryChange) {
   EXPECT_EQ(count_events(events, shm::EventKind::peer_lost), 0);
 }
 
+TEST(Duplex, NodesAddressedByNameListenAndReachEachOther) {
+  Duplex d(kProcesses, {.host = "localhost"});
+  ASSERT_TRUE(both_up(d));
+  EXPECT_TRUE(shows_running(d.b(), d.a(), "acme", "acd")) << node::render_table(d.b().view());
+  EXPECT_TRUE(shows_running(d.a(), d.b(), "acme", "acd")) << node::render_table(d.a().view());
+}
+
 TEST(Duplex, KillingEachDaemonOfANeverMakesBDeclareALost) {
   Duplex d(kProcesses);
   ASSERT_TRUE(both_up(d));

@@ -31,12 +31,13 @@ class ChangeFeed {
 
   // Link: the descriptor that becomes readable when armed and something changed.
   [[nodiscard]] int fd() const noexcept { return fd_; }
-  // Link: calls f(slot) for everything queued; returns true if slots were dropped since the last
-  // call (the queue was full): reread everything.
+  // Link: calls f(slot) for at most `max` queued slots (a producer that keeps up must not keep
+  // the link from its heartbeats); returns true if slots were dropped since the last call (the
+  // queue was full): reread everything.
   template <class F>
-  bool drain(F&& f) {
+  bool drain(F&& f, std::size_t max = kCapacity) {
     std::uint32_t slot = 0;
-    while (queue_.pop(slot)) f(slot);
+    for (std::size_t n = 0; n < max && queue_.pop(slot); ++n) f(slot);
     return overflowed_.exchange(false, std::memory_order_acq_rel);
   }
   // Link, before it sleeps: from now on a change wakes fd(). False if a change is already

@@ -15,13 +15,9 @@ Connection::Connection(asio::ip::tcp::socket socket, peer::Session session, std:
       owner_(owner) {
   boost::system::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-}
-
-std::string Connection::remote() const {
-  boost::system::error_code ec;
+  // Kept now: once the socket is closed (a rejection closes it first), it no longer knows.
   const auto ep = socket_.remote_endpoint(ec);
-  if (ec) return "?";
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
+  remote_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
 void Connection::start() {

@@ -62,7 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   [[nodiscard]] std::size_t link() const noexcept { return link_; }
   [[nodiscard]] std::uint64_t opened_ns() const noexcept { return opened_ns_; }
   [[nodiscard]] const peer::Session& session() const noexcept { return session_; }
-  [[nodiscard]] std::string remote() const;
+  // The peer's address and port, as connected.
+  [[nodiscard]] const std::string& remote() const noexcept { return remote_; }
 
   // What the owner keeps per connection.
   peer::SnapshotAssembler assembler;
@@ -85,6 +86,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionOwner& owner_;
   std::vector<std::uint8_t> out_;      // queued, not yet handed to the socket
   std::vector<std::uint8_t> writing_;  // handed to the socket
+  std::string remote_;
   bool established_ = false;
   bool closed_ = false;
 };

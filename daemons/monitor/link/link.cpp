@@ -130,8 +130,17 @@ void Link::start() {
   pthread_sigmask(SIG_BLOCK, &all, &old);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "hamon-link");  // for top -H and the link's CPU figure
-    begin();
-    io_.run();
+    // A handler that throws (an allocation that fails, say) must not take the watch loop's
+    // process down with it: say so and go on serving.
+    for (bool first = true;; first = false) {
+      try {
+        if (first) begin();
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        note(shm::EventKind::note, 0, std::string("peer link: ") + e.what() + " (it goes on)");
+      }
+    }
   });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
@@ -237,23 +246,44 @@ void Link::retry_later(LinkSlot& l, std::uint64_t delay_ns, void (Link::*what)(L
 void Link::listen(LinkSlot& l) {
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(l.own_address.host, ec);
-  auto a = std::make_unique<tcp::acceptor>(io_);
   if (!ec) {
-    const tcp::endpoint ep(addr, l.own_address.port);
-    a->open(ep.protocol(), ec);
-    // A restarted monitor binds at once, whatever its predecessor's connections left behind.
-    if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) a->bind(ep, ec);
-    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    bind_and_listen(l, tcp::endpoint(addr, l.own_address.port));
+    return;
   }
+  // A name: looked up (passive, as for a server), then bound.
+  if (!l.resolver) l.resolver = std::make_unique<tcp::resolver>(io_);
+  l.resolver->async_resolve(
+      l.own_address.host, std::to_string(l.own_address.port), tcp::resolver::passive,
+      [this, &l](const boost::system::error_code& rec, tcp::resolver::results_type results) {
+        if (stopping_) return;
+        if (rec || results.empty()) {
+          listen_failed(l, rec ? rec.message() : std::string("no address"));
+          return;
+        }
+        bind_and_listen(l, results.begin()->endpoint());
+      });
+}
+
+void Link::listen_failed(LinkSlot& l, const std::string& why) {
+  if (!l.noted) {
+    note(shm::EventKind::note, static_cast<std::int64_t>(l.index),
+         "peer link " + std::to_string(l.index) + " cannot listen on " + l.own_address.to_string() +
+             ": " + why + " (retried every second)");
+    l.noted = true;
+  }
+  retry_later(l, kSlowRetryNs, &Link::listen);
+}
+
+void Link::bind_and_listen(LinkSlot& l, const tcp::endpoint& ep) {
+  boost::system::error_code ec;
+  auto a = std::make_unique<tcp::acceptor>(io_);
+  a->open(ep.protocol(), ec);
+  // A restarted monitor binds at once, whatever its predecessor's connections left behind.
+  if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a->bind(ep, ec);
+  if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    if (!l.noted) {
-      note(shm::EventKind::note, static_cast<std::int64_t>(l.index),
-           "peer link " + std::to_string(l.index) + " cannot listen on " +
-               l.own_address.to_string() + ": " + ec.message() + " (retried every second)");
-      l.noted = true;
-    }
-    retry_later(l, kSlowRetryNs, &Link::listen);
+    listen_failed(l, ec.message());
     return;
   }
   l.noted = false;
@@ -272,8 +302,13 @@ void Link::accept(LinkSlot& l) {
       auto c = std::make_shared<Connection>(std::move(socket), std::move(*session), l.index,
                                             node::now_ns(), *this);
       if (handshaking_.size() >= kMaxHandshaking) {
-        handshaking_.front()->close("too many connections waiting for a handshake");
-        handshaking_.erase(handshaking_.begin());
+        // Evict the oldest that has not shown the key (its hello's MAC): a stranger opening
+        // connections must not push the real peer's out before its proof arrives.
+        auto victim = std::find_if(handshaking_.begin(), handshaking_.end(),
+                                   [](const auto& h) { return !h->session().can_send(); });
+        if (victim == handshaking_.end()) victim = handshaking_.begin();
+        (*victim)->close("too many connections waiting for a handshake");
+        handshaking_.erase(victim);
       }
       handshaking_.push_back(c);
       c->start();
@@ -286,67 +321,101 @@ void Link::connect(LinkSlot& l) {
   if (stopping_ || l.connecting || (l.conn && !l.conn->closed())) return;
   l.connecting = true;
   l.dial_started_ns = node::now_ns();
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(l.peer_address.host, ec);
+  if (!ec) {
+    // An address needs no lookup (and must not wait behind another link's).
+    dial(l, {tcp::endpoint(addr, l.peer_address.port)});
+    return;
+  }
   if (!l.resolver) l.resolver = std::make_unique<tcp::resolver>(io_);
   l.resolver->async_resolve(
       l.peer_address.host, std::to_string(l.peer_address.port),
-      [this, &l](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+      [this, &l](const boost::system::error_code& rec, tcp::resolver::results_type results) {
         if (stopping_) return;
-        if (ec) {
+        if (rec || results.empty()) {
           l.connecting = false;
           if (!l.noted) {
             note(shm::EventKind::note, static_cast<std::int64_t>(l.index),
                  "peer link " + std::to_string(l.index) + ": " + l.peer_address.host + ": " +
-                     ec.message());
+                     (rec ? rec.message() : std::string("no address")));
             l.noted = true;
           }
           retry_later(l, kSlowRetryNs, &Link::connect);
           return;
         }
-        auto socket = std::make_shared<tcp::socket>(io_);
-        l.dialing = socket;
-        asio::async_connect(
-            *socket, results,
-            [this, &l, socket](const boost::system::error_code& cec, const tcp::endpoint&) {
-              l.connecting = false;
-              l.dialing.reset();
-              if (stopping_) return;
-              if (cec) {
-                l.backoff_ns = std::clamp(l.backoff_ns * 2, kFirstRetryNs, kMaxRetryNs);
-                retry_later(l, l.backoff_ns, &Link::connect);
-                return;
-              }
-              l.noted = false;
-              auto session = new_session(peer::End::initiator);
-              if (!session) {
-                retry_later(l, kSlowRetryNs, &Link::connect);
-                return;
-              }
-              l.conn = std::make_shared<Connection>(std::move(*socket), std::move(*session),
-                                                    l.index, node::now_ns(), *this);
-              l.totals.state = shm::LinkState::connecting;
-              l.conn->start();
-            });
+        std::vector<tcp::endpoint> eps;
+        for (const auto& r : results) eps.push_back(r.endpoint());
+        dial(l, std::move(eps));
+      });
+}
+
+void Link::dial(LinkSlot& l, std::vector<tcp::endpoint> endpoints) {
+  auto socket = std::make_shared<tcp::socket>(io_);
+  l.dialing = socket;
+  asio::async_connect(
+      *socket, endpoints,
+      [this, &l, socket](const boost::system::error_code& cec, const tcp::endpoint&) {
+        l.connecting = false;
+        l.dialing.reset();
+        if (stopping_) return;
+        if (cec) {
+          l.backoff_ns = std::clamp(l.backoff_ns * 2, kFirstRetryNs, kMaxRetryNs);
+          retry_later(l, l.backoff_ns, &Link::connect);
+          return;
+        }
+        l.noted = false;
+        auto session = new_session(peer::End::initiator);
+        if (!session) {
+          retry_later(l, kSlowRetryNs, &Link::connect);
+          return;
+        }
+        l.conn = std::make_shared<Connection>(std::move(*socket), std::move(*session), l.index,
+                                              node::now_ns(), *this);
+        l.totals.state = shm::LinkState::connecting;
+        l.conn->start();
       });
 }
 
 void Link::arm_feed() {
   if (stopping_) return;
-  feed_fd_.assign(::dup(feed_.fd()));
-  feed_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
-                      [this](const boost::system::error_code& ec) {
-                        if (!ec) on_feed();
-                      });
-  // Anything queued before the link first armed.
+  boost::system::error_code ec;
+  const int fd = ::dup(feed_.fd());
+  if (fd >= 0) feed_fd_.assign(fd, ec);
+  if (fd < 0 || ec) {
+    // Without the wake-up, changes still go out every peer_interval (on_tick drains the feed).
+    note(shm::EventKind::note, 0,
+         "peer link: no wake-up from the watch loop; changes go out "
+         "every peer_interval");
+    if (fd >= 0 && ec) ::close(fd);
+    return;
+  }
+  // Anything queued before the link first armed; on_feed starts the wait.
   asio::post(io_, [this] { on_feed(); });
 }
 
 void Link::on_feed() {
   if (stopping_) return;
   feed_.clear();
+  // A bounded batch: a producer that keeps up must not keep the link from its heartbeats.
+  constexpr std::size_t kBatch = 4096;
+  std::size_t seen = 0;
+  bool overflowed = false;
   do {
-    if (feed_.drain([this](std::uint32_t slot) { refresh_process(slot); })) rescan();
+    overflowed |= feed_.drain(
+        [this, &seen](std::uint32_t slot) {
+          ++seen;
+          refresh_process(slot);
+        },
+        kBatch - std::min(seen, kBatch - 1));
+    if (seen >= kBatch) break;
   } while (!feed_.arm());
+  if (overflowed) rescan();
   flush();
+  if (seen >= kBatch) {
+    asio::post(io_, [this] { on_feed(); });  // the rest after what else is due
+    return;
+  }
   if (!feed_fd_.is_open()) return;
   feed_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
                       [this](const boost::system::error_code& ec) {
@@ -368,10 +437,15 @@ void Link::schedule_tick() {
 void Link::on_tick() {
   if (stopping_) return;
   const std::uint64_t now = node::now_ns();
-  if (!key_ && load_key()) {
-    for (auto& l : links_) initiator_ ? connect(l) : listen(l);
+  if (!key_ && now >= next_key_try_ns_) {
+    next_key_try_ns_ = now + kSlowRetryNs;
+    if (load_key()) {
+      for (auto& l : links_) initiator_ ? connect(l) : listen(l);
+    }
   }
-  // Changes the other daemons made, and the full comparison that catches anything else.
+  // What the watch loop queued (normally taken at once, on its wake-up), the changes the other
+  // daemons made, and the full comparison that catches anything else.
+  if (feed_.drain([this](std::uint32_t slot) { refresh_process(slot); }, 4096)) rescan();
   follow_events(now);
   if (now >= next_rescan_ns_) {
     rescan();
@@ -381,8 +455,13 @@ void Link::on_tick() {
     next_version_scan_ns_ = now + kVersionScanNs;
   }
   flush();
-  // Heartbeats on every link that is up.
+  // Heartbeats on every link that is up — but not for a watch loop that has stopped turning:
+  // the peer must not hear "alive" from a node that no longer watches its processes.
+  const std::uint64_t watch_beat =
+      ctl_.daemon(shm::DaemonId::monitor).heartbeat_ns.load(std::memory_order_relaxed);
+  const bool watching = watch_beat + s_.timeout_ns > now;
   for (auto& l : links_) {
+    if (!watching) break;
     if (!l.conn || !l.conn->established() || l.conn->closed()) continue;
     peer::Heartbeat hb;
     hb.sent_ns = now;
@@ -435,24 +514,31 @@ void Link::on_tick() {
 
 void Link::refresh_process(std::uint32_t slot) {
   if (slot >= sent_.size()) return;
-  auto now = table_.process(slot);
+  peer::ProcessRecord r;
+  const auto look = table_.process(slot, r);
+  if (look == node::LocalTable::Look::unreadable) return;  // not a change: the next look decides
+  std::optional<peer::ProcessRecord> now;
+  if (look == node::LocalTable::Look::present) now = std::move(r);
   auto& was = sent_[slot];
   if (now == was) return;
-  if (now) {
-    pending_.processes.push_back(*now);
-  } else {
+  // The peer knows processes by name: a slot that now holds another (a reload reseated it) or
+  // none means the old one is gone there.
+  if (was && (!now || now->group != was->group || now->name != was->name)) {
     peer::ProcessRecord gone = *was;
     gone.state = peer::ProcessState::removed;
     pending_.processes.push_back(std::move(gone));
   }
+  if (now) pending_.processes.push_back(*now);
   was = std::move(now);
 }
 
 void Link::refresh_tenant(std::uint32_t group) {
   if (group >= sent_tenants_.size()) return;
   auto now = table_.tenant(group);
-  if (!now || now == sent_tenants_[group]) return;
-  pending_.tenants.push_back(*now);
+  if (now == sent_tenants_[group]) return;
+  // A tenant record has no "removed" on the wire: a tenant that went is left out of the next
+  // snapshot.
+  if (now) pending_.tenants.push_back(*now);
   sent_tenants_[group] = std::move(now);
 }
 
@@ -484,24 +570,26 @@ void Link::scan_versions() {
 
 void Link::follow_events(std::uint64_t now) {
   shm::Event e;
+  bool everything = false;
   for (int n = 0; n < 4096; ++n) {
     const auto step = cursor_.next(e, now);
     if (step.kind == shm::EventCursor::Kind::caught_up ||
         step.kind == shm::EventCursor::Kind::pending) {
-      return;
+      break;
     }
     if (step.kind == shm::EventCursor::Kind::lost) {
       // The ring lapped us: changes we did not see. Our own record of what the peer knows is
       // whole, so comparing everything again sends exactly what changed.
-      rescan();
+      everything = true;
       continue;
     }
     if (e.kind == shm::EventKind::config_loaded || e.kind == shm::EventKind::role_changed) {
-      rescan();
-    } else if (e.slot != UINT32_MAX) {
+      everything = true;
+    } else if (e.slot != UINT32_MAX && !everything) {
       refresh_process(e.slot);
     }
   }
+  if (everything) rescan();  // once, however many events asked for it
 }
 
 void Link::flush() {
@@ -558,7 +646,16 @@ void Link::on_established(Connection& c) {
     }
     l.conn = std::move(fresh);
   }
-  l.backoff_ns = 0;
+  // A connection that completed its handshake now comes from a live peer; one on another link
+  // from another incarnation of the peer's link comes from its dead predecessor: what it may
+  // still deliver must not replace the live one's table.
+  for (auto& other : links_) {
+    if (other.conn && other.conn.get() != &c && !other.conn->closed() &&
+        other.conn->established() &&
+        other.conn->session().peer_incarnation() != c.session().peer_incarnation()) {
+      other.conn->close("the peer restarted: its predecessor's connection");
+    }
+  }
   l.totals.state = shm::LinkState::up;
   l.totals.up_since_ns = now;
   ++l.totals.connects;
@@ -624,7 +721,7 @@ void Link::on_snapshot(Connection& c, peer::SnapshotChunk chunk, std::uint64_t n
   if (!*done) return;
   peer::Table& t = **done;
   const std::uint64_t inc = c.session().peer_incarnation();
-  if (table_incarnation_ != inc || t.state_seq >= table_seq_) {
+  if (table_incarnation_ != inc || t.state_seq > table_seq_) {
     view_.replace(t);
     table_incarnation_ = inc;
     table_seq_ = t.state_seq;
@@ -687,7 +784,11 @@ void Link::on_closed(Connection& c, const std::string& why,
   // Keep the object alive until the handlers running now return.
   asio::post(io_, [old = std::move(l.conn)] {});
   if (initiator_ && !stopping_) {
-    l.backoff_ns = was_up ? 0 : std::clamp(l.backoff_ns * 2, kFirstRetryNs, kMaxRetryNs);
+    // At once after a connection that served for a while (the peer restarted); with backoff
+    // after one that ended soon after its handshake, or never made it: the peer refuses us, and
+    // reconnecting at the speed of a round trip would only spin.
+    const bool served = was_up && now - l.totals.up_since_ns >= s_.timeout_ns;
+    l.backoff_ns = served ? 0 : std::clamp(l.backoff_ns * 2, kFirstRetryNs, kMaxRetryNs);
     if (l.backoff_ns == 0) {
       asio::post(io_, [this, &l] { connect(l); });
     } else {

@@ -92,6 +92,9 @@ class Link final : public ConnectionOwner {
   void begin();
   bool load_key();
   void listen(LinkSlot& l);
+  void listen_failed(LinkSlot& l, const std::string& why);
+  void bind_and_listen(LinkSlot& l, const boost::asio::ip::tcp::endpoint& ep);
+  void dial(LinkSlot& l, std::vector<boost::asio::ip::tcp::endpoint> endpoints);
   void accept(LinkSlot& l);
   void connect(LinkSlot& l);
   void retry_later(LinkSlot& l, std::uint64_t delay_ns, void (Link::*what)(LinkSlot&));
@@ -136,6 +139,7 @@ class Link final : public ConnectionOwner {
   std::thread thread_;
   std::optional<peer::SharedKey> key_;
   bool key_noted_ = false;
+  std::uint64_t next_key_try_ns_ = 0;
   std::vector<LinkSlot> links_;
   std::vector<std::shared_ptr<Connection>> handshaking_;  // accepted, peer not known yet
   boost::asio::posix::stream_descriptor feed_fd_;

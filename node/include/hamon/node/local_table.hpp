@@ -23,15 +23,18 @@ class LocalTable {
  public:
   explicit LocalTable(const shm::ControlSegment& ctl) : ctl_(ctl) {}
 
-  // The process in `slot`, or std::nullopt when no process is configured there (or its lines
-  // are being written for longer than a reader waits, which the next look repairs).
-  [[nodiscard]] std::optional<peer::ProcessRecord> process(std::uint32_t slot);
+  enum class Look : std::uint8_t {
+    present,     // `out` holds the process
+    absent,      // no process is configured in the slot
+    unreadable,  // a line is being written for longer than a reader waits (or its writer died
+                 // mid-write): not a change; look again later
+  };
+  // The process in `slot`.
+  [[nodiscard]] Look process(std::uint32_t slot, peer::ProcessRecord& out);
   // The tenant in group index `group`, std::nullopt for the system group and unused groups.
   [[nodiscard]] std::optional<peer::TenantRecord> tenant(std::uint32_t group);
   // Drops the cached group names: read again at the next look.
   void forget_groups() { group_names_.clear(); }
-  // The slot a process event names is its slot; the group of a slot, for tenant re-reads.
-  [[nodiscard]] std::optional<std::uint32_t> group_of(std::uint32_t slot) const;
 
  private:
   const std::string* group_name(std::uint32_t group);
