@@ -102,6 +102,11 @@ TEST(Duplex, EachNodesTableAppearsAtTheOtherAndFollowsEveryChange) {
   EXPECT_NE(json.out.find("\"peers\":[{\"node\":\"a\""), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"links\":[{\"index\":0"), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"name\":\"acd\""), std::string::npos) << json.out;
+  // top shows both nodes side by side: b's own processes, and a's as b's link last heard them.
+  const auto top = d.b().hamon({"top", "--iterations", "1", "--interval", "0.05"});
+  ASSERT_EQ(top.code, 0) << top.err;
+  EXPECT_NE(top.out.find("node b (this one)"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("| node a (peer, up, link 0 up"), std::string::npos) << top.out;
   // And the peer events were said.
   const auto events = d.b().events();
   EXPECT_GE(count_events(events, shm::EventKind::link_up), 1);
