@@ -119,27 +119,33 @@ struct RealNode {
   TempDir dir;
   std::string cluster = "lat" + std::to_string(getpid());
   std::string config = dir.path + "/node.toml";
+  std::string peer_config = dir.path + "/peer.toml";
   bool up = false;
   // `restart_delay`: "0s" restarts at once (the restart figure); a delay keeps the `exited` state
   // in view long enough that no crash-detection sample is lost to a fast restart.
   explicit RealNode(const char* restart_delay = "0s") {
-    std::ofstream f(config);
-    f << "[cluster]\nname = \"" << cluster << "\"\n";
+    std::string head = "[cluster]\nname = \"" + cluster + "\"\n";
     if (g_with_peer) {
       const std::string key = dir.path + "/peer.key";
       run({bin("hamon"), "keygen", key});
-      f << "auth_key_file = \"" << key << "\"\n[[cluster.node]]\nid = \"a\"\nside = "
-        << "\"primary\"\naddress = \"127.0.0.1:" << free_port()
-        << "\"\n[[cluster.node]]\nid = \"b\"\nside = \"secondary\"\naddress = \"127.0.0.1:"
-        << free_port() << "\"\n";
+      head += "auth_key_file = \"" + key + "\"\n[[cluster.node]]\nid = \"a\"\nside = " +
+              "\"primary\"\naddress = \"127.0.0.1:" + std::to_string(free_port()) +
+              "\"\n[[cluster.node]]\nid = \"b\"\nside = \"secondary\"\naddress = \"127.0.0.1:" +
+              std::to_string(free_port()) + "\"\n";
+      // The peer runs one idle process: what competes with a for the machine is b's daemons
+      // and its link, not a second workload.
+      std::ofstream(peer_config) << head
+                                 << "[[system.process]]\nname = \"idle\"\ncommand = "
+                                    "[\"/bin/sleep\", \"1000000\"]\nready = \"spawn\"\n"
+                                    "interval = \"1s\"\ntimeout = \"10s\"\n";
     } else {
-      f << "[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
+      head += "[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
     }
-    f << "[[system.process]]\nname = \"victim\"\ncommand = [\"" << bin("hamon-demo-app")
-      << "\"]\ninterval = \"1ms\"\ntimeout = \"50ms\"\nrestart_delay = \"" << restart_delay
-      << "\"\nrestart_delay_max = \"" << restart_delay
-      << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n";
-    f.close();
+    std::ofstream(config) << head << "[[system.process]]\nname = \"victim\"\ncommand = [\""
+                          << bin("hamon-demo-app") << "\"]\ninterval = \"1ms\"\ntimeout = "
+                          << "\"50ms\"\nrestart_delay = \"" << restart_delay
+                          << "\"\nrestart_delay_max = \"" << restart_delay
+                          << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n";
     setenv("HAMON_RUNTIME_DIR", (dir.path + "/run").c_str(), 1);
     for (const char* id : {"a", "b"}) {
       if (!g_with_peer && id[0] == 'b') break;
@@ -147,11 +153,13 @@ struct RealNode {
       remember_segment(shm::heartbeat_segment_name(cluster, id, "system"));
     }
     up = run({bin("hamon"), "up", "--config", config, "--node", "a"}) == 0;
-    if (up && g_with_peer) up = run({bin("hamon"), "up", "--config", config, "--node", "b"}) == 0;
+    if (up && g_with_peer) {
+      up = run({bin("hamon"), "up", "--config", peer_config, "--node", "b"}) == 0;
+    }
     if (!up) std::fprintf(stderr, "hamon-latency: hamon up failed\n");
   }
   ~RealNode() {
-    if (g_with_peer) run({bin("hamon"), "down", "--config", config, "--node", "b"});
+    if (g_with_peer) run({bin("hamon"), "down", "--config", peer_config, "--node", "b"});
     run({bin("hamon"), "down", "--config", config, "--node", "a"});
   }
 };

@@ -115,7 +115,11 @@ class Pair {
   }
   int hamon(const char* id, std::vector<std::string> args) {
     args.insert(args.begin(), bin("hamon"));
-    for (const char* a : {"--config", config(id).c_str(), "--node", id}) args.emplace_back(a);
+    const std::string file = config(id);
+    for (const std::string& a :
+         {std::string("--config"), file, std::string("--node"), std::string(id)}) {
+      args.push_back(a);
+    }
     return run(args, true);
   }
   std::optional<shm::ControlSegment> control(const char* id) const {
@@ -346,7 +350,9 @@ void big(int processes, int kills, int cost_seconds) {
     back.push_back(static_cast<double>(h.links[0].up_since_ns - t0) / 1000.0);
     fresh.push_back(static_cast<double>(h.snapshot_ns - t0) / 1000.0);
     resync.push_back(static_cast<double>(h.snapshot_ns - h.links[0].up_since_ns) / 1000.0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // A daemon that ends within a second of its start is restarted after a growing pause (its
+    // watcher's restart pacing): each kill here is of a monitor that has run for over a second.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   }
   report("kill -9 hamon-monitor -> link up", back);
   report("kill -9 hamon-monitor -> fresh table", fresh);
@@ -357,7 +363,7 @@ void big(int processes, int kills, int cost_seconds) {
       const auto restarts = a->daemon(d).restarts.load();
       ::kill(static_cast<pid_t>(a->daemon(d).pid.load()), SIGKILL);
       wait_for([&] { return a->daemon(d).restarts.load() > restarts; }, std::chrono::seconds(10));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // as above
     }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
