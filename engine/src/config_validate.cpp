@@ -106,6 +106,13 @@ class Validator {
     // links on one address would be one link.
     std::unordered_map<std::string, std::size_t> owner;  // address -> first node that has it
     for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (i == max_nodes) {
+        error(nodes[i].where, "node " + nodes[i].id +
+                                  " is one node too many: a cluster is a "
+                                  "duplex of at most " +
+                                  std::to_string(max_nodes) +
+                                  " nodes (each tenant active on one side, standby on the other)");
+      }
       if (const auto j = earlier(nodes, i, &NodeConfig::id)) {
         error(sources_.nodes[i].id, "duplicate node id '" + nodes[i].id + "' (first on line " +
                                         std::to_string(sources_.nodes[*j].id.line) + ")");

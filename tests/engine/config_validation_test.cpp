@@ -453,6 +453,30 @@ command = ["db"]
             Errors{"test.toml:9:6: error: duplicate node id 'a' (first on line 5)"});
 }
 
+TEST(ConfigValidation, RejectsAThirdNodeBecauseAClusterIsADuplex) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth_key_file = "peer.key"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[cluster.node]]
+id = "b"
+side = "secondary"
+address = "127.0.0.1:7402"
+[[cluster.node]]
+id = "c"
+side = "secondary"
+address = "127.0.0.1:7403"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:12:1: error: node c is one node too many: a cluster is a duplex of "
+                   "at most 2 nodes (each tenant active on one side, standby on the other)"});
+}
+
 TEST(ConfigValidation, RejectsTwoNodesOnOneAddress) {
   EXPECT_EQ(errors_of(parse(R"([cluster]
 name = "c"
@@ -479,21 +503,17 @@ auth_key_file = "peer.key"
 [[cluster.node]]
 id = "a"
 side = "primary"
-address = ["10.0.0.1:7401", "10.1.0.1:7401"]
+address = ["10.0.0.1:7401", "10.0.0.1:7401"]
 [[cluster.node]]
 id = "b"
 side = "secondary"
-address = ["10.0.0.2:7401", "10.1.0.1:7401"]
-[[cluster.node]]
-id = "c"
-side = "secondary"
-address = ["10.0.0.3:7401", "10.0.0.3:7401"]
+address = ["10.0.0.2:7401", "10.0.0.1:7401"]
 [[system.process]]
 name = "db"
 command = ["db"]
 )")),
-            (Errors{"test.toml:11:29: error: address 10.1.0.1:7401 is already used by node a",
-                    "test.toml:15:29: error: address 10.0.0.3:7401 is already used by node c"}));
+            (Errors{"test.toml:7:29: error: address 10.0.0.1:7401 is already used by node a",
+                    "test.toml:11:29: error: address 10.0.0.1:7401 is already used by node a"}));
 }
 
 TEST(ConfigValidation, RejectsNodesWithDifferentNumbersOfAddresses) {

@@ -57,6 +57,8 @@ enum class PeerAuth : std::uint8_t {
 
 // A node's peer links, one per address: two let a cluster survive the loss of one network.
 inline constexpr std::size_t max_peer_links = 2;
+// A cluster is a duplex: each tenant is active on one side and standby on the other.
+inline constexpr std::size_t max_nodes = 2;
 
 struct NodeConfig {
   std::string id;
