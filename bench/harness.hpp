@@ -4,12 +4,16 @@
 #ifndef HAMON_BENCH_HARNESS_HPP
 #define HAMON_BENCH_HARNESS_HPP
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -55,6 +59,20 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 };
+
+// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice): each node of
+// a two-node harness gets its own.
+inline std::uint16_t free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
 
 inline void print_machine() {
   std::printf("machine: %s, %ld cores, %s, clocksource %s\n", cpu_model().c_str(), cores(),

@@ -50,6 +50,7 @@ extern char** environ;
 namespace {
 
 using hamon::bench::bin;
+using hamon::bench::free_port;
 using hamon::bench::print_machine;
 using hamon::bench::run;
 using hamon::bench::TempDir;
@@ -102,18 +103,6 @@ void report(const char* what, std::vector<double> us) {
 // directory, loopback ports, a shared key), so a's monitor runs its peer-link thread while it is
 // measured. Only a's process is measured.
 bool g_with_peer = false;
-
-std::uint16_t free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 struct RealNode {
   TempDir dir;

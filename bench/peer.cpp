@@ -44,20 +44,9 @@ namespace {
 namespace shm = hamon::shm;
 namespace node = hamon::node;
 using hamon::bench::bin;
+using hamon::bench::free_port;
 using hamon::bench::run;
 using Clock = std::chrono::steady_clock;
-
-std::uint16_t free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 void report(const char* what, std::vector<double> us) {
   if (us.empty()) {

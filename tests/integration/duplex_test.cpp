@@ -173,10 +173,11 @@ TEST(Duplex, CutLinksMakeThePeerLostAfterPeerTimeoutAndNotBefore) {
       return e.kind == shm::EventKind::peer_lost;
     });
     ASSERT_NE(it, events.end());
-    // Not before peer_timeout (250 ms) of silence since the last frame, which came at most a
-    // heartbeat interval (2 ms) before the cut.
+    // Lost only after the cut, and only after peer_timeout (250 ms) of silence since the last
+    // frame heard. (Not "250 ms after the cut": on a loaded machine the peer's last heartbeat
+    // before the cut may itself have come late; CI under ASan saw it 40 ms late.)
+    EXPECT_GE(it->t_ns, cut_ns) << n->id();
     EXPECT_GE(it->value, 250'000'000) << n->id();
-    EXPECT_GE(it->t_ns, cut_ns + 250'000'000 - 2 * 2'000'000) << n->id();
   }
   // Healed: the link comes back, the peer is up again, and b has a's table again.
   d.relay(0).blackhole(false);

@@ -14,6 +14,7 @@
 
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/daemon_watch.hpp"
 #include "hamon/node/key_path.hpp"
 #include "hamon/peer/crypto.hpp"
 #include "hamon/peer/key_file.hpp"
@@ -455,11 +456,13 @@ void Link::on_tick() {
     next_version_scan_ns_ = now + kVersionScanNs;
   }
   flush();
-  // Heartbeats on every link that is up — but not for a watch loop that has stopped turning:
-  // the peer must not hear "alive" from a node that no longer watches its processes.
+  // Heartbeats on every link that is up — but not for a watch loop that has stopped turning for
+  // as long as its master would take it for hung: the peer must not hear "alive" from a node
+  // that no longer watches its processes. (Not peer_timeout: adopting thousands of processes
+  // after a restart legitimately holds the loop for a while, and so may a loaded machine.)
   const std::uint64_t watch_beat =
       ctl_.daemon(shm::DaemonId::monitor).heartbeat_ns.load(std::memory_order_relaxed);
-  const bool watching = watch_beat + s_.timeout_ns > now;
+  const bool watching = watch_beat + node::hang_limit_ns(shm::DaemonId::monitor) > now;
   for (auto& l : links_) {
     if (!watching) break;
     if (!l.conn || !l.conn->established() || l.conn->closed()) continue;
