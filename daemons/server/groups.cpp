@@ -5,17 +5,9 @@
 
 #include "hamon/engine/names.hpp"
 #include "hamon/node/segment_links.hpp"
+#include "hamon/shm/fixed_string.hpp"
 
 namespace hamon::server {
-namespace {
-
-template <std::size_t N>
-void copy(char (&dst)[N], const std::string& s) {
-  std::memset(dst, 0, N);
-  std::memcpy(dst, s.data(), std::min(s.size(), N - 1));
-}
-
-}  // namespace
 
 base::Status Groups::adopt() {
   for (std::uint32_t g = 0; g < ctl_.max_groups(); ++g) {
@@ -96,8 +88,8 @@ std::vector<std::string> Groups::tend_links() {
 void Groups::publish(std::uint32_t g) {
   const Group& group = groups_[g];
   shm::GroupInfo info{};
-  copy(info.name, group.name);
-  copy(info.heartbeat_segment, node_.heartbeat_segment(group.name));
+  shm::write_fixed(info.name, group.name);
+  shm::write_fixed(info.heartbeat_segment, node_.heartbeat_segment(group.name));
   info.kind = group.name == engine::system_group ? shm::GroupKind::system : shm::GroupKind::tenant;
   info.slot_count = group.table->slot_count();
   info.role = group.role;

@@ -9,6 +9,7 @@
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/supervise_record.hpp"
+#include "hamon/shm/fixed_string.hpp"
 
 namespace hamon::server {
 
@@ -17,14 +18,6 @@ using shm::Message;
 using shm::MessageKind;
 
 namespace {
-
-template <std::size_t N>
-void copy(char (&dst)[N], const std::string& s) {
-  std::memset(dst, 0, N);
-  std::memcpy(dst, s.data(), std::min(s.size(), N - 1));
-}
-
-std::string text(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
 
 // Messages taken per channel per turn: a burst (thousands of starts reported at once) must not
 // keep the loop from its heartbeat, its socket and its timers.
@@ -73,7 +66,7 @@ void Server::write_identity(std::size_t i, std::uint64_t incarnation) {
     case engine::Readiness::on_heartbeat: id.ready_mode = shm::ReadyMode::heartbeat; break;
     case engine::Readiness::on_ready_call: id.ready_mode = shm::ReadyMode::ready_call; break;
   }
-  copy(id.name, p.name);
+  shm::write_fixed(id.name, p.name);
   ctl_.process(slots_.slot(i)).identity.write(id);
 }
 
@@ -102,7 +95,7 @@ base::Status Server::setup() {
     next_inc = std::max({next_inc, id.incarnation + 1, sr.incarnation + 1, su.incarnation + 1});
     if (!adopting_ || id.name[0] == '\0' || id.group >= groups_.size()) continue;
     const std::string& group = groups_.name(id.group);
-    slots_.occupy(s, group + "/" + text(id.name, sizeof id.name), group, id.hb_slot);
+    slots_.occupy(s, group + "/" + shm::read_fixed(id.name), group, id.hb_slot);
     found.emplace(s, node::from_record(su));
   }
   auto placed = slots_.place(*config, [&](const std::string& g) { return groups_.capacity(g); });

@@ -3,11 +3,10 @@
 #include <cstring>
 
 #include "hamon/engine/supervisor.hpp"
+#include "hamon/shm/fixed_string.hpp"
 
 namespace hamon::node {
 namespace {
-
-std::string text(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
 
 // The process's state as its node sees it: the server's phase first (it knows of backoff,
 // failure and stops), then the monitor's verdict for the incarnation the server started.
@@ -41,7 +40,7 @@ const std::string* LocalTable::group_name(std::uint32_t group) {
   if (!group_names_[group]) {
     shm::GroupInfo g{};
     if (!ctl_.group(group).info.read(g) || g.kind == shm::GroupKind::unused) return nullptr;
-    group_names_[group] = text(g.name, sizeof g.name);
+    group_names_[group] = shm::read_fixed(g.name);
   }
   return &*group_names_[group];
 }
@@ -60,7 +59,7 @@ LocalTable::Look LocalTable::process(std::uint32_t slot, peer::ProcessRecord& r)
   if (!p.spawn.read(sp) || !p.watch.read(w) || !p.supervise.read(su)) return Look::unreadable;
   r = peer::ProcessRecord{};
   r.group = *group;
-  r.name = text(id.name, sizeof id.name);
+  r.name = shm::read_fixed(id.name);
   r.state = state_of(sp, w, su);
   r.ready = r.state == peer::ProcessState::ready || r.state == peer::ProcessState::running;
   // A process that exited has no pid, whether or not the spawner has reaped it yet: otherwise
@@ -79,7 +78,7 @@ std::optional<peer::TenantRecord> LocalTable::tenant(std::uint32_t group) {
   shm::GroupInfo g{};
   if (!ctl_.group(group).info.read(g) || g.kind != shm::GroupKind::tenant) return std::nullopt;
   peer::TenantRecord t;
-  t.name = text(g.name, sizeof g.name);
+  t.name = shm::read_fixed(g.name);
   // The role hamon-server mirrors here, not the tenant-writable heartbeat segment's copy.
   t.role = g.role <= peer::max_tenant_role ? static_cast<peer::TenantRole>(g.role)
                                            : peer::TenantRole::none;

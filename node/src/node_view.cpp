@@ -12,11 +12,10 @@
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/engine/supervisor.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
+#include "hamon/shm/fixed_string.hpp"
 
 namespace hamon::node {
 namespace {
-
-std::string text(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
 
 std::string daemon_state(std::uint32_t s) {
   switch (static_cast<shm::DaemonState>(s)) {
@@ -33,8 +32,8 @@ std::string daemon_state(std::uint32_t s) {
 
 NodeView read_view(const shm::ControlSegment& ctl) {
   NodeView v;
-  v.cluster = text(ctl.header().cluster, sizeof ctl.header().cluster);
-  v.node = text(ctl.header().node, sizeof ctl.header().node);
+  v.cluster = shm::read_fixed(ctl.header().cluster);
+  v.node = shm::read_fixed(ctl.header().node);
   const std::uint64_t now = node::now_ns();
   for (std::size_t i = 0; i < static_cast<std::size_t>(shm::DaemonId::count); ++i) {
     const auto id = static_cast<shm::DaemonId>(i);
@@ -61,8 +60,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     shm::GroupInfo info{};
     if (!ctl.group(g).info.read(info) || info.kind == shm::GroupKind::unused) continue;
     groups[g] = info;
-    auto t = shm::HeartbeatTable::attach(
-        text(info.heartbeat_segment, sizeof info.heartbeat_segment), shm::Access::read_only);
+    auto t = shm::HeartbeatTable::attach(shm::read_fixed(info.heartbeat_segment),
+                                         shm::Access::read_only);
     if (t) tables[g] = std::make_unique<shm::HeartbeatTable>(std::move(t).value());
   }
   for (std::uint32_t s = 0; s < ctl.max_processes(); ++s) {
@@ -77,8 +76,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     ProcessRow r;
     r.slot = s;
     auto g = groups.find(id.group);
-    r.tenant = g != groups.end() ? text(g->second.name, sizeof g->second.name) : "?";
-    r.name = text(id.name, sizeof id.name);
+    r.tenant = g != groups.end() ? shm::read_fixed(g->second.name) : "?";
+    r.name = shm::read_fixed(id.name);
     r.incarnation = su.incarnation;
     r.restarts = su.restarts;
     r.wanted = su.desired != 0;

@@ -5,11 +5,10 @@
 #include <cstring>
 
 #include "hamon/node/clock.hpp"
+#include "hamon/shm/fixed_string.hpp"
 
 namespace hamon::node {
 namespace {
-
-std::string text(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
 
 std::optional<std::uint64_t> age_us(std::uint64_t then, std::uint64_t now) {
   if (then == 0 || then > now) return std::nullopt;
@@ -31,7 +30,7 @@ std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
     shm::PeerHeader h{};
     if (!slot.header().read(h) || h.node[0] == '\0') continue;
     PeerRow r;
-    r.node = text(h.node, sizeof h.node);
+    r.node = shm::read_fixed(h.node);
     r.side = h.side == 0 ? "primary" : "secondary";
     r.state = shm::to_string(h.state);
     r.auth = h.auth == shm::PeerAuth::none ? "none" : "key";
@@ -43,12 +42,12 @@ std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
     r.rejected = h.rejected;
     r.losses = h.peer_losses;
     r.snapshot_age_us = age_us(h.snapshot_ns, now);
-    r.last_reject = text(h.last_reject, sizeof h.last_reject);
+    r.last_reject = shm::read_fixed(h.last_reject);
     r.overflow = h.overflow;
     for (std::uint32_t i = 0; i < h.link_count && i < shm::kMaxLinks; ++i) {
       const shm::PeerLinkInfo& l = h.links[i];
       PeerLinkRow lr;
-      lr.address = text(l.address, sizeof l.address);
+      lr.address = shm::read_fixed(l.address);
       lr.state = shm::to_string(l.state);
       if (l.rtt_ns != 0) lr.rtt_us = l.rtt_ns / 1000;
       lr.last_heard_us = age_us(l.last_heard_ns, now);
@@ -62,7 +61,7 @@ std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
     for (std::uint32_t i = 0; i < h.tenant_rows && i < slot.max_groups(); ++i) {
       shm::PeerTenant t{};
       if (!slot.tenant(i).read(t) || t.name[0] == '\0') continue;
-      r.tenants.push_back({text(t.name, sizeof t.name),
+      r.tenants.push_back({shm::read_fixed(t.name),
                            hamon::to_string(static_cast<hamon::Role>(t.role)), t.epoch,
                            t.critical_failures});
     }
@@ -70,8 +69,8 @@ std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
       shm::PeerProcess pp{};
       if (!slot.process(i).read(pp) || pp.state == 0) continue;
       PeerProcessRow row;
-      row.tenant = text(pp.group, sizeof pp.group);
-      row.name = text(pp.name, sizeof pp.name);
+      row.tenant = shm::read_fixed(pp.group);
+      row.name = shm::read_fixed(pp.name);
       row.pid = pp.pid;
       row.state = process_state(pp.state);
       row.ready = (pp.flags & shm::kPeerReady) != 0;

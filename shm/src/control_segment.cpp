@@ -1,5 +1,7 @@
 #include "hamon/shm/control_segment.hpp"
 
+#include "hamon/shm/fixed_string.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,14 +65,6 @@ std::string heartbeat_segment_name(std::string_view cluster, std::string_view no
   return "hamon." + std::string(cluster) + "." + std::string(node) + ".hb." + std::string(group);
 }
 
-namespace {
-template <std::size_t N>
-void copy_name(char (&dst)[N], std::string_view s) {
-  const std::size_t n = std::min(s.size(), N - 1);
-  std::memcpy(dst, s.data(), n);
-}
-}  // namespace
-
 Result<ControlSegment> ControlSegment::create(const std::string& name, ControlGeometry g,
                                               std::string_view cluster, std::string_view node,
                                               unsigned mode) {
@@ -111,8 +105,8 @@ Result<ControlSegment> ControlSegment::create(const std::string& name, ControlGe
   h->creator_pid = static_cast<std::uint32_t>(getpid());
   h->created_ns =
       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  copy_name(h->cluster, cluster);
-  copy_name(h->node, node);
+  write_fixed(h->cluster, cluster);
+  write_fixed(h->node, node);
 
   for (std::size_t i = 0; i < kMaxDaemons; ++i) {
     new (base + g.off_daemons() + i * sizeof(DaemonSlot)) DaemonSlot{};

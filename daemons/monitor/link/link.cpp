@@ -18,6 +18,7 @@
 #include "hamon/node/key_path.hpp"
 #include "hamon/peer/crypto.hpp"
 #include "hamon/peer/key_file.hpp"
+#include "hamon/shm/fixed_string.hpp"
 
 namespace hamon::link {
 
@@ -37,12 +38,6 @@ constexpr std::size_t kDeltaRecords = 600;
 // Accepted connections still in their handshake: beyond this, the oldest is dropped, so a
 // stranger opening connections cannot make the link hold more.
 constexpr std::size_t kMaxHandshaking = 16;
-
-template <std::size_t N>
-void copy(char (&to)[N], const std::string& from) {
-  std::memset(to, 0, N);
-  std::memcpy(to, from.data(), std::min(from.size(), N - 1));
-}
 
 shm::PeerState to_shm(peer::PeerVerdict v) {
   switch (v) {
@@ -97,7 +92,7 @@ Link::Link(LinkSettings settings, const shm::ControlSegment& ctl, ChangeFeed& fe
       std::min({s_.self.addresses.size(), s_.peer.addresses.size(), std::size_t{shm::kMaxLinks}});
   links_.resize(n);
   shm::PeerHeader& h = view_.header();
-  const std::string held(h.node, strnlen(h.node, sizeof h.node));
+  const std::string held = shm::read_fixed(h.node);
   if (held == s_.peer.id) {
     // A predecessor's verdict stands until the peer is heard again or its deadline passes.
     watch_.restore(h.state == shm::PeerState::up     ? peer::PeerVerdict::up
@@ -106,7 +101,7 @@ Link::Link(LinkSettings settings, const shm::ControlSegment& ctl, ChangeFeed& fe
                    h.last_heard_ns);
   } else {
     h = shm::PeerHeader{};
-    copy(h.node, s_.peer.id);
+    shm::write_fixed(h.node, s_.peer.id);
     h.state_since_ns = node::now_ns();
   }
   h.side = static_cast<std::uint32_t>(s_.peer.side);
@@ -117,7 +112,7 @@ Link::Link(LinkSettings settings, const shm::ControlSegment& ctl, ChangeFeed& fe
     links_[i].peer_address = s_.peer.addresses[i];
     links_[i].own_address = s_.self.addresses[i];
     links_[i].totals = h.links[i];
-    copy(links_[i].totals.address, s_.peer.addresses[i].to_string());
+    shm::write_fixed(links_[i].totals.address, s_.peer.addresses[i].to_string());
     links_[i].totals.state = shm::LinkState::down;
   }
   view_.publish();
@@ -756,7 +751,7 @@ void Link::reject(Connection& c, const peer::Rejection& r) {
   c.close(r.message(), static_cast<std::uint16_t>(r.reason));
   auto& h = view_.header();
   ++h.rejected;
-  copy(h.last_reject, r.message());
+  shm::write_fixed(h.last_reject, r.message());
   note(shm::EventKind::frame_rejected, static_cast<std::int64_t>(r.reason),
        r.message() + " from " + c.remote());
 }
@@ -767,7 +762,7 @@ void Link::on_closed(Connection& c, const std::string& why,
   if (rejection) {
     auto& h = view_.header();
     ++h.rejected;
-    copy(h.last_reject, rejection->message());
+    shm::write_fixed(h.last_reject, rejection->message());
     note(shm::EventKind::frame_rejected, static_cast<std::int64_t>(rejection->reason),
          rejection->message() + " from " + c.remote());
   }

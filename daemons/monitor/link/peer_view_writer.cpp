@@ -4,15 +4,10 @@
 #include <cstring>
 
 #include "hamon/node/clock.hpp"
+#include "hamon/shm/fixed_string.hpp"
 
 namespace hamon::link {
 namespace {
-
-template <std::size_t N>
-void copy(char (&to)[N], const std::string& from) {
-  std::memset(to, 0, N);
-  std::memcpy(to, from.data(), std::min(from.size(), N - 1));
-}
 
 std::string key(const std::string& group, const std::string& name) { return group + "/" + name; }
 
@@ -27,8 +22,8 @@ PeerViewWriter::PeerViewWriter(shm::PeerSlot slot) : slot_(slot) {
 
 void PeerViewWriter::write_process(std::uint32_t row, const peer::ProcessRecord& r) {
   shm::PeerProcess p{};
-  copy(p.group, r.group);
-  copy(p.name, r.name);
+  shm::write_fixed(p.group, r.group);
+  shm::write_fixed(p.name, r.name);
   p.state = static_cast<std::uint32_t>(r.state);
   p.flags = (r.ready ? shm::kPeerReady : 0u) | (r.critical ? shm::kPeerCritical : 0u);
   p.pid = r.pid;
@@ -40,7 +35,7 @@ void PeerViewWriter::write_process(std::uint32_t row, const peer::ProcessRecord&
 
 void PeerViewWriter::write_tenant(std::uint32_t row, const peer::TenantRecord& r) {
   shm::PeerTenant t{};
-  copy(t.name, r.name);
+  shm::write_fixed(t.name, r.name);
   t.role = static_cast<std::uint32_t>(r.role);
   t.critical_failures = r.critical_failures;
   t.epoch = r.epoch;
