@@ -153,7 +153,7 @@ void Link::shutdown() {
     if (l.conn) l.conn->close("hamon-monitor stops");
   }
   for (auto& c : handshaking_) c->close("hamon-monitor stops");
-  publish(node::now_ns());
+  publish();
   io_.stop();
 }
 
@@ -504,7 +504,7 @@ void Link::on_tick() {
     if (overdue(c)) c->close("no handshake within " + ms_text(s_.timeout_ns));
   }
   std::erase_if(handshaking_, [](const auto& c) { return c->closed() || c->established(); });
-  publish(now);
+  publish();
   schedule_tick();
 }
 
@@ -687,7 +687,7 @@ void Link::on_received(Connection& c, peer::Received received) {
         } else if constexpr (std::is_same_v<T, peer::SnapshotChunk>) {
           on_snapshot(c, std::forward<decltype(m)>(m), now);
         } else if constexpr (std::is_same_v<T, peer::Delta>) {
-          on_delta(c, m, now);
+          on_delta(c, m);
         } else if constexpr (std::is_same_v<T, peer::Resync>) {
           send_snapshot(c);
         }
@@ -727,12 +727,12 @@ void Link::on_snapshot(Connection& c, peer::SnapshotChunk chunk, std::uint64_t n
     h.incarnation = inc;
     h.snapshot_ns = now;
     ++h.snapshots;
-    publish(now);
+    publish();
   }
   c.synced = true;
 }
 
-void Link::on_delta(Connection& c, const peer::Delta& d, std::uint64_t now) {
+void Link::on_delta(Connection& c, const peer::Delta& d) {
   if (!c.synced || table_incarnation_ != c.session().peer_incarnation()) return;
   if (d.state_seq <= table_seq_) return;  // already applied from the other link
   if (d.state_seq != table_seq_ + 1) {
@@ -743,7 +743,7 @@ void Link::on_delta(Connection& c, const peer::Delta& d, std::uint64_t now) {
   view_.apply(d);
   table_seq_ = d.state_seq;
   ++view_.header().deltas;
-  publish(now);
+  publish();
 }
 
 void Link::reject(Connection& c, const peer::Rejection& r) {
@@ -793,11 +793,10 @@ void Link::on_closed(Connection& c, const std::string& why,
       retry_later(l, l.backoff_ns, &Link::connect);
     }
   }
-  publish(now);
+  publish();
 }
 
-void Link::publish(std::uint64_t now) {
-  (void)now;
+void Link::publish() {
   auto& h = view_.header();
   h.state = to_shm(watch_.verdict());
   h.last_heard_ns = watch_.last_heard();

@@ -124,10 +124,10 @@ class Link final : public ConnectionOwner {
                  const std::optional<peer::Rejection>& rejection) override;
   void on_heartbeat(Connection& c, const peer::Heartbeat& hb, std::uint64_t now);
   void on_snapshot(Connection& c, peer::SnapshotChunk chunk, std::uint64_t now);
-  void on_delta(Connection& c, const peer::Delta& d, std::uint64_t now);
+  void on_delta(Connection& c, const peer::Delta& d);
   void reject(Connection& c, const peer::Rejection& r);
   void heard(Connection& c, std::uint64_t now);
-  void publish(std::uint64_t now);
+  void publish();
   void note(shm::EventKind kind, std::int64_t value, const std::string& detail);
 
   LinkSettings s_;
