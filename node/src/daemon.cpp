@@ -12,14 +12,25 @@
 namespace hamon::node {
 
 DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv,
-                         DaemonOptions options)
-    : binary_(binary),
-      self_(self),
-      node_(daemon_startup(binary, argc, argv, options.accepts_adopt ? &adopt_ : nullptr)) {
+                         DaemonOptions options, const BeforeConfig& before_config)
+    : binary_(binary), self_(self) {
+  const DaemonArgs args =
+      parse_daemon_args(binary, argc, argv, options.accepts_adopt ? &adopt_ : nullptr);
   // Exactly one per node: a second instance (started by a master that did not know of this
   // one) stops here.
-  instance_lock_ = take_instance_lock_or_exit(node_, binary);
-  if (options.attach_control) ctl_.emplace(attach_control_or_exit(binary, node_));
+  if (!args.cluster.empty() && !args.node.empty()) {
+    instance_lock_ = take_instance_lock_or_exit(args.cluster, args.node, binary);
+    if (options.attach_control) {
+      ctl_.emplace(attach_control_or_exit(binary, args.cluster, args.node));
+      if (before_config) before_config(*ctl_);
+    }
+    node_ = load_daemon_node(binary, args);
+  } else {
+    node_ = load_daemon_node(binary, args);
+    instance_lock_ = take_instance_lock_or_exit(node_.cluster(), node_.id, binary);
+    if (options.attach_control)
+      ctl_.emplace(attach_control_or_exit(binary, node_.cluster(), node_.id));
+  }
   if (options.doorbell_signals) {
     install_signal_handlers(signals_, ctl_ ? &ctl_->daemon(self).inbox : nullptr);
   } else {

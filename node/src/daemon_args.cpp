@@ -13,14 +13,17 @@
 
 namespace hamon::node {
 
-Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
+DaemonArgs parse_daemon_args(const char* prog, int argc, char** argv, bool* adopt) {
   CLI::App app{std::string(prog) + ": a hamon daemon (see docs/architecture.md)"};
-  std::string config, node, source;
-  app.add_option("--config", config, "the configuration the node runs")->required();
-  app.add_option("--source", source,
+  DaemonArgs a;
+  app.add_option("--config", a.config, "the configuration the node runs")->required();
+  app.add_option("--source", a.source,
                  "the operator's file it was validated from, which a reload reads (default: "
                  "--config)");
-  app.add_option("--node", node, "this node's id in the configuration");
+  app.add_option("--node", a.node, "this node's id in the configuration");
+  app.add_option("--cluster", a.cluster,
+                 "the node's cluster, as the configuration names it (with --node: the node's "
+                 "resources are found before the configuration is read)");
   if (adopt != nullptr) {
     app.add_flag("--adopt", *adopt, "take over a running node instead of starting one");
   }
@@ -29,6 +32,13 @@ Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e) == 0 ? 0 : kExitUsage);
   }
+  return a;
+}
+
+Node load_daemon_node(const char* prog, const DaemonArgs& args) {
+  const std::string& config = args.config;
+  const std::string& node = args.node;
+  const std::string& source = args.source;
   auto loaded = load_node(config, node, source);
   if (auto* err = std::get_if<std::string>(&loaded)) {
     std::fprintf(stderr, "%s: %s\n", prog, err->c_str());
@@ -50,11 +60,19 @@ Node daemon_startup(const char* prog, int argc, char** argv, bool* adopt) {
     if (!ctl || !has_live_parts(*ctl)) std::exit(kExitSystem);
     std::fprintf(stderr, "%s: runs on the node's running configuration %s\n", prog, copy.c_str());
   }
-  return std::get<Node>(std::move(loaded));
+  Node n = std::get<Node>(std::move(loaded));
+  if (!args.cluster.empty() && n.cluster() != args.cluster) {
+    std::fprintf(stderr, "%s: %s is the configuration of cluster %s, not %s\n", prog,
+                 n.config_path.c_str(), n.cluster().c_str(), args.cluster.c_str());
+    std::exit(kExitSystem);
+  }
+  return n;
 }
 
-shm::ControlSegment attach_control_or_exit(const char* prog, const Node& node) {
-  auto ctl = shm::ControlSegment::attach(node.control_segment(), shm::Access::read_write);
+shm::ControlSegment attach_control_or_exit(const char* prog, const std::string& cluster,
+                                           const std::string& id) {
+  auto ctl =
+      shm::ControlSegment::attach(control_segment_name(cluster, id), shm::Access::read_write);
   if (!ctl) {
     std::fprintf(stderr, "%s: %s\n", prog, ctl.error().message.c_str());
     std::exit(kExitSystem);

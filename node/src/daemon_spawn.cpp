@@ -19,8 +19,10 @@ pid_t spawn_daemon(const Node& node, const DaemonSpawn& what) {
   (void)make_dirs(node.log_dir(), 0750);
   // The running copy, never the operator's file (running_config.hpp); the operator's file only
   // for reload.
-  std::vector<std::string> args{
-      bin, "--config", node.running_config(), "--source", node.source_path, "--node", node.id};
+  std::vector<std::string> args{bin, "--config", node.running_config(), "--source",
+                                node.source_path};
+  // Names the node's resources before the configuration is read (daemon_args.hpp).
+  args.insert(args.end(), {"--cluster", node.cluster(), "--node", node.id});
   if (what.adopt) args.emplace_back("--adopt");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -57,16 +57,18 @@ pid_t instance_holder(const std::string& runtime_dir, const char* binary) {
   return pid;
 }
 
-int take_instance_lock_or_exit(const Node& node, const char* binary) {
+int take_instance_lock_or_exit(const std::string& cluster, const std::string& id,
+                               const char* binary) {
   pid_t holder = 0;
-  const int fd = take_instance_lock(node, binary, &holder);
+  const std::string dir = runtime_dir(cluster, id);
+  const int fd = take_instance_lock(dir, binary, &holder);
   if (fd >= 0) return fd;
   if (holder > 0) {
     std::fprintf(stderr, "%s: another %s (pid %d) runs for node %s of cluster %s\n", binary, binary,
-                 static_cast<int>(holder), node.id.c_str(), node.cluster().c_str());
+                 static_cast<int>(holder), id.c_str(), cluster.c_str());
   } else {
-    std::fprintf(stderr, "%s: unable to lock %s/%s.lock: %s\n", binary, node.runtime_dir().c_str(),
-                 binary, std::strerror(errno));
+    std::fprintf(stderr, "%s: unable to lock %s/%s.lock: %s\n", binary, dir.c_str(), binary,
+                 std::strerror(errno));
   }
   std::exit(111);
 }

@@ -116,7 +116,7 @@ TEST(ControlSegment, AttachToAnUnknownLayoutVersionIsRefused) {
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().code, Errc::bad_version);
   EXPECT_NE(a.error().message.find("control segment layout version 99, but this build knows "
-                                   "version 2 only"),
+                                   "version 3 only"),
             std::string::npos)
       << a.error().message;
 }

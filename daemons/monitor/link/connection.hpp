@@ -68,6 +68,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // What the owner keeps per connection.
   peer::SnapshotAssembler assembler;
   bool synced = false;                // a whole snapshot has been applied from this connection
+  bool told = false;                  // our snapshot went out on it: deltas may follow
   std::uint64_t peer_hb_sent_ns = 0;  // the peer's last heartbeat: its sent_ns ...
   std::uint64_t peer_hb_at_ns = 0;    // ... and when it arrived here
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;

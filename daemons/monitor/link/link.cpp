@@ -15,7 +15,6 @@
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/daemon_watch.hpp"
-#include "hamon/node/key_path.hpp"
 #include "hamon/peer/crypto.hpp"
 #include "hamon/peer/key_file.hpp"
 #include "hamon/shm/fixed_string.hpp"
@@ -55,22 +54,6 @@ std::string ms_text(std::uint64_t ns) {
 }
 
 }  // namespace
-
-std::optional<LinkSettings> link_settings(const engine::Config& config, const std::string& node_id,
-                                          const std::string& source_path) {
-  const engine::NodeConfig* self = config.find_node(node_id);
-  const auto peers = config.peers_of(node_id);
-  if (self == nullptr || peers.empty()) return std::nullopt;
-  LinkSettings s;
-  s.cluster = config.cluster.name;
-  s.self = *self;
-  s.peer = *peers.front();  // a duplex: one peer (shm::kMaxPeers)
-  s.interval_ns = static_cast<std::uint64_t>(config.cluster.peer_interval.count());
-  s.timeout_ns = static_cast<std::uint64_t>(config.cluster.peer_timeout.count());
-  s.auth = config.cluster.auth;
-  s.key_path = node::key_file_path(config, source_path);
-  return s;
-}
 
 Link::Link(LinkSettings settings, const shm::ControlSegment& ctl, ChangeFeed& feed)
     : s_(std::move(settings)),
@@ -116,6 +99,7 @@ Link::Link(LinkSettings settings, const shm::ControlSegment& ctl, ChangeFeed& fe
     links_[i].totals.state = shm::LinkState::down;
   }
   view_.publish();
+  (void)keep_settings(ctl_, s_);
 }
 
 Link::~Link() { stop(); }
@@ -207,16 +191,49 @@ bool Link::load_key() {
 }
 
 void Link::begin() {
-  // What the peer will be told first: the whole table as it is now.
-  rescan();
-  pending_ = {};
-  next_rescan_ns_ = node::now_ns() + kRescanNs;
+  // Connect first: the peer hears us while the table is read (first_scan_step).
   if (load_key()) {
     for (auto& l : links_) initiator_ ? connect(l) : listen(l);
   }
+  asio::post(io_, [this] { first_scan_step(); });
+  next_rescan_ns_ = node::now_ns() + kRescanNs;
   arm_feed();
   next_tick_ns_ = node::now_ns();
   schedule_tick();
+}
+
+void Link::first_scan_step() {
+  if (stopping_ || table_ready_) return;
+  constexpr std::uint32_t kSlice = 512;
+  if (first_scan_at_ == 0) {
+    table_.forget_groups();
+    for (std::uint32_t g = 0; g < sent_tenants_.size(); ++g) {
+      group_versions_[g] = ctl_.group(g).info.version();
+      refresh_tenant(g);
+    }
+  }
+  const auto end = static_cast<std::uint32_t>(
+      std::min<std::size_t>(sent_.size(), std::size_t{first_scan_at_} + kSlice));
+  for (; first_scan_at_ < end; ++first_scan_at_) {
+    // The lines' sequences before the look: a write after it shows at the next version scan.
+    const shm::ProcessSlot& p = ctl_.process(first_scan_at_);
+    slot_versions_[first_scan_at_] = {p.identity.version(), p.spawn.version(), p.watch.version(),
+                                      p.supervise.version()};
+    refresh_process(first_scan_at_);
+  }
+  if (first_scan_at_ < sent_.size()) {
+    asio::post(io_, [this] { first_scan_step(); });
+    return;
+  }
+  // What the peer is told first, in each connection's snapshot: the whole table as it is now,
+  // and nothing before it.
+  table_ready_ = true;
+  pending_ = {};
+  for (auto& l : links_) {
+    if (l.conn && l.conn->established() && !l.conn->closed() && !l.conn->told) {
+      send_snapshot(*l.conn);
+    }
+  }
 }
 
 std::optional<peer::Session> Link::new_session(peer::End end) {
@@ -439,21 +456,10 @@ void Link::on_tick() {
       for (auto& l : links_) initiator_ ? connect(l) : listen(l);
     }
   }
-  // What the watch loop queued (normally taken at once, on its wake-up), the changes the other
-  // daemons made, and the full comparison that catches anything else.
-  if (feed_.drain([this](std::uint32_t slot) { refresh_process(slot); }, 4096)) rescan();
-  follow_events(now);
-  if (now >= next_rescan_ns_) {
-    rescan();
-    next_rescan_ns_ = now + kRescanNs;
-  } else if (now >= next_version_scan_ns_) {
-    scan_versions();
-    next_version_scan_ns_ = now + kVersionScanNs;
-  }
-  flush();
-  // Heartbeats on every link that is up — but not for a watch loop that has stopped turning for
-  // as long as its master would take it for hung: the peer must not hear "alive" from a node
-  // that no longer watches its processes. (Not peer_timeout: adopting thousands of processes
+  // Heartbeats first, before the table work below, which can take a while. On every link that
+  // is up — but not for a watch loop that has stopped turning for as long as its master would
+  // take it for hung: the peer must not hear "alive" from a node that no longer watches its
+  // processes. (Not peer_timeout: adopting thousands of processes
   // after a restart legitimately holds the loop for a while, and so may a loaded machine.)
   const std::uint64_t watch_beat =
       ctl_.daemon(shm::DaemonId::monitor).heartbeat_ns.load(std::memory_order_relaxed);
@@ -468,6 +474,18 @@ void Link::on_tick() {
     hb.state_seq = seq_;
     l.conn->send(hb);
   }
+  // What the watch loop queued (normally taken at once, on its wake-up), the changes the other
+  // daemons made, and the full comparison that catches anything else.
+  if (feed_.drain([this](std::uint32_t slot) { refresh_process(slot); }, 4096)) rescan();
+  follow_events(now);
+  if (now >= next_rescan_ns_) {
+    rescan();
+    next_rescan_ns_ = now + kRescanNs;
+  } else if (now >= next_version_scan_ns_ && table_ready_) {
+    scan_versions();
+    next_version_scan_ns_ = now + kVersionScanNs;
+  }
+  flush();
   // Silence: a link quiet for peer_timeout is dropped (TCP keeps a blackholed connection open
   // for minutes); the peer is lost when every link is.
   const auto verdict = watch_.tick(now);
@@ -541,6 +559,10 @@ void Link::refresh_tenant(std::uint32_t group) {
 }
 
 void Link::rescan() {
+  if (!table_ready_) {
+    first_scan_at_ = 0;  // the first scan starts over: what it read may have changed
+    return;
+  }
   table_.forget_groups();  // a reload may have added or renamed groups
   for (std::uint32_t g = 0; g < sent_tenants_.size(); ++g) refresh_tenant(g);
   for (std::uint32_t s = 0; s < sent_.size(); ++s) refresh_process(s);
@@ -591,7 +613,8 @@ void Link::follow_events(std::uint64_t now) {
 }
 
 void Link::flush() {
-  if (pending_.processes.empty() && pending_.tenants.empty()) return;
+  // Before the first scan is done, nothing has been told: the snapshot will hold it all.
+  if (!table_ready_ || (pending_.processes.empty() && pending_.tenants.empty())) return;
   std::size_t p = 0, t = 0;
   while (p < pending_.processes.size() || t < pending_.tenants.size()) {
     peer::Delta d;
@@ -609,12 +632,13 @@ void Link::flush() {
 
 void Link::broadcast(const peer::Message& m) {
   for (auto& l : links_) {
-    if (l.conn && l.conn->established() && !l.conn->closed()) l.conn->send(m);
+    if (l.conn && l.conn->established() && !l.conn->closed() && l.conn->told) l.conn->send(m);
   }
 }
 
 void Link::send_snapshot(Connection& c) {
-  flush();  // the snapshot is the state as of seq_: nothing may be pending
+  if (!table_ready_) return;  // first_scan_step sends it when the table is whole
+  flush();                    // the snapshot is the state as of seq_: nothing may be pending
   peer::Table t;
   t.state_seq = seq_;
   for (const auto& r : sent_tenants_) {
@@ -624,6 +648,7 @@ void Link::send_snapshot(Connection& c) {
     if (r) t.processes.push_back(*r);
   }
   for (auto& chunk : peer::split_snapshot(t)) c.send(chunk);
+  c.told = true;
 }
 
 // ---- the peer's side ----------------------------------------------------------------------

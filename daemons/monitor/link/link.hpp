@@ -34,6 +34,7 @@
 
 #include "change_feed.hpp"
 #include "connection.hpp"
+#include "link_settings.hpp"
 #include "hamon/engine/config.hpp"
 #include "hamon/node/local_table.hpp"
 #include "hamon/peer/key.hpp"
@@ -43,21 +44,6 @@
 #include "peer_view_writer.hpp"
 
 namespace hamon::link {
-
-struct LinkSettings {
-  std::string cluster;
-  engine::NodeConfig self;
-  engine::NodeConfig peer;
-  std::uint64_t interval_ns = 2'000'000;
-  std::uint64_t timeout_ns = 250'000'000;
-  engine::PeerAuth auth = engine::PeerAuth::key;
-  std::string key_path;  // absolute; unused with auth none
-};
-
-// The settings of `node`'s link, or std::nullopt when its cluster has a single node.
-[[nodiscard]] std::optional<LinkSettings> link_settings(const engine::Config& config,
-                                                        const std::string& node_id,
-                                                        const std::string& source_path);
 
 class Link final : public ConnectionOwner {
  public:
@@ -70,6 +56,8 @@ class Link final : public ConnectionOwner {
   void start();
   // Says goodbye on every connection and joins the thread.
   void stop();
+
+  [[nodiscard]] const LinkSettings& settings() const { return s_; }
 
  private:
   struct LinkSlot {
@@ -109,6 +97,11 @@ class Link final : public ConnectionOwner {
   void refresh_process(std::uint32_t slot);
   void refresh_tenant(std::uint32_t group);
   void rescan();
+  // The first look at the whole table, a slice per turn of the link's loop, so that the
+  // handshake and the heartbeats go out while it is under way (at thousands of processes it
+  // takes tens of milliseconds on a fresh process: every page of the segment is faulted in).
+  // Snapshots wait for it.
+  void first_scan_step();
   // Refreshes the slots and groups whose lines were written since the last look (four sequence
   // words a slot): what no event announced, such as the server seating processes at start-up.
   void scan_versions();
@@ -156,6 +149,8 @@ class Link final : public ConnectionOwner {
   std::vector<std::uint64_t> group_versions_;
   peer::Delta pending_;
   std::uint64_t seq_ = 1;
+  bool table_ready_ = false;         // the first scan is done: the table may be told
+  std::uint32_t first_scan_at_ = 0;  // the next slot the first scan reads
   shm::EventCursor cursor_;
 
   PeerViewWriter view_;

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,13 +43,20 @@ struct DaemonOptions {
                                  // blocked outside ppoll (FdIdle)
 };
 
-// The steps every daemon's main repeats, in order: parse --config/--node (exit 100 on a bad
-// command line), load the node (exit 111), take the instance lock (exit 111 if another instance
-// holds it), attach the control segment (exit 111), install the signal handlers. Exits with the
-// documented code and a message naming the daemon on any failure.
+// Called with the control segment before the configuration is read, when --cluster and --node
+// name it (as the master starts its daemons): what must not wait for the parse. Not called
+// otherwise; the daemon then does the same after construction.
+using BeforeConfig = std::function<void(const shm::ControlSegment&)>;
+
+// The steps every daemon's main repeats, in order: parse the command line (exit 100 if bad),
+// take the instance lock (exit 111 if another instance holds it), attach the control segment
+// (exit 111), load the node (exit 111), install the signal handlers. Without --cluster the node
+// is loaded first (the resources' names come from it). Exits with the documented code and a
+// message naming the daemon on any failure.
 class DaemonStart {
  public:
-  DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv, DaemonOptions options);
+  DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv, DaemonOptions options,
+              const BeforeConfig& before_config = {});
   // Blocks the signals first: their handler rings the inbox in the control segment, which is
   // unmapped next.
   ~DaemonStart();

@@ -29,7 +29,8 @@ pid_t instance_holder(const std::string& runtime_dir, const char* binary);
 
 // take_instance_lock, or print why not ("another hamon-server (pid 42) runs for node a of
 // cluster demo") and exit 111.
-int take_instance_lock_or_exit(const Node& node, const char* binary);
+int take_instance_lock_or_exit(const std::string& cluster, const std::string& id,
+                               const char* binary);
 
 }  // namespace hamon::node
 

@@ -51,7 +51,7 @@
 namespace hamon::shm {
 
 inline constexpr std::uint64_t kControlMagic = 0x3154434e4f4d4148ULL;  // the bytes "HAMONCT1"
-inline constexpr std::uint32_t kControlLayoutVersion = 2;              // 2: the peer region
+inline constexpr std::uint32_t kControlLayoutVersion = 3;  // 2: the peer region; 3: its settings
 inline constexpr std::uint32_t kControlHeaderSize = 256;
 inline constexpr std::size_t kLine =
     128;  // false-sharing range (two 64 B lines: adjacent prefetch)

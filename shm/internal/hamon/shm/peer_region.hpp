@@ -5,6 +5,7 @@
 //
 //   PeerSlot[kMaxPeers], each:
 //     PeerHeader     (seqlocked)   who the peer is, its state, its links, counters
+//     PeerSettings   (seqlocked)   what the link runs with (a restarted monitor starts from it)
 //     PeerTenantRow[max_groups]    the peer's tenants, rows [0, tenant_rows)
 //     PeerProcessRow[max_processes] the peer's processes, rows [0, process_rows)
 //
@@ -28,6 +29,7 @@ inline constexpr std::uint32_t kMaxLinks = 2;
 inline constexpr std::size_t kPeerNameMax = 32;  // NUL included
 inline constexpr std::size_t kAddressMax = 64;   // "host:port", NUL included
 inline constexpr std::size_t kReasonMax = 64;    // the last rejection, NUL included
+inline constexpr std::size_t kKeyPathMax = 512;  // NUL included
 
 enum class PeerState : std::uint32_t {
   never_seen = 0,  // no link has completed a handshake since the node came up
@@ -104,8 +106,31 @@ struct PeerProcess {
 inline constexpr std::uint32_t kPeerReady = 1u << 0;
 inline constexpr std::uint32_t kPeerCritical = 1u << 1;
 
+// The link's settings as it last started with them: a restarted hamon-monitor starts its link
+// from these at once, before it has read the configuration (whose parse takes tens of
+// milliseconds at thousands of processes: silence the peer would hear), then checks them against
+// it. Written by the link; `written` is 0 until the first link of the node started, or when the
+// settings did not fit (then the configuration is read first).
+struct PeerSettings {
+  std::uint32_t written;
+  std::uint32_t auth;  // PeerAuth
+  std::uint32_t self_side;
+  std::uint32_t peer_side;
+  std::uint32_t address_count;  // 1..kMaxLinks of each side's, in link order
+  std::uint32_t reserved;
+  std::uint64_t interval_ns;
+  std::uint64_t timeout_ns;
+  char cluster[kPeerNameMax];
+  char self[kPeerNameMax];
+  char peer[kPeerNameMax];
+  char self_address[kMaxLinks][kAddressMax];
+  char peer_address[kMaxLinks][kAddressMax];
+  char key_path[kKeyPathMax];  // absolute; "" with auth none
+};
+
 struct alignas(128) PeerHeaderSlot {
   Seqlocked<PeerHeader> header;
+  Seqlocked<PeerSettings> settings;
 };
 struct alignas(64) PeerTenantRow {
   Seqlocked<PeerTenant> row;
@@ -131,6 +156,9 @@ class PeerSlot {
 
   [[nodiscard]] Seqlocked<PeerHeader>& header() const noexcept {
     return reinterpret_cast<PeerHeaderSlot*>(base_)->header;
+  }
+  [[nodiscard]] Seqlocked<PeerSettings>& settings() const noexcept {
+    return reinterpret_cast<PeerHeaderSlot*>(base_)->settings;
   }
   // REQUIRES: i < max_groups().
   [[nodiscard]] Seqlocked<PeerTenant>& tenant(std::uint32_t i) const noexcept {
