@@ -40,6 +40,23 @@ std::string_view to_string(Standby standby) noexcept {
   return "?";
 }
 
+std::string_view to_string(PeerLostPolicy policy) noexcept {
+  switch (policy) {
+    case PeerLostPolicy::takeover: return "takeover";
+    case PeerLostPolicy::fence: return "fence";
+    case PeerLostPolicy::witness: return "witness";
+  }
+  return "?";
+}
+
+std::string_view to_string(Failover failover) noexcept {
+  switch (failover) {
+    case Failover::budget: return "budget";
+    case Failover::immediate: return "immediate";
+  }
+  return "?";
+}
+
 std::string_view to_string(PeerAuth auth) noexcept {
   switch (auth) {
     case PeerAuth::key: return "key";

@@ -27,18 +27,23 @@ using internal::SettingsSources;
 using Keys = std::span<const std::string_view>;
 
 constexpr std::array<std::string_view, 4> top_keys{"cluster", "defaults", "system", "tenant"};
-constexpr std::array<std::string_view, 6> cluster_keys{"name", "peer_interval", "peer_timeout",
-                                                       "auth", "auth_key_file", "node"};
+constexpr std::array<std::string_view, 16> cluster_keys{
+    "name",          "peer_interval", "peer_timeout",     "auth",
+    "auth_key_file", "node",          "on_peer_lost",     "wait_for_peer",
+    "fence_command", "fence_timeout", "witness_command",  "witness_timeout",
+    "drain_timeout", "hook_timeout",  "max_role_changes", "role_change_window"};
 constexpr std::array<std::string_view, 3> node_keys{"id", "side", "address"};
 constexpr std::array<std::string_view, 1> system_keys{"process"};
-constexpr std::array<std::string_view, 4> tenant_keys{"name", "user", "standby", "process"};
+constexpr std::array<std::string_view, 6> tenant_keys{
+    "name", "user", "standby", "process", "preferred_side", "on_role_change"};
 // Keys a process and [defaults] share; docs/configuration.md lists them in this order.
-constexpr std::array<std::string_view, 17> settings_keys{"interval",
+constexpr std::array<std::string_view, 18> settings_keys{"interval",
                                                          "timeout",
                                                          "restart",
                                                          "ready",
                                                          "priority",
                                                          "critical",
+                                                         "failover",
                                                          "restart_delay",
                                                          "restart_delay_max",
                                                          "restart_budget",
@@ -73,6 +78,12 @@ constexpr std::array<Choice<Readiness>, 3> ready_choices{{{"spawn", Readiness::o
                                                           {"explicit", Readiness::on_ready_call}}};
 constexpr std::array<Choice<Standby>, 2> standby_choices{
     {{"hot", Standby::hot}, {"cold", Standby::cold}}};
+constexpr std::array<Choice<PeerLostPolicy>, 3> peer_lost_choices{
+    {{"takeover", PeerLostPolicy::takeover},
+     {"fence", PeerLostPolicy::fence},
+     {"witness", PeerLostPolicy::witness}}};
+constexpr std::array<Choice<Failover>, 2> failover_choices{
+    {{"budget", Failover::budget}, {"immediate", Failover::immediate}}};
 constexpr std::array<Choice<PeerAuth>, 2> auth_choices{
     {{"key", PeerAuth::key}, {"none", PeerAuth::none}}};
 
@@ -175,6 +186,7 @@ class Parser {
                          std::string_view as = "");
 
   void read_cluster(const toml::table& table);
+  void read_roles(const Section& s);
   void check_auth(const Section& s, const std::optional<Located<PeerAuth>>& auth,
                   std::size_t node_tables);
   void read_node(const toml::table& table);
@@ -448,6 +460,7 @@ void Parser::read_cluster(const toml::table& table) {
   }
   for (const toml::table* node : nodes) read_node(*node);
   check_auth(s, auth, nodes.size());
+  read_roles(s);
 }
 
 // Here rather than in validate(): it counts the [[cluster.node]] tables written, invalid ones
@@ -547,6 +560,7 @@ void Parser::read_settings(const Section& s, ProcessSettings& out, SettingsSourc
   if (auto v = get_choice(s, "ready", ready_choices)) out.ready = v->value;
   if (auto v = get_integer(s, "priority", 0, 100)) out.priority = static_cast<int>(v->value);
   if (auto v = get_bool(s, "critical")) out.critical = v->value;
+  if (auto v = get_choice(s, "failover", failover_choices)) out.failover = v->value;
   if (auto v = get_integer(s, "restart_budget", 1, std::numeric_limits<std::uint32_t>::max())) {
     out.restart_budget = static_cast<std::uint32_t>(v->value);
   }
@@ -620,6 +634,45 @@ void Parser::read_limits(const Section& s, Limits& limits) {
   limit("memlock", limits.memlock);
 }
 
+// The duplex's role settings in [cluster] (docs/roles.md).
+void Parser::read_roles(const Section& s) {
+  ClusterConfig& c = config_.cluster;
+  const auto policy = get_choice(s, "on_peer_lost", peer_lost_choices);
+  if (policy) c.on_peer_lost = policy->value;
+  if (auto d = get_duration(s, "wait_for_peer", Zero::allowed)) c.wait_for_peer = d->value;
+  if (auto d = get_duration(s, "fence_timeout", Zero::rejected)) c.fence_timeout = d->value;
+  if (auto d = get_duration(s, "witness_timeout", Zero::rejected)) c.witness_timeout = d->value;
+  if (auto d = get_duration(s, "drain_timeout", Zero::allowed)) c.drain_timeout = d->value;
+  if (auto d = get_duration(s, "hook_timeout", Zero::rejected)) c.hook_timeout = d->value;
+  if (auto d = get_duration(s, "role_change_window", Zero::rejected))
+    c.role_change_window = d->value;
+  if (auto v = get_integer(s, "max_role_changes", 1, 1000)) {
+    c.max_role_changes = static_cast<std::uint32_t>(v->value);
+  }
+  auto command = [&](std::string_view key, std::vector<std::string>& out) {
+    auto list = get_string_list(s, key);
+    if (!list) return;
+    if (list->empty() || list->front().value.empty()) {
+      error(pos(*s.table.get(key)), "'" + std::string(key) + "' must name a program");
+      return;
+    }
+    for (auto& arg : *list) out.push_back(std::move(arg.value));
+  };
+  command("fence_command", c.fence_command);
+  command("witness_command", c.witness_command);
+  // The policy's command must be there: a fence that cannot run would never take anything over.
+  if (policy && policy->value == PeerLostPolicy::fence && c.fence_command.empty()) {
+    error(policy->where,
+          "on_peer_lost = \"fence\" needs fence_command (the program that fences "
+          "the peer; exit status 0 = fenced)");
+  }
+  if (policy && policy->value == PeerLostPolicy::witness && c.witness_command.empty()) {
+    error(policy->where,
+          "on_peer_lost = \"witness\" needs witness_command (the program that "
+          "says whether the peer is gone; exit status 0 = gone)");
+  }
+}
+
 void Parser::read_tenant(const toml::table& table) {
   const Section s{table, "in [[tenant]]"};
   reject_unknown_keys(s, {tenant_keys});
@@ -634,6 +687,14 @@ void Parser::read_tenant(const toml::table& table) {
   if (name) tenant.name = name->value;
   if (auto user = get_non_empty(s, "user")) tenant.user = std::move(user->value);
   if (auto standby = get_choice(s, "standby", standby_choices)) tenant.standby = standby->value;
+  if (auto side = get_choice(s, "preferred_side", side_choices))
+    tenant.preferred_side = side->value;
+  if (auto hook = get_string_list(s, "on_role_change")) {
+    if (hook->empty() || hook->front().value.empty()) {
+      error(pos(*table.get("on_role_change")), "'on_role_change' must name a program");
+    }
+    for (auto& arg : *hook) tenant.on_role_change.push_back(std::move(arg.value));
+  }
 
   // A tenant without a usable name still has its processes checked, but they join no group.
   if (name) {

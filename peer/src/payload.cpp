@@ -16,6 +16,7 @@ using base::Errc;
 constexpr std::uint8_t flag_ready = 1;
 constexpr std::uint8_t flag_critical = 2;
 constexpr std::uint8_t known_flags = flag_ready | flag_critical;
+constexpr std::uint8_t tenant_flag_asks = 1;
 // The smallest encodings, which bound how many records a payload can claim to hold.
 constexpr std::size_t min_tenant_record_size = 1 + 1 + 1 + 8 + 4;
 constexpr std::size_t min_process_record_size = 1 + 1 + 1 + 1 + 1 + 1 + 4 + 8 + 4;
@@ -46,6 +47,7 @@ class Encoder {
     w_.u8(static_cast<std::uint8_t>(t.role));
     w_.u64(t.epoch);
     w_.u32(t.critical_failures);
+    w_.u8(t.asks ? tenant_flag_asks : 0);
   }
   void process(const ProcessRecord& p) {
     name("process group", p.group);
@@ -145,6 +147,11 @@ class Decoder {
     t.role = static_cast<TenantRole>(role);
     t.epoch = r_.u64();
     t.critical_failures = r_.u32();
+    const std::uint8_t flags = r_.u8();
+    if ((flags & ~tenant_flag_asks) != 0) {
+      fail(where.str() + ": tenant flags " + std::to_string(flags) + " has unknown bits");
+    }
+    t.asks = (flags & tenant_flag_asks) != 0;
     return t;
   }
   ProcessRecord process(const Where& where) {
@@ -268,7 +275,9 @@ class Decoder {
 
 }  // namespace
 
-std::size_t encoded_size(const TenantRecord& t) noexcept { return 1 + t.name.size() + 1 + 8 + 4; }
+std::size_t encoded_size(const TenantRecord& t) noexcept {
+  return 1 + t.name.size() + 1 + 8 + 4 + 1;
+}
 
 std::size_t encoded_size(const ProcessRecord& p) noexcept {
   return 1 + p.group.size() + 1 + p.name.size() + 1 + 1 + 4 + 8 + 4;

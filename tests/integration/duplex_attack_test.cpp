@@ -146,7 +146,7 @@ timeout = "100ms"
   }
   {  // an oversize length, refused before its payload
     Stranger s(port);
-    s.send(raw_header(1, 1, 1u << 24));
+    s.send(raw_header(peer::protocol_version, 1, 1u << 24));
     expect_dropped(s, peer::Reason::oversize);
   }
   {  // a wrong key

@@ -96,9 +96,8 @@ TEST_F(KeptSettings, DamagedBytesAreRefused) {
   EXPECT_TRUE(damaged([](shm::PeerSettings& d) { shm::write_fixed(d.peer, "a"); }));
   EXPECT_TRUE(damaged([](shm::PeerSettings& d) { shm::write_fixed(d.peer_address[1], "x"); }));
   // Unterminated fields are read to their end, never past it.
-  EXPECT_TRUE(damaged([](shm::PeerSettings& d) {
-    std::memset(d.self_address[0], '7', sizeof d.self_address[0]);
-  }));
+  EXPECT_TRUE(damaged(
+      [](shm::PeerSettings& d) { std::memset(d.self_address[0], '7', sizeof d.self_address[0]); }));
   settings.write(k);
   EXPECT_TRUE(kept_settings(ctl).has_value());
 }

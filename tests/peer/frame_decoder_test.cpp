@@ -48,7 +48,7 @@ TEST(FrameHeader, IsLittleEndianFieldByFieldAtTheDocumentedOffsets) {
   encode_header(h, bytes);
   const std::array<std::uint8_t, header_size> expected{
       'H',  'M',  'N',  'P',                           // magic 0x504e4d48
-      1,    0,                                         // version
+      2,    0,                                         // version
       5,    0,                                         // type: delta
       0x04, 0x03, 0x02, 0x01,                          // length
       0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,  // seq
@@ -155,12 +155,12 @@ TEST(FrameDecoder, RefusesAnotherProtocolAtItsFourthByte) {
 
 TEST(FrameDecoder, RefusesAnUnknownVersionBeforeTheRestOfTheHeader) {
   FrameDecoder dec;
-  const Bytes bytes = raw_frame(frame_magic, 2, 3, {});
+  const Bytes bytes = raw_frame(frame_magic, 3, 3, {});
   dec.feed({bytes.data(), 6});
   auto next = dec.next();
   ASSERT_FALSE(next);
   EXPECT_EQ(next.error().reason, Reason::unknown_version);
-  EXPECT_NE(next.error().detail.find("version 2, this build speaks 1"), std::string::npos);
+  EXPECT_NE(next.error().detail.find("version 3, this build speaks 2"), std::string::npos);
 }
 
 TEST(FrameDecoder, RefusesAnUnknownType) {

@@ -115,7 +115,7 @@ TEST(Payload, RecordsOfTheLongestNamesHaveTheDocumentedMaximumSizes) {
   EXPECT_EQ(encoded_size(process_record(1)), max_process_record_size);
   EXPECT_EQ(encoded_size(tenant_record(1)), max_tenant_record_size);
   EXPECT_EQ(max_process_record_size, 82u);
-  EXPECT_EQ(max_tenant_record_size, 45u);
+  EXPECT_EQ(max_tenant_record_size, 46u);
 }
 
 TEST(Payload, EveryShorterPrefixOfAPayloadIsMalformed) {
@@ -187,6 +187,14 @@ TEST(Payload, RefusesFieldsOutOfRangeNamingTheRecord) {
     bytes[delta_fixed_size - 2 + 1 + 3] = max_tenant_role + 1;  // after count and name
     EXPECT_EQ(refusal(FrameType::delta, bytes).message(),
               "malformed: delta: tenant 1: role 5 is not a role");
+  }
+  {
+    Bytes bytes = encode(Delta{.state_seq = 1, .tenants = {tenant_record(1, 3)}, .processes = {}});
+    // The tenant's flags, after its name, role (1), epoch (8) and critical failures (4): bit 0
+    // is "asks", the others are unknown.
+    bytes[delta_fixed_size - 2 + 1 + 3 + 1 + 8 + 4] = 0x83;
+    EXPECT_EQ(refusal(FrameType::delta, bytes).message(),
+              "malformed: delta: tenant 1: tenant flags 131 has unknown bits");
   }
 }
 

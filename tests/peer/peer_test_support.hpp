@@ -66,7 +66,8 @@ inline TenantRecord tenant_record(std::size_t i, std::size_t name_length = 31) {
   return TenantRecord{.name = padded("tenant", i, name_length),
                       .role = static_cast<TenantRole>(i % (max_tenant_role + 1)),
                       .epoch = 40 + i,
-                      .critical_failures = static_cast<std::uint32_t>(i % 3)};
+                      .critical_failures = static_cast<std::uint32_t>(i % 3),
+                      .asks = i % 2 == 1};
 }
 
 // Every frame in `bytes`; fails the test on a rejection.

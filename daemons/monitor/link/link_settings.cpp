@@ -104,7 +104,7 @@ std::optional<LinkSettings> kept_settings(const shm::ControlSegment& ctl) {
   s.interval_ns = k.interval_ns;
   s.timeout_ns = k.timeout_ns;
   s.auth = k.auth == static_cast<std::uint32_t>(shm::PeerAuth::none) ? engine::PeerAuth::none
-                                                                       : engine::PeerAuth::key;
+                                                                     : engine::PeerAuth::key;
   s.key_path = shm::read_fixed(k.key_path);
   if (s.cluster.empty() || s.self.id.empty() || s.peer.id.empty() || s.self.id == s.peer.id) {
     return std::nullopt;

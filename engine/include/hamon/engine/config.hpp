@@ -49,11 +49,22 @@ enum class PeerAuth : std::uint8_t {
   none,  // not at all: for a demo on loopback
 };
 
+enum class Failover : std::uint8_t { budget, immediate };
+
+// What the standby side does when the peer is lost (every link silent for peer_timeout).
+enum class PeerLostPolicy : std::uint8_t {
+  takeover,  // take the peer's tenants over at once: speed first (two actives during a partition)
+  fence,     // only once fence_command has fenced the peer
+  witness,   // only once witness_command says the peer is gone
+};
+
 [[nodiscard]] std::string_view to_string(Side side) noexcept;
 [[nodiscard]] std::string_view to_string(RestartPolicy policy) noexcept;
 [[nodiscard]] std::string_view to_string(Readiness readiness) noexcept;
 [[nodiscard]] std::string_view to_string(Standby standby) noexcept;
 [[nodiscard]] std::string_view to_string(PeerAuth auth) noexcept;
+[[nodiscard]] std::string_view to_string(PeerLostPolicy policy) noexcept;
+[[nodiscard]] std::string_view to_string(Failover failover) noexcept;
 
 // A node's peer links, one per address: two let a cluster survive the loss of one network.
 inline constexpr std::size_t max_peer_links = 2;
@@ -80,6 +91,23 @@ struct ClusterConfig {
   // the file is loaded, not here (the engine does no I/O).
   std::optional<std::string> auth_key_file;
   std::vector<NodeConfig> nodes;  // in file order
+
+  // The duplex's roles (docs/roles.md).
+  PeerLostPolicy on_peer_lost = PeerLostPolicy::takeover;
+  // A node that has never seen its peer makes nothing active before this has passed (and then
+  // only as on_peer_lost allows): wait-for-all, so two nodes started apart do not both start.
+  std::chrono::nanoseconds wait_for_peer = std::chrono::seconds{10};
+  std::vector<std::string> fence_command;  // fence: run; exit 0 = the peer is fenced
+  std::chrono::nanoseconds fence_timeout = std::chrono::seconds{10};
+  std::vector<std::string> witness_command;  // witness: exit 0 = the peer is gone
+  std::chrono::nanoseconds witness_timeout = std::chrono::seconds{5};
+  // Flap damping: more automatic role changes of one tenant than this within the window, and
+  // the tenant holds where it is.
+  std::uint32_t max_role_changes = 4;
+  std::chrono::nanoseconds role_change_window = std::chrono::minutes{10};
+  // stepping_down lasts until the applications acknowledge, or this long.
+  std::chrono::nanoseconds drain_timeout = std::chrono::nanoseconds{0};
+  std::chrono::nanoseconds hook_timeout = std::chrono::seconds{5};  // on_role_change
 };
 
 // Resource limits (setrlimit) applied to a process before exec; absent = inherited from the
@@ -104,6 +132,9 @@ struct ProcessSettings {
   Readiness ready = Readiness::on_heartbeat;
   int priority = 50;  // 0-100, higher starts first among those that may start
   bool critical = false;
+  // A critical process's crash or hang moves its tenant to the peer at once ("immediate"), or
+  // only once its restart budget is spent ("budget").
+  Failover failover = Failover::budget;
   // Restart back-off: the first restart is immediate, then restart_delay, doubling per restart
   // up to restart_delay_max. 100 ms gives a process that exits at once (a missing file, a port
   // in use) about 1.5 s before its restart budget is spent, not a few milliseconds.
@@ -146,6 +177,10 @@ struct TenantConfig {
   std::string name;
   std::optional<std::string> user;  // runs its processes and owns its heartbeat segment
   Standby standby = Standby::hot;
+  Side preferred_side = Side::primary;  // where it is active when both sides may have it
+  // Run on every role change of the tenant here, with its name, the old and new role and the
+  // epoch as arguments (e.g. to move a virtual IP).
+  std::vector<std::string> on_role_change;
   SourcePos where;  // its [[tenant]] header
 };
 

@@ -23,7 +23,7 @@
 namespace hamon::peer {
 
 inline constexpr std::uint32_t frame_magic = 0x504e4d48;
-inline constexpr std::uint16_t protocol_version = 1;
+inline constexpr std::uint16_t protocol_version = 2;  // 2: the tenant record's flags
 inline constexpr std::size_t header_size = 36;
 inline constexpr std::size_t mac_size = 32;
 // 64 KiB: small enough that a heartbeat queued behind a full frame waits well under a

@@ -44,6 +44,7 @@ struct TenantRecord {
   TenantRole role = TenantRole::none;
   std::uint64_t epoch = 0;              // raised by every role change of the tenant
   std::uint32_t critical_failures = 0;  // its critical processes that cannot be kept up here
+  bool asks = false;  // an operator asked here for the tenant to move here (a switchover)
 
   friend bool operator==(const TenantRecord&, const TenantRecord&) = default;
 };

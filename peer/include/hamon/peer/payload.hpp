@@ -20,7 +20,7 @@
 namespace hamon::peer {
 
 // Encoded sizes of the records, with names of the longest length allowed (31 characters).
-inline constexpr std::size_t max_tenant_record_size = 1 + 31 + 1 + 8 + 4;                    // 45
+inline constexpr std::size_t max_tenant_record_size = 1 + 31 + 1 + 8 + 4 + 1;                // 46
 inline constexpr std::size_t max_process_record_size = 1 + 31 + 1 + 31 + 1 + 1 + 4 + 8 + 4;  // 82
 // The fixed part of a snapshot chunk and of a delta, before their records.
 inline constexpr std::size_t snapshot_fixed_size = 8 + 4 + 4 + 2 + 2;  // 20

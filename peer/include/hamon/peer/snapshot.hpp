@@ -1,7 +1,7 @@
 // A node's whole table, split into snapshot chunks that each fit one frame, and put together
 // again on the other side.
 //
-// Sizes: a process record takes at most 82 bytes (two 31-character names), a tenant record 45,
+// Sizes: a process record takes at most 82 bytes (two 31-character names), a tenant record 46,
 // so a chunk of max_payload (65,536) bytes holds at least 798 processes: a 4,096-process table
 // travels in 6 chunks, the largest table hamon allows (65,536 processes, 1,024 tenants) in 83.
 // Heartbeats may travel between the chunks of a snapshot.
