@@ -478,3 +478,71 @@ TEST(ConfigParsing, ConfigErrorPrintsLikeACompiler) {
 
 }  // namespace
 }  // namespace hamon::engine
+
+namespace hamon::engine {
+namespace {
+
+TEST(ConfigParsing, ReadsTheDuplexRoleSettings) {
+  const ParseResult r = parse(R"([cluster]
+name = "c"
+auth = "none"
+on_peer_lost = "fence"
+wait_for_peer = "30s"
+fence_command = ["/usr/sbin/fence_ipmilan", "--ip", "10.0.0.9"]
+fence_timeout = "20s"
+witness_command = ["/usr/local/bin/ping-site-c"]
+witness_timeout = "2s"
+max_role_changes = 3
+role_change_window = "5m"
+drain_timeout = "500ms"
+hook_timeout = "1s"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[tenant]]
+name = "acme"
+preferred_side = "secondary"
+on_role_change = ["/etc/hamon/move-vip", "acme"]
+[[tenant.process]]
+name = "acd"
+command = ["acd"]
+critical = true
+failover = "immediate"
+)");
+  const Config& c = ok(r);
+  EXPECT_EQ(c.cluster.on_peer_lost, PeerLostPolicy::fence);
+  EXPECT_EQ(c.cluster.wait_for_peer, std::chrono::seconds(30));
+  EXPECT_EQ(c.cluster.fence_command,
+            (std::vector<std::string>{"/usr/sbin/fence_ipmilan", "--ip", "10.0.0.9"}));
+  EXPECT_EQ(c.cluster.fence_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(c.cluster.witness_command, (std::vector<std::string>{"/usr/local/bin/ping-site-c"}));
+  EXPECT_EQ(c.cluster.witness_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.cluster.max_role_changes, 3u);
+  EXPECT_EQ(c.cluster.role_change_window, std::chrono::minutes(5));
+  EXPECT_EQ(c.cluster.drain_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.cluster.hook_timeout, std::chrono::seconds(1));
+  ASSERT_EQ(c.tenants.size(), 1u);
+  EXPECT_EQ(c.tenants[0].preferred_side, Side::secondary);
+  EXPECT_EQ(c.tenants[0].on_role_change, (std::vector<std::string>{"/etc/hamon/move-vip", "acme"}));
+  ASSERT_EQ(c.processes.size(), 1u);
+  EXPECT_EQ(c.processes[0].failover, Failover::immediate);
+}
+
+TEST(ConfigParsing, TheRoleSettingsHaveSafeDefaults) {
+  const Config& c = ok(parse_with_cluster(R"([[tenant]]
+name = "acme"
+[[tenant.process]]
+name = "acd"
+command = ["acd"]
+)"));
+  EXPECT_EQ(c.cluster.on_peer_lost, PeerLostPolicy::takeover);
+  EXPECT_EQ(c.cluster.wait_for_peer, std::chrono::seconds(10));
+  EXPECT_EQ(c.cluster.drain_timeout, std::chrono::nanoseconds(0));
+  EXPECT_EQ(c.tenants[0].preferred_side, Side::primary);
+  EXPECT_TRUE(c.tenants[0].on_role_change.empty());
+  EXPECT_EQ(c.processes[0].failover, Failover::budget);
+}
+
+}  // namespace
+}  // namespace hamon::engine

@@ -1034,3 +1034,69 @@ TEST(ConfigValidation, ReportsAnUnterminatedStringAsSyntaxError) {
 
 }  // namespace
 }  // namespace hamon::engine
+
+namespace hamon::engine {
+namespace {
+
+TEST(ConfigValidation, APolicyNeedsItsCommand) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+on_peer_lost = "fence"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            Errors{"test.toml:3:16: error: on_peer_lost = \"fence\" needs fence_command (the "
+                   "program that fences the peer; exit status 0 = fenced)"});
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+on_peer_lost = "witness"
+witness_command = []
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            (Errors{"test.toml:3:16: error: on_peer_lost = \"witness\" needs witness_command (the "
+                    "program that says whether the peer is gone; exit status 0 = gone)",
+                    "test.toml:4:19: error: 'witness_command' must name a program"}));
+}
+
+TEST(ConfigValidation, RejectsRoleSettingsOutOfRange) {
+  const auto errors = errors_of(parse(R"([cluster]
+name = "c"
+on_peer_lost = "pray"
+max_role_changes = 0
+fence_timeout = "0s"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[tenant]]
+name = "acme"
+preferred_side = "left"
+[[tenant.process]]
+name = "acd"
+command = ["acd"]
+failover = "sometimes"
+)"));
+  EXPECT_EQ(errors,
+            (Errors{"test.toml:3:16: error: invalid on_peer_lost 'pray': expected takeover, fence "
+                    "or witness",
+                    "test.toml:4:20: error: max_role_changes 0 is out of range 1..1000",
+                    "test.toml:5:17: error: fence_timeout must be longer than 0",
+                    "test.toml:12:18: error: invalid preferred_side 'left': expected primary or "
+                    "secondary",
+                    "test.toml:16:12: error: invalid failover 'sometimes': expected budget or "
+                    "immediate"}));
+}
+
+}  // namespace
+}  // namespace hamon::engine
