@@ -132,7 +132,8 @@ void add_node_commands(CLI::App& app, int& exit_code) {
       if (target) (void)server_request(*target, node::Request::reload(), exit_code);
     });
   }
-  CLI::App* tenant = app.add_subcommand("tenant", "Act on all processes of a tenant");
+  CLI::App* tenant =
+      app.add_subcommand("tenant", "Act on a tenant: its processes, or its role here");
   tenant->require_subcommand(1);
   add_action(*tenant, "start", node::Verb::tenant_start, "TENANT", "Start a tenant's processes",
              exit_code);
@@ -140,6 +141,7 @@ void add_node_commands(CLI::App& app, int& exit_code) {
              exit_code);
   add_action(*tenant, "restart", node::Verb::tenant_restart, "TENANT",
              "Restart a tenant's processes", exit_code);
+  add_role_commands(app, *tenant, exit_code);
 }
 
 }  // namespace hamon::cli

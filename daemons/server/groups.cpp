@@ -14,7 +14,9 @@ base::Status Groups::adopt() {
     shm::GroupInfo info{};
     if (!ctl_.group(g).info.read(info) || info.kind == shm::GroupKind::unused) break;
     const std::string name(info.name, strnlen(info.name, sizeof info.name));
-    if (auto r = ensure(name, 0, info.role); !r) return r.error();
+    auto r = ensure(name, 0, info.role);
+    if (!r) return r.error();
+    groups_[*r].epoch = info.epoch;
   }
   return base::ok();
 }
@@ -54,8 +56,17 @@ base::Result<std::uint32_t> Groups::ensure(const std::string& name, std::uint32_
   return g;
 }
 
+void Groups::set_duplex(std::uint32_t g, std::uint32_t critical_failures, bool asks) {
+  Group& group = groups_[g];
+  if (group.critical_failures == critical_failures && group.asks == asks) return;
+  group.critical_failures = critical_failures;
+  group.asks = asks;
+  publish(g);
+}
+
 void Groups::set_role(std::uint32_t g, std::uint32_t role, std::uint64_t epoch) {
   groups_[g].role = role;
+  groups_[g].epoch = epoch;
   groups_[g].table->set_role(role, epoch);
   publish(g);
 }
@@ -93,6 +104,9 @@ void Groups::publish(std::uint32_t g) {
   info.kind = group.name == engine::system_group ? shm::GroupKind::system : shm::GroupKind::tenant;
   info.slot_count = group.table->slot_count();
   info.role = group.role;
+  info.epoch = group.epoch;
+  info.critical_failures = group.critical_failures;
+  info.flags = group.asks ? shm::kGroupAsks : 0;
   ctl_.group(g).info.write(info);
 }
 

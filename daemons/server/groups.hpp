@@ -40,8 +40,12 @@ class Groups {
   [[nodiscard]] std::uint32_t role(std::uint32_t g) const { return groups_[g].role; }
   // Heartbeat slots the group's segment holds (0 for a group not known).
   [[nodiscard]] std::uint32_t capacity(const std::string& name) const;
+  [[nodiscard]] std::uint64_t epoch(std::uint32_t g) const { return groups_[g].epoch; }
   // Publishes a role in the group's heartbeat segment (waking its processes) and in its slot.
   void set_role(std::uint32_t g, std::uint32_t role, std::uint64_t epoch);
+  // What the peer link tells the peer beside the role: the tenant's failed critical processes,
+  // and whether an operator asked here for the tenant (docs/roles.md). Published when changed.
+  void set_duplex(std::uint32_t g, std::uint32_t critical_failures, bool asks);
 
   // Gives back each heartbeat segment's removed name (node/segment_links.hpp). One line for
   // each that needed it, or could not have it: what happened, for an event.
@@ -52,6 +56,9 @@ class Groups {
     std::string name;
     std::unique_ptr<shm::HeartbeatTable> table;
     std::uint32_t role;
+    std::uint64_t epoch = 0;
+    std::uint32_t critical_failures = 0;
+    bool asks = false;
     ino_t ino = 0;          // the segment's file: what its names must name
     std::string said = {};  // what went wrong with its names, as last said
   };

@@ -38,16 +38,16 @@ std::uint32_t Server::group_of(std::size_t i) const {
 }
 
 base::Status Server::ensure_groups(const engine::Config& config) {
-  // Until the duplex link decides, a tenant is active on the primary side, standby elsewhere.
-  const engine::NodeConfig* me = config.find_node(node_.id);
-  const bool primary = me != nullptr && me->side == engine::Side::primary;
+  // Without a peer a tenant is simply active here; with one, it starts standby and the duplex's
+  // roles decide (docs/roles.md).
+  const bool duplex = !config.peers_of(node_.id).empty();
   for (const auto& g : config.groups()) {
     std::uint32_t members = 0;
     for (const auto& p : config.processes) members += p.group == g ? 1 : 0;
     const bool system = g == engine::system_group;
-    const std::uint32_t role = system    ? HAMON_ROLE_NONE
-                               : primary ? HAMON_ROLE_ACTIVE
-                                         : HAMON_ROLE_STANDBY;
+    const std::uint32_t role = system   ? HAMON_ROLE_NONE
+                               : duplex ? HAMON_ROLE_STANDBY
+                                        : HAMON_ROLE_ACTIVE;
     if (auto r = groups_.ensure(g, members, role); !r) return r.error();
   }
   return base::ok();
@@ -108,6 +108,8 @@ base::Status Server::setup() {
   if (auto r = install(std::move(config), std::move(carried), next_inc, 0); !r) return r;
   // Configured no more (the file changed while no server ran).
   for (std::uint32_t s : removed) retire(s, 2'000'000'000, 0);
+  duplex_ = Duplex::make(*config_, node_.id, ctl_, groups_, node::now_ns());
+  if (duplex_ && adopting_) duplex_->restore();
   return base::ok();
 }
 
@@ -155,9 +157,10 @@ bool Server::runs_here(std::size_t i) const {
   const auto& p = config_->processes[i];
   if (p.is_system()) return true;
   const engine::TenantConfig* t = config_->find_tenant(p.group);
-  // Cold standby: a tenant's processes run only where the tenant is active.
-  return t == nullptr || t->standby == engine::Standby::hot ||
-         groups_.role(group_of(i)) == HAMON_ROLE_ACTIVE;
+  // Cold standby: a tenant's processes run only where the tenant is active (or becoming so).
+  const std::uint32_t role = groups_.role(group_of(i));
+  return t == nullptr || t->standby == engine::Standby::hot || role == HAMON_ROLE_ACTIVE ||
+         role == HAMON_ROLE_TAKING_OVER;
 }
 
 void Server::boot(std::uint64_t now) {
@@ -171,14 +174,15 @@ void Server::boot(std::uint64_t now) {
 
 bool Server::has_messages() const {
   return ctl_.channel(ChannelId::spawner_to_server).size() > 0 ||
-         ctl_.channel(ChannelId::monitor_to_server).size() > 0;
+         ctl_.channel(ChannelId::monitor_to_server).size() > 0 || (duplex_ && duplex_->changed());
 }
 
 std::uint64_t Server::next_deadline() const {
   // Requests waiting for room in the spawner's channel are tried again soon: the spawner
   // drains it without telling us.
   const std::uint64_t retry = to_spawner_.backlog() > 0 ? last_now_ + 1'000'000 : UINT64_MAX;
-  return std::min(sup_->next_deadline(), retry);
+  const std::uint64_t roles = duplex_ ? duplex_->next_deadline() : UINT64_MAX;
+  return std::min({sup_->next_deadline(), retry, roles});
 }
 
 int Server::do_work(std::uint64_t now) {
@@ -215,7 +219,62 @@ int Server::do_work(std::uint64_t now) {
     ++work;
   }
   apply(now);
+  if (duplex_) duplex_turn(now);
   return work;
+}
+
+std::vector<std::size_t> Server::tenant_processes(std::size_t tenant) const {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < config_->processes.size(); ++i) {
+    if (config_->processes[i].group == config_->tenants[tenant].name) out.push_back(i);
+  }
+  return out;
+}
+
+void Server::duplex_turn(std::uint64_t now) {
+  using engine::Phase;
+  // A tenant's health: its critical processes that cannot be kept up here — out of restarts, or
+  // (failover = "immediate") down after a crash or a hang.
+  std::vector<std::uint32_t> critical(config_->tenants.size(), 0);
+  for (std::size_t t = 0; t < config_->tenants.size(); ++t) {
+    for (std::size_t i : tenant_processes(t)) {
+      const auto& p = config_->processes[i];
+      if (!p.critical) continue;
+      const Phase ph = sup_->phase(i);
+      const bool failed = ph == Phase::failed ||
+                          (p.failover == engine::Failover::immediate && sup_->budget(i).total > 0 &&
+                           (ph == Phase::backoff || ph == Phase::starting));
+      critical[t] += failed ? 1 : 0;
+    }
+  }
+  for (const auto& c : duplex_->turn(critical, now)) {
+    const engine::TenantConfig& tenant = config_->tenants[c.tenant];
+    if (tenant.standby != engine::Standby::cold || c.from == c.to) continue;
+    // Cold standby: the processes start on takeover (in dependency and priority order) and
+    // stop on step-down (in reverse).
+    if (c.to == engine::Role::taking_over) sup_->start(tenant_processes(c.tenant), now);
+    if (c.to == engine::Role::stepping_down || c.to == engine::Role::standby) {
+      for (std::size_t i : tenant_processes(c.tenant)) sup_->stop(i, now);
+    }
+  }
+  // Cold transitions end when their processes are all up, or all down.
+  for (std::size_t t = 0; t < config_->tenants.size(); ++t) {
+    if (config_->tenants[t].standby != engine::Standby::cold) continue;
+    const auto role = duplex_->roles().role(t);
+    const auto procs = tenant_processes(t);
+    if (role == engine::Role::taking_over &&
+        std::all_of(procs.begin(), procs.end(),
+                    [&](std::size_t i) { return sup_->phase(i) == Phase::up; })) {
+      duplex_->ready(t, now);
+    } else if (role == engine::Role::stepping_down &&
+               std::all_of(procs.begin(), procs.end(), [&](std::size_t i) {
+                 const Phase ph = sup_->phase(i);
+                 return ph == Phase::down || ph == Phase::failed;
+               })) {
+      duplex_->drained(t, now);
+    }
+  }
+  apply(now);
 }
 
 void Server::apply(std::uint64_t now) {
@@ -309,6 +368,16 @@ node::Reply Server::handle(const node::Request& r, std::uint64_t now) {
       apply(now);
       return node::Reply::success();
     case Verb::reload: return reload(now);
+    case Verb::switchover:
+    case Verb::tenant_activate: {
+      if (!duplex_)
+        return node::Reply::failure("this node has no peer: its tenants are active here");
+      auto done = r.verb == Verb::switchover ? duplex_->switchover(r.target, now)
+                                             : duplex_->activate(r.target, now);
+      if (!done) return node::Reply::failure(done.error().message);
+      duplex_turn(now);
+      return node::Reply::success();
+    }
     default: break;
   }
   const bool tenant =

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "duplex.hpp"
 #include "groups.hpp"
 #include "hamon/engine/slot_table.hpp"
 #include "hamon/engine/supervisor.hpp"
@@ -71,6 +72,9 @@ class Server {
   void record(std::size_t i, bool force);
   void post(const shm::Message& m) { to_spawner_.send(m); }
   [[nodiscard]] bool runs_here(std::size_t i) const;
+  // The duplex's turn: health in, role changes out, and what a cold standby starts or stops.
+  void duplex_turn(std::uint64_t now);
+  [[nodiscard]] std::vector<std::size_t> tenant_processes(std::size_t tenant) const;
   [[nodiscard]] std::uint32_t group_of(std::size_t i) const;
   [[nodiscard]] base::Result<std::vector<std::size_t>> resolve(const std::string& what,
                                                                bool tenant) const;
@@ -81,6 +85,7 @@ class Server {
   std::unique_ptr<engine::Config> config_;
   std::unique_ptr<engine::Supervisor> sup_;
   Groups groups_;
+  std::unique_ptr<Duplex> duplex_;  // none without a peer
   engine::SlotTable slots_;
   std::map<std::uint32_t, std::uint64_t> retiring_;  // removed slot → incarnation being stopped
   std::vector<shm::SuperviseRecord> recorded_;       // what the segment holds, per process

@@ -218,7 +218,8 @@ void Roles::decide(std::size_t t, std::uint64_t now) {
         }
       } else if (x.role == Role::standby) {
         if (claims(p.role) || p.role == Role::stepping_down) {
-          x.epoch = std::max(x.epoch, p.epoch);  // a standby follows the active's term
+          // A standby follows the active's term (reported, so that it is published).
+          if (p.epoch > x.epoch) set(t, x.role, p.epoch, "following the peer's epoch");
           x.asks = x.operator_wants;
         } else if (p.epoch > x.epoch) {
           take_over(t, p.epoch, "handed over by the peer");

@@ -6,7 +6,7 @@
 namespace hamon::node {
 namespace {
 
-constexpr std::array<std::pair<Verb, std::string_view>, 9> kVerbs{{
+constexpr std::array<std::pair<Verb, std::string_view>, 11> kVerbs{{
     {Verb::up, "up"},
     {Verb::down, "down"},
     {Verb::reload, "reload"},
@@ -16,6 +16,8 @@ constexpr std::array<std::pair<Verb, std::string_view>, 9> kVerbs{{
     {Verb::tenant_start, "tenant-start"},
     {Verb::tenant_stop, "tenant-stop"},
     {Verb::tenant_restart, "tenant-restart"},
+    {Verb::switchover, "switchover"},
+    {Verb::tenant_activate, "tenant-activate"},
 }};
 
 Error malformed(std::string why) { return {Errc::bad_argument, std::move(why)}; }

@@ -82,6 +82,9 @@ std::optional<peer::TenantRecord> LocalTable::tenant(std::uint32_t group) {
   // The role hamon-server mirrors here, not the tenant-writable heartbeat segment's copy.
   t.role = g.role <= peer::max_tenant_role ? static_cast<peer::TenantRole>(g.role)
                                            : peer::TenantRole::none;
+  t.epoch = g.epoch;
+  t.critical_failures = g.critical_failures;
+  t.asks = (g.flags & shm::kGroupAsks) != 0;
   return t;
 }
 

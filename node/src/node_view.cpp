@@ -60,6 +60,12 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     shm::GroupInfo info{};
     if (!ctl.group(g).info.read(info) || info.kind == shm::GroupKind::unused) continue;
     groups[g] = info;
+    if (info.kind == shm::GroupKind::tenant) {
+      v.tenants.push_back(
+          {shm::read_fixed(info.name),
+           hamon::to_string(static_cast<hamon::Role>(info.role <= 4 ? info.role : 0)), info.epoch,
+           info.critical_failures, (info.flags & shm::kGroupAsks) != 0});
+    }
     auto t = shm::HeartbeatTable::attach(shm::read_fixed(info.heartbeat_segment),
                                          shm::Access::read_only);
     if (t) tables[g] = std::make_unique<shm::HeartbeatTable>(std::move(t).value());
@@ -85,9 +91,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     const bool alive = current_spawn && sp.exited_ns == 0;
     r.pid = alive ? sp.pid : 0;
     if (g != groups.end() && g->second.kind == shm::GroupKind::tenant) {
-      auto t = tables.find(id.group);
-      r.role =
-          hamon::to_string(static_cast<hamon::Role>(t != tables.end() ? t->second->role() : 0));
+      // The role hamon-server decided (its group slot), not the tenant-writable copy.
+      r.role = hamon::to_string(static_cast<hamon::Role>(g->second.role <= 4 ? g->second.role : 0));
     } else {
       r.role.assign(1, '-');  // not = "-": GCC 12 -O3 false -Wrestrict (its bug 105651)
     }
@@ -260,6 +265,15 @@ std::string render_table(const NodeView& v) {
                   static_cast<unsigned long long>(p.incarnation));
     o << line;
   }
+  if (!v.tenants.empty()) {
+    o << "\nroles here:";
+    for (const auto& t : v.tenants) {
+      o << ' ' << t.name << '=' << t.role << "(epoch " << t.epoch << ')'
+        << (t.critical_failures > 0 ? "[critical failed]" : "")
+        << (t.asks ? "[asks the peer]" : "");
+    }
+    o << '\n';
+  }
   for (const auto& p : v.peers) render_peer(o, p);
   return o.str();
 }
@@ -330,6 +344,14 @@ std::string render_json(const NodeView& v) {
       << ",\"state\":" << json_string(p.state) << ",\"role\":" << json_string(p.role)
       << ",\"incarnation\":" << p.incarnation << ",\"restarts\":" << p.restarts
       << ",\"heartbeat_age_us\":" << json_age(p.heartbeat_age_us) << "}";
+  }
+  o << "],\"tenants\":[";
+  for (std::size_t i = 0; i < v.tenants.size(); ++i) {
+    const auto& t = v.tenants[i];
+    o << (i ? "," : "") << "{\"name\":" << json_string(t.name)
+      << ",\"role\":" << json_string(t.role) << ",\"epoch\":" << t.epoch
+      << ",\"critical_failures\":" << t.critical_failures
+      << ",\"asks\":" << (t.asks ? "true" : "false") << '}';
   }
   o << "],\"peers\":[";
   for (std::size_t i = 0; i < v.peers.size(); ++i) {

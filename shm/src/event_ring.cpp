@@ -39,6 +39,7 @@ const char* to_string(EventKind k) noexcept {
     case EventKind::link_up: return "link-up";
     case EventKind::link_down: return "link-down";
     case EventKind::frame_rejected: return "frame-rejected";
+    case EventKind::alarm: return "alarm";
   }
   return "unknown";
 }

@@ -26,7 +26,8 @@ std::string cluster_toml(const std::string& cluster, const std::string& key, con
   std::string t = "[cluster]\nname = \"";
   t.append(cluster).append("\"\npeer_interval = \"").append(o.peer_interval);
   t.append("\"\npeer_timeout = \"").append(o.peer_timeout);
-  t.append("\"\nauth_key_file = \"").append(key).append("\"\n\n");
+  t.append("\"\nauth_key_file = \"").append(key).append("\"\n");
+  t.append(o.cluster_keys).append("\n");
   t.append("[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = ");
   t.append(address_list(o.host, a_ports)).append("\n\n");
   t.append("[[cluster.node]]\nid = \"b\"\nside = \"secondary\"\naddress = ");

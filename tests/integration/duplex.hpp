@@ -23,6 +23,7 @@ struct DuplexOptions {
   std::string peer_interval = "2ms";
   std::string peer_timeout = "250ms";
   std::string host = "127.0.0.1";  // or a name, such as "localhost"
+  std::string cluster_keys = {};   // more [cluster] lines (role settings, say)
 };
 
 class Duplex {

@@ -165,6 +165,22 @@ TEST(Client, RoleFollowsTheServersWrites) {
   EXPECT_EQ(hb.role(), Role::none);
 }
 
+TEST(Client, TheEpochIsTheTermTheServerPublishedWithTheRole) {
+  ScopedName n("hb");
+  auto t = HeartbeatTable::create(n.str(), "acme", 4);
+  ASSERT_TRUE(t);
+  auto hb = Heartbeat::attach(n.slashed().c_str(), 0, 1);
+  ASSERT_TRUE(hb);
+  EXPECT_EQ(hb.epoch(), 0u);
+  t->set_role(HAMON_ROLE_ACTIVE, 7);
+  EXPECT_EQ(hb.epoch(), 7u);
+  t->set_role(HAMON_ROLE_STANDBY, 8);  // deposed: the peer serves in epoch 8
+  EXPECT_EQ(hb.role(), Role::standby);
+  EXPECT_EQ(hb.epoch(), 8u);
+  hamon_client detached{};
+  EXPECT_EQ(hamon_get_epoch(&detached), 0u);
+}
+
 TEST(Client, WaitRoleChangeTimesOutWhenNothingChanges) {
   ScopedName n("hb");
   auto t = HeartbeatTable::create(n.str(), "acme", 4);

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
@@ -499,6 +500,7 @@ void Link::on_tick() {
     h.state = shm::PeerState::lost;
     h.state_since_ns = now;
     ++h.peer_losses;
+    roles_dirty_ = true;
     note(shm::EventKind::peer_lost, static_cast<std::int64_t>(now - watch_.last_heard()),
          "every link silent for " + ms_text(now - watch_.last_heard()));
   }
@@ -698,6 +700,8 @@ void Link::heard(Connection& c, std::uint64_t now) {
     h.state_since_ns = now;
     note(shm::EventKind::peer_up, static_cast<std::int64_t>(c.link()),
          "heard on link " + std::to_string(c.link()));
+    roles_dirty_ = true;
+    publish();
   }
 }
 
@@ -751,6 +755,7 @@ void Link::on_snapshot(Connection& c, peer::SnapshotChunk chunk, std::uint64_t n
     auto& h = view_.header();
     h.incarnation = inc;
     h.snapshot_ns = now;
+    roles_dirty_ = true;
     ++h.snapshots;
     publish();
   }
@@ -768,6 +773,7 @@ void Link::on_delta(Connection& c, const peer::Delta& d) {
   view_.apply(d);
   table_seq_ = d.state_seq;
   ++view_.header().deltas;
+  roles_dirty_ |= !d.tenants.empty();
   publish();
 }
 
@@ -842,6 +848,11 @@ void Link::publish() {
     h.links[i] = info;
   }
   view_.publish();
+  if (std::exchange(roles_dirty_, false)) {
+    // What hamon-server decides roles on changed: it reads the region again at once.
+    ctl_.peer(0).role_inputs().fetch_add(1, std::memory_order_release);
+    ctl_.daemon(shm::DaemonId::server).inbox.ring();
+  }
 }
 
 }  // namespace hamon::link

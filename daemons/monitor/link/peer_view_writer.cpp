@@ -39,6 +39,7 @@ void PeerViewWriter::write_tenant(std::uint32_t row, const peer::TenantRecord& r
   t.role = static_cast<std::uint32_t>(r.role);
   t.critical_failures = r.critical_failures;
   t.epoch = r.epoch;
+  t.flags = r.asks ? shm::kPeerAsks : 0;
   slot_.tenant(row).write(t);
 }
 

@@ -294,6 +294,16 @@ static inline enum hamon_role hamon_get_role(const hamon_client* c) HAMON_NOEXCE
                                                              : HAMON_ROLE_NONE;
 }
 
+/* The tenant's epoch: the term of its current active side (docs/roles.md), 0 when not attached.
+ * It rises with every change of the active side; a deposed active sees a higher epoch than the
+ * one it served in, and can fence its own side effects by it. Read after the role it came with
+ * (the server stores the epoch, then the role with release). No system call. */
+static inline uint64_t hamon_get_epoch(const hamon_client* c) HAMON_NOEXCEPT_ {
+  if (c->base == HAMON_NULL_) return 0;
+  (void)__atomic_load_n(hamon_u32_(c->base, HAMON_HB_OFF_ROLE), __ATOMIC_ACQUIRE);
+  return __atomic_load_n(hamon_u64_(c->base, HAMON_HB_OFF_ROLE_TERM), __ATOMIC_RELAXED);
+}
+
 /* Blocks until the role differs from `seen` or `timeout_ns` passes (a negative timeout waits
  * forever). Stores the role in *now (if not NULL). Returns 0, -HAMON_E_TIMEOUT,
  * -HAMON_E_NOT_ATTACHED or -HAMON_E_SYSTEM. Sleeps on a futex in the segment: costs no CPU while

@@ -113,6 +113,10 @@ class Heartbeat {
   // The tenant's current role; one acquire load.
   [[nodiscard]] Role role() const noexcept { return static_cast<Role>(hamon_get_role(&c_)); }
 
+  // The tenant's epoch (the term of its active side; docs/roles.md): a deposed active sees a
+  // higher one than it served in.
+  [[nodiscard]] std::uint64_t epoch() const noexcept { return hamon_get_epoch(&c_); }
+
   // Blocks until the role differs from `seen` or `timeout` passes; returns the role then
   // (equal to `seen` on time-out). A negative timeout waits forever.
   Role wait_role_change(Role seen, std::chrono::nanoseconds timeout) noexcept {

@@ -37,6 +37,8 @@ enum class Verb : std::uint8_t {
   tenant_start,
   tenant_stop,
   tenant_restart,
+  switchover,       // hand a tenant over to the peer (or ask the peer for it)
+  tenant_activate,  // take a tenant whatever the peer and the policy say (--force)
 };
 
 [[nodiscard]] std::string_view to_string(Verb v) noexcept;

@@ -39,9 +39,19 @@ struct ProcessRow {
   bool wanted = false;
 };
 
+// A tenant's duplex role on this node, as hamon-server decided it (docs/roles.md).
+struct TenantRow {
+  std::string name;
+  std::string role;  // active, standby, taking-over, stepping-down, none
+  std::uint64_t epoch = 0;
+  std::uint32_t critical_failures = 0;
+  bool asks = false;  // a switchover asked here waits for the peer
+};
+
 struct NodeView {
   std::string cluster, node;
   std::vector<DaemonRow> daemons;
+  std::vector<TenantRow> tenants;
   std::vector<ProcessRow> processes;
   std::vector<PeerRow> peers;  // what this node knows of each other node (peer_view.hpp)
 };

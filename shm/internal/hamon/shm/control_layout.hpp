@@ -167,17 +167,21 @@ static_assert(offsetof(DaemonSlot, inbox) == 72);
 
 enum class GroupKind : std::uint32_t { unused = 0, system, tenant };
 
-struct GroupInfo {              // hamon-server, when it adds the group
-  char name[kNameMax];          // → monitor, spawner (log and event names), view
-  char heartbeat_segment[128];  // shm name, no leading slash → monitor, spawner (the client's
-                                // environment), view
-  GroupKind kind;               // → view
-  std::uint32_t slot_count;     // slots in its heartbeat segment → nobody yet (each reader
-                                // takes the count from the heartbeat segment itself)
-  std::uint32_t role;           // enum hamon_role, mirrored from the heartbeat segment → nobody
-                                // yet (the view reads the role from the heartbeat segment)
+struct GroupInfo {                  // hamon-server, when it adds the group
+  char name[kNameMax];              // → monitor, spawner (log and event names), view
+  char heartbeat_segment[128];      // shm name, no leading slash → monitor, spawner (the client's
+                                    // environment), view
+  GroupKind kind;                   // → view
+  std::uint32_t slot_count;         // slots in its heartbeat segment → nobody yet (each reader
+                                    // takes the count from the heartbeat segment itself)
+  std::uint32_t role;               // enum hamon_role: the authoritative role (the heartbeat
+                                    // segment holds a copy for the applications) → link, view
+  std::uint32_t critical_failures;  // its critical processes that cannot be kept up → link, view
+  std::uint64_t epoch;              // the tenant's term (docs/roles.md) → link, view
+  std::uint32_t flags;              // bit 0: asks (a switchover asked here) → link
   std::uint32_t reserved;
 };
+inline constexpr std::uint32_t kGroupAsks = 1u << 0;
 static_assert(sizeof(GroupInfo) <= 2 * kLine - 8);
 
 struct alignas(kLine) GroupSlot {

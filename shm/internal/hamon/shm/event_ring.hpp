@@ -34,6 +34,7 @@ enum class EventKind : std::uint16_t {
   link_up,         // a peer link's handshake completed; name = peer, value = link index
   link_down,       // a peer link closed or fell silent; detail says why
   frame_rejected,  // the link refused a frame and dropped the connection; value = Reason, detail
+  alarm,           // needs an operator: a tenant held by flap damping, a fence that failed
 };
 
 const char* to_string(EventKind k) noexcept;

@@ -16,6 +16,7 @@
 #define HAMON_SHM_PEER_REGION_HPP
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 
 #include "hamon/shm/seqlock.hpp"
@@ -89,7 +90,9 @@ struct PeerTenant {
   std::uint32_t role;       // enum hamon_role
   std::uint32_t critical_failures;
   std::uint64_t epoch;
+  std::uint32_t flags;  // kPeerAsks
 };
+inline constexpr std::uint32_t kPeerAsks = 1u << 0;  // the peer asks for the tenant
 
 // One process of the peer, as its node reports it.
 struct PeerProcess {
@@ -131,6 +134,9 @@ struct PeerSettings {
 struct alignas(128) PeerHeaderSlot {
   Seqlocked<PeerHeader> header;
   Seqlocked<PeerSettings> settings;
+  // Bumped by the link after the peer's state or any of its tenant rows changed, before it
+  // rings hamon-server's inbox: what the server's role decisions wait on.
+  std::atomic<std::uint64_t> role_inputs;
 };
 struct alignas(64) PeerTenantRow {
   Seqlocked<PeerTenant> row;
@@ -156,6 +162,9 @@ class PeerSlot {
 
   [[nodiscard]] Seqlocked<PeerHeader>& header() const noexcept {
     return reinterpret_cast<PeerHeaderSlot*>(base_)->header;
+  }
+  [[nodiscard]] std::atomic<std::uint64_t>& role_inputs() const noexcept {
+    return reinterpret_cast<PeerHeaderSlot*>(base_)->role_inputs;
   }
   [[nodiscard]] Seqlocked<PeerSettings>& settings() const noexcept {
     return reinterpret_cast<PeerHeaderSlot*>(base_)->settings;

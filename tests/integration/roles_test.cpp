@@ -1,0 +1,216 @@
+// Specification of the duplex's roles on two real nodes of one machine (docs/roles.md): each
+// tenant active on its preferred side, the peer's tenants taken over when it dies, a switchover
+// that never leaves two actives, a critical failure that moves one tenant, wait-for-all at start,
+// and a partition under the witness policy that takes nothing over.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "duplex.hpp"
+#include "test_node.hpp"
+
+namespace hamon::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* const kTenants = R"(
+[defaults]
+interval = "10ms"
+timeout = "200ms"
+
+[[tenant]]
+name = "acme"
+preferred_side = "primary"
+
+[[tenant.process]]
+name = "acd"
+command = ["@APP@", "--interval", "10ms"]
+critical = true
+failover = "immediate"
+
+[[tenant]]
+name = "globex"
+preferred_side = "secondary"
+
+[[tenant.process]]
+name = "ivr"
+command = ["@APP@", "--interval", "10ms"]
+)";
+
+std::string role(const node::NodeView& v, const std::string& tenant) {
+  for (const auto& t : v.tenants) {
+    if (t.name == tenant) return t.role;
+  }
+  return "?";
+}
+
+std::uint64_t epoch(const node::NodeView& v, const std::string& tenant) {
+  for (const auto& t : v.tenants) {
+    if (t.name == tenant) return t.epoch;
+  }
+  return 0;
+}
+
+bool roles_are(const TestNode& n, const std::string& acme, const std::string& globex,
+               std::chrono::milliseconds limit = 20s) {
+  return n.wait(
+      [&](const node::NodeView& v) {
+        return role(v, "acme") == acme && role(v, "globex") == globex;
+      },
+      limit);
+}
+
+std::string roles_of(const TestNode& n) {
+  const auto v = n.view();
+  return n.id() + ": acme " + role(v, "acme") + " (epoch " + std::to_string(epoch(v, "acme")) +
+         "), globex " + role(v, "globex") + " (epoch " + std::to_string(epoch(v, "globex")) + ")";
+}
+
+bool both_up(Duplex& d) {
+  const auto up_a = d.a().up();
+  const auto up_b = d.b().up();
+  EXPECT_EQ(up_a.code, 0) << up_a.out << up_a.err;
+  EXPECT_EQ(up_b.code, 0) << up_b.out << up_b.err;
+  return up_a.code == 0 && up_b.code == 0;
+}
+
+// Every hamon daemon and every process of the node, SIGKILL, by the pids it shows.
+void kill_everything(const TestNode& n) {
+  const auto v = n.view();
+  for (const auto& d : v.daemons) {
+    if (d.pid > 0) ::kill(d.pid, SIGKILL);
+  }
+  for (const auto& p : v.processes) {
+    if (p.pid > 0) ::kill(p.pid, SIGKILL);
+  }
+}
+
+TEST(Roles, EachTenantIsActiveOnItsPreferredSideAndStandbyOnTheOther) {
+  Duplex d(kTenants);
+  ASSERT_TRUE(both_up(d));
+  EXPECT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  EXPECT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  // One term per tenant, the same on both sides.
+  EXPECT_TRUE(d.b().wait([&](const node::NodeView& v) {
+    const auto a = d.a().view();
+    return epoch(v, "acme") == epoch(a, "acme") && epoch(v, "globex") == epoch(a, "globex") &&
+           epoch(v, "acme") > 0;
+  })) << roles_of(d.a())
+      << "; " << roles_of(d.b());
+}
+
+TEST(Roles, WhenANodeDiesItsPeerTakesItsTenantsOverAndKeepsThemWhenItReturns) {
+  Duplex d(kTenants, {.peer_interval = "2ms", .peer_timeout = "100ms"});
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  const auto before = epoch(d.b().view(), "acme");
+  kill_everything(d.a());
+  EXPECT_TRUE(roles_are(d.b(), "active", "active", 5s)) << roles_of(d.b());
+  EXPECT_GT(epoch(d.b().view(), "acme"), before);
+  const auto events = d.b().events();
+  EXPECT_GE(find_event(events, shm::EventKind::role_changed, "acme", "acme"), 0);
+  // a comes back: it sees b active and stays standby (no automatic failback).
+  const auto up = d.a().up();
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  EXPECT_TRUE(roles_are(d.a(), "standby", "standby")) << roles_of(d.a());
+  std::this_thread::sleep_for(300ms);  // a would have taken acme back by now if it did
+  EXPECT_EQ(role(d.a().view(), "acme"), "standby") << roles_of(d.a());
+  EXPECT_EQ(role(d.b().view(), "acme"), "active") << roles_of(d.b());
+}
+
+TEST(Roles, ASwitchoverMovesOneTenantAndNeverLeavesTwoActives) {
+  Duplex d(kTenants);
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  // Watch both sides for the whole switchover: never active on both.
+  std::atomic<bool> stop{false};
+  std::atomic<int> both{0};
+  std::thread watcher([&] {
+    auto ca = shm::ControlSegment::attach(d.a().control_segment(), shm::Access::read_only);
+    auto cb = shm::ControlSegment::attach(d.b().control_segment(), shm::Access::read_only);
+    if (!ca || !cb) return;
+    while (!stop.load()) {
+      if (role(node::read_view(*ca), "acme") == "active" &&
+          role(node::read_view(*cb), "acme") == "active") {
+        ++both;
+      }
+    }
+  });
+  const auto r = d.a().hamon({"switchover", "acme"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
+  EXPECT_TRUE(roles_are(d.a(), "standby", "standby")) << roles_of(d.a());
+  // And back, asked on the side that does not have it.
+  const auto back = d.a().hamon({"switchover", "acme"});
+  EXPECT_EQ(back.code, 0) << back.out << back.err;
+  EXPECT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  stop.store(true);
+  watcher.join();
+  EXPECT_EQ(both.load(), 0);
+  EXPECT_EQ(epoch(d.a().view(), "acme"), epoch(d.b().view(), "acme"));
+}
+
+TEST(Roles, ASwitchoverWithNowhereToGoIsRefusedWithWhy) {
+  Duplex d(kTenants, {.cluster_keys = "wait_for_peer = \"100ms\""});
+  const auto up = d.a().up();
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  ASSERT_TRUE(roles_are(d.a(), "active", "active")) << roles_of(d.a());
+  const auto r = d.a().hamon({"switchover", "acme"});
+  EXPECT_EQ(r.code, 7) << r.out << r.err;
+  EXPECT_NE(r.err.find("the peer is not up"), std::string::npos) << r.err;
+  EXPECT_EQ(role(d.a().view(), "acme"), "active");
+}
+
+TEST(Roles, ACriticalProcessThatCrashesMovesOnlyItsTenant) {
+  Duplex d(kTenants);
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  const auto acd = d.a().process("acme", "acd");
+  ASSERT_TRUE(acd && acd->pid > 0);
+  ::kill(acd->pid, SIGKILL);  // failover = "immediate"
+  EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
+  EXPECT_TRUE(roles_are(d.a(), "standby", "standby")) << roles_of(d.a());
+}
+
+TEST(Roles, ANodeAloneWaitsForItsPeerBeforeMakingAnythingActive) {
+  Duplex d(kTenants, {.cluster_keys = "wait_for_peer = \"1s\""});
+  const auto started = std::chrono::steady_clock::now();
+  const auto up = d.a().up();
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  EXPECT_EQ(role(d.a().view(), "acme"), "standby");
+  ASSERT_TRUE(roles_are(d.a(), "active", "active")) << roles_of(d.a());
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1s);
+}
+
+TEST(Roles, UnderTheWitnessPolicyAPartitionTakesNothingOver) {
+  // The witness (a second path to the peer) still sees a: b must not take anything over.
+  Duplex d(kTenants, {.relays = true,
+                      .peer_timeout = "100ms",
+                      .cluster_keys = "on_peer_lost = \"witness\"\n"
+                                      "witness_command = [\"/bin/false\"]\n"
+                                      "witness_timeout = \"500ms\""});
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  d.relay(0).blackhole(true);
+  ASSERT_TRUE(d.b().wait([](const node::NodeView& v) {
+    const auto p = peer_of(v);
+    return p && p->state == "lost";
+  })) << node::render_table(d.b().view());
+  std::this_thread::sleep_for(1500ms);  // three witness answers
+  EXPECT_EQ(role(d.b().view(), "acme"), "standby") << roles_of(d.b());
+  EXPECT_EQ(role(d.a().view(), "globex"), "standby") << roles_of(d.a());
+  const auto events = d.b().events();
+  EXPECT_GE(find_event(events, shm::EventKind::alarm, "", ""), 0);
+  d.relay(0).blackhole(false);
+}
+
+}  // namespace
+}  // namespace hamon::test
