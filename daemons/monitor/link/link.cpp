@@ -479,6 +479,9 @@ void Link::on_tick() {
   // daemons made, and the full comparison that catches anything else.
   if (feed_.drain([this](std::uint32_t slot) { refresh_process(slot); }, 4096)) rescan();
   follow_events(now);
+  // The tenants' lines every turn (a few dozen words): a role, an epoch, a switchover asked
+  // here go out within a peer_interval.
+  if (table_ready_) scan_groups();
   if (now >= next_rescan_ns_) {
     rescan();
     next_rescan_ns_ = now + kRescanNs;
@@ -570,7 +573,7 @@ void Link::rescan() {
   for (std::uint32_t s = 0; s < sent_.size(); ++s) refresh_process(s);
 }
 
-void Link::scan_versions() {
+void Link::scan_groups() {
   for (std::uint32_t g = 0; g < group_versions_.size(); ++g) {
     const std::uint64_t v = ctl_.group(g).info.version();
     if (v != group_versions_[g]) {
@@ -579,6 +582,10 @@ void Link::scan_versions() {
       refresh_tenant(g);
     }
   }
+}
+
+void Link::scan_versions() {
+  scan_groups();
   for (std::uint32_t s = 0; s < slot_versions_.size(); ++s) {
     const shm::ProcessSlot& p = ctl_.process(s);
     const std::array<std::uint64_t, 4> v{p.identity.version(), p.spawn.version(), p.watch.version(),
@@ -593,6 +600,7 @@ void Link::scan_versions() {
 void Link::follow_events(std::uint64_t now) {
   shm::Event e;
   bool everything = false;
+  bool tenants = false;
   for (int n = 0; n < 4096; ++n) {
     const auto step = cursor_.next(e, now);
     if (step.kind == shm::EventCursor::Kind::caught_up ||
@@ -605,13 +613,19 @@ void Link::follow_events(std::uint64_t now) {
       everything = true;
       continue;
     }
-    if (e.kind == shm::EventKind::config_loaded || e.kind == shm::EventKind::role_changed) {
+    if (e.kind == shm::EventKind::config_loaded) {
       everything = true;
+    } else if (e.kind == shm::EventKind::role_changed) {
+      tenants = true;  // a role, an epoch: the tenants' records only
     } else if (e.slot != UINT32_MAX && !everything) {
       refresh_process(e.slot);
     }
   }
-  if (everything) rescan();  // once, however many events asked for it
+  if (everything) {
+    rescan();  // once, however many events asked for it
+  } else if (tenants) {
+    for (std::uint32_t g = 0; g < sent_tenants_.size(); ++g) refresh_tenant(g);
+  }
 }
 
 void Link::flush() {

@@ -105,6 +105,7 @@ class Link final : public ConnectionOwner {
   // Refreshes the slots and groups whose lines were written since the last look (four sequence
   // words a slot): what no event announced, such as the server seating processes at start-up.
   void scan_versions();
+  void scan_groups();  // the group lines only
   void follow_events(std::uint64_t now);
   void flush();
   void send_snapshot(Connection& c);
