@@ -202,7 +202,10 @@ int Server::do_work(std::uint64_t now) {
     switch (m.kind) {
       case MessageKind::started: sup_->on_spawned(*i, m.incarnation, now); break;
       case MessageKind::start_failed: sup_->on_spawn_failed(*i, m.incarnation, now); break;
-      case MessageKind::exited: sup_->on_exited(*i, m.incarnation, m.status, now); break;
+      case MessageKind::exited:
+        if (m.incarnation == sup_->incarnation(*i)) failed_here(*i, now);
+        sup_->on_exited(*i, m.incarnation, m.status, now);
+        break;
       default: break;
     }
   }
@@ -212,7 +215,10 @@ int Server::do_work(std::uint64_t now) {
     if (!i || m.kind != MessageKind::state) continue;
     const auto s = static_cast<shm::ProcessState>(m.arg);
     if (s == shm::ProcessState::ready) sup_->on_ready(*i, m.incarnation, now);
-    if (s == shm::ProcessState::hung) sup_->on_hung(*i, m.incarnation, now);
+    if (s == shm::ProcessState::hung) {
+      if (m.incarnation == sup_->incarnation(*i)) failed_here(*i, now);
+      sup_->on_hung(*i, m.incarnation, now);
+    }
   }
   if (now >= sup_->next_deadline()) {
     sup_->tick(now);
@@ -221,6 +227,14 @@ int Server::do_work(std::uint64_t now) {
   apply(now);
   if (duplex_) duplex_turn(now);
   return work;
+}
+
+void Server::failed_here(std::size_t i, std::uint64_t now) {
+  const auto& p = config_->processes[i];
+  if (!duplex_ || !p.critical || p.failover != engine::Failover::immediate) return;
+  if (crashed_at_.size() != config_->processes.size())
+    crashed_at_.assign(config_->processes.size(), 0);
+  crashed_at_[i] = now;
 }
 
 std::vector<std::size_t> Server::tenant_processes(std::size_t tenant) const {
@@ -236,15 +250,21 @@ void Server::duplex_turn(std::uint64_t now) {
   // A tenant's health: its critical processes that cannot be kept up here — out of restarts, or
   // (failover = "immediate") down after a crash or a hang.
   std::vector<std::uint32_t> critical(config_->tenants.size(), 0);
+  if (crashed_at_.size() != config_->processes.size())
+    crashed_at_.assign(config_->processes.size(), 0);
   for (std::size_t t = 0; t < config_->tenants.size(); ++t) {
     for (std::size_t i : tenant_processes(t)) {
       const auto& p = config_->processes[i];
       if (!p.critical) continue;
       const Phase ph = sup_->phase(i);
-      const bool failed = ph == Phase::failed ||
-                          (p.failover == engine::Failover::immediate && sup_->budget(i).total > 0 &&
-                           (ph == Phase::backoff || ph == Phase::starting));
-      critical[t] += failed ? 1 : 0;
+      // failover = "immediate": a crash or hang while the tenant is active here counts until the
+      // tenant has moved, or the process has run again for a second (the peer could not take
+      // it meanwhile).
+      if (crashed_at_[i] != 0 && (duplex_->roles().role(t) != engine::Role::active ||
+                                  (ph == Phase::up && now >= crashed_at_[i] + 1'000'000'000))) {
+        crashed_at_[i] = 0;
+      }
+      critical[t] += ph == Phase::failed || crashed_at_[i] != 0 ? 1 : 0;
     }
   }
   for (const auto& c : duplex_->turn(critical, now)) {

@@ -74,6 +74,8 @@ class Server {
   [[nodiscard]] bool runs_here(std::size_t i) const;
   // The duplex's turn: health in, role changes out, and what a cold standby starts or stops.
   void duplex_turn(std::uint64_t now);
+  // A critical process with failover = "immediate" crashed or hung (its current incarnation).
+  void failed_here(std::size_t i, std::uint64_t now);
   [[nodiscard]] std::vector<std::size_t> tenant_processes(std::size_t tenant) const;
   [[nodiscard]] std::uint32_t group_of(std::size_t i) const;
   [[nodiscard]] base::Result<std::vector<std::size_t>> resolve(const std::string& what,
@@ -85,7 +87,8 @@ class Server {
   std::unique_ptr<engine::Config> config_;
   std::unique_ptr<engine::Supervisor> sup_;
   Groups groups_;
-  std::unique_ptr<Duplex> duplex_;  // none without a peer
+  std::unique_ptr<Duplex> duplex_;         // none without a peer
+  std::vector<std::uint64_t> crashed_at_;  // by process: failover = "immediate" latch (0: none)
   engine::SlotTable slots_;
   std::map<std::uint32_t, std::uint64_t> retiring_;  // removed slot → incarnation being stopped
   std::vector<shm::SuperviseRecord> recorded_;       // what the segment holds, per process
