@@ -62,9 +62,65 @@ Duplex::Duplex(const engine::Config& config, const engine::NodeConfig& self,
       check_timeout_ns_(settings_of(config, self).check_timeout_ns) {}
 
 Duplex::~Duplex() {
-  if (check_pid_ > 0) {
-    ::kill(check_pid_, SIGKILL);
-    ::waitpid(check_pid_, nullptr, 0);
+  for (pid_t pid : {check_pid_, hook_pid_}) {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+}
+
+namespace {
+
+// posix_spawnp with stdin from /dev/null; the pid, or -errno.
+pid_t spawn_command(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -rc;
+}
+
+}  // namespace
+
+void Duplex::run_hooks(std::uint64_t now) {
+  if (hook_pid_ > 0) {
+    int status = 0;
+    if (::waitpid(hook_pid_, &status, WNOHANG) == hook_pid_) {
+      hook_pid_ = -1;
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        say(shm::EventKind::alarm, hook_tenant_, status,
+            "on_role_change failed (" +
+                (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                   : "killed by signal " + std::to_string(WTERMSIG(status))) +
+                ")");
+      }
+    } else if (now >= hook_started_ns_ +
+                          static_cast<std::uint64_t>(config_.cluster.hook_timeout.count())) {
+      ::kill(hook_pid_, SIGKILL);
+      ::waitpid(hook_pid_, nullptr, 0);
+      hook_pid_ = -1;
+      say(shm::EventKind::alarm, hook_tenant_, 0,
+          "on_role_change did not end within hook_timeout: killed");
+    }
+  }
+  while (hook_pid_ <= 0 && !hooks_.empty()) {
+    Hook h = std::move(hooks_.front());
+    hooks_.pop_front();
+    const pid_t pid = spawn_command(h.argv);
+    if (pid < 0) {
+      say(shm::EventKind::alarm, h.tenant, 0,
+          "on_role_change " + h.argv.front() + " cannot be run: " + std::strerror(-pid));
+      continue;
+    }
+    hook_pid_ = pid;
+    hook_tenant_ = h.tenant;
+    hook_started_ns_ = now;
   }
 }
 
@@ -136,6 +192,13 @@ std::vector<engine::RoleChange> Duplex::turn(const std::vector<std::uint32_t>& c
   for (const auto& c : changes) {
     const std::uint32_t g = group_of(c.tenant);
     groups_.set_role(g, static_cast<std::uint32_t>(c.to), c.epoch);
+    const engine::TenantConfig& tenant = config_.tenants[c.tenant];
+    if (c.from != c.to && !tenant.on_role_change.empty()) {
+      Hook h{tenant.name, tenant.on_role_change};
+      h.argv.insert(h.argv.end(), {tenant.name, engine::to_string(c.from), engine::to_string(c.to),
+                                   std::to_string(c.epoch)});
+      hooks_.push_back(std::move(h));
+    }
     if (c.from != c.to) {
       say(shm::EventKind::role_changed, config_.tenants[c.tenant].name,
           static_cast<std::int64_t>(c.to),
@@ -152,13 +215,14 @@ std::vector<engine::RoleChange> Duplex::turn(const std::vector<std::uint32_t>& c
   for (std::size_t t = 0; t < roles_.size(); ++t) {
     groups_.set_duplex(group_of(t), t < critical.size() ? critical[t] : 0, roles_.asks(t));
   }
+  run_hooks(now);
   return changes;
 }
 
 std::uint64_t Duplex::next_deadline() const {
   std::uint64_t next = roles_.next_deadline();
   // A check under way is looked at every 10 ms.
-  if (check_pid_ > 0) next = std::min(next, last_turn_ns_ + 10'000'000);
+  if (check_pid_ > 0 || hook_pid_ > 0) next = std::min(next, last_turn_ns_ + 10'000'000);
   return next;
 }
 
@@ -184,18 +248,10 @@ void Duplex::run_check(std::uint64_t now) {
     if (check_command_.empty()) roles_.check_done(false, now);
     return;
   }
-  std::vector<char*> argv;
-  for (auto& a : check_command_) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
+  const pid_t pid = spawn_command(check_command_);
+  if (pid < 0) {
     say(shm::EventKind::alarm, {}, 0,
-        check_command_.front() + " cannot be run: " + std::strerror(rc));
+        check_command_.front() + " cannot be run: " + std::strerror(-pid));
     roles_.check_done(false, now);
     return;
   }

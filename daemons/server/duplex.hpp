@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ class Duplex {
   void read_peer(std::uint64_t now);
   void run_check(std::uint64_t now);
   void reap_check(std::uint64_t now);
+  // The tenants' on_role_change hooks: one at a time, in the order of the changes, each given
+  // hook_timeout; the role change itself never waits for one.
+  void run_hooks(std::uint64_t now);
   [[nodiscard]] std::uint32_t group_of(std::size_t tenant) const;
   void say(shm::EventKind kind, const std::string& tenant, std::int64_t value,
            const std::string& detail) const;
@@ -75,6 +79,14 @@ class Duplex {
   std::uint64_t check_started_ns_ = 0;
   std::uint64_t last_turn_ns_ = 0;
   std::uint64_t seen_inputs_ = UINT64_MAX;
+  struct Hook {
+    std::string tenant;
+    std::vector<std::string> argv;
+  };
+  std::deque<Hook> hooks_;
+  pid_t hook_pid_ = -1;
+  std::string hook_tenant_;
+  std::uint64_t hook_started_ns_ = 0;
   engine::PeerLinkState link_ = engine::PeerLinkState::never_seen;
 };
 

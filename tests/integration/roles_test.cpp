@@ -6,6 +6,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -187,6 +189,48 @@ TEST(Roles, ANodeAloneWaitsForItsPeerBeforeMakingAnythingActive) {
   EXPECT_EQ(role(d.a().view(), "acme"), "standby");
   ASSERT_TRUE(roles_are(d.a(), "active", "active")) << roles_of(d.a());
   EXPECT_GE(std::chrono::steady_clock::now() - started, 1s);
+}
+
+TEST(Roles, TheRoleChangeHookRunsInOrderWithTenantRolesAndEpoch) {
+  // Each node's hook appends its arguments to a file of its own.
+  const std::string log_a = (std::filesystem::temp_directory_path() / "hamon-it-hook-a").string();
+  const std::string log_b = (std::filesystem::temp_directory_path() / "hamon-it-hook-b").string();
+  std::filesystem::remove(log_a);
+  std::filesystem::remove(log_b);
+  std::string tenants = kTenants;
+  const std::string hook = std::string("on_role_change = [\"/bin/sh\", \"-c\", ")
+                               .append("\"echo \\\"$0 $1 $2 $3\\\" >> ${HOOK_LOG}\"]\n");
+  tenants.replace(tenants.find("preferred_side = \"primary\"\n"),
+                  std::string("preferred_side = \"primary\"\n").size(),
+                  "preferred_side = \"primary\"\n" + hook);
+  ::setenv("HOOK_LOG", log_a.c_str(), 1);  // the daemons inherit `hamon up`'s environment
+  Duplex d(tenants);
+  const auto up_a = d.a().up();
+  ASSERT_EQ(up_a.code, 0) << up_a.out << up_a.err;
+  ::setenv("HOOK_LOG", log_b.c_str(), 1);
+  const auto up_b = d.b().up();
+  ASSERT_EQ(up_b.code, 0) << up_b.out << up_b.err;
+  ::unsetenv("HOOK_LOG");
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  auto lines = [](const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  };
+  ASSERT_TRUE(d.a().wait([&](const node::NodeView&) { return lines(log_a).size() >= 2; }))
+      << lines(log_a).size();
+  EXPECT_EQ(lines(log_a),
+            (std::vector<std::string>{"acme standby taking-over 1", "acme taking-over active 1"}));
+  const auto r = d.a().hamon({"switchover", "acme"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  ASSERT_TRUE(d.a().wait([&](const node::NodeView&) { return lines(log_a).size() >= 4; }));
+  EXPECT_EQ(lines(log_a)[2], "acme active stepping-down 1");
+  EXPECT_EQ(lines(log_a)[3], "acme stepping-down standby 2");
+  ASSERT_TRUE(d.b().wait([&](const node::NodeView&) { return lines(log_b).size() >= 2; }));
+  EXPECT_EQ(lines(log_b).back(), "acme taking-over active 2");
+  std::filesystem::remove(log_a);
+  std::filesystem::remove(log_b);
 }
 
 TEST(Roles, UnderTheWitnessPolicyAPartitionTakesNothingOver) {

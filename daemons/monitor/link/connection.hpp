@@ -62,6 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   [[nodiscard]] std::size_t link() const noexcept { return link_; }
   [[nodiscard]] std::uint64_t opened_ns() const noexcept { return opened_ns_; }
   [[nodiscard]] const peer::Session& session() const noexcept { return session_; }
+  // The highest tenant epoch this node knows, in the header of every frame sent from now on.
+  void set_epoch(std::uint64_t epoch) noexcept { session_.set_epoch(epoch); }
   // The peer's address and port, as connected.
   [[nodiscard]] const std::string& remote() const noexcept { return remote_; }
 

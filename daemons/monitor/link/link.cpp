@@ -559,7 +559,16 @@ void Link::refresh_tenant(std::uint32_t group) {
   if (now == sent_tenants_[group]) return;
   // A tenant record has no "removed" on the wire: a tenant that went is left out of the next
   // snapshot.
-  if (now) pending_.tenants.push_back(*now);
+  if (now) {
+    pending_.tenants.push_back(*now);
+    if (now->epoch > epoch_) {
+      // Every frame carries the highest epoch this node knows (docs/peer-protocol.md).
+      epoch_ = now->epoch;
+      for (auto& l : links_) {
+        if (l.conn) l.conn->set_epoch(epoch_);
+      }
+    }
+  }
   sent_tenants_[group] = std::move(now);
 }
 
@@ -695,6 +704,7 @@ void Link::on_established(Connection& c) {
       other.conn->close("the peer restarted: its predecessor's connection");
     }
   }
+  c.set_epoch(epoch_);
   l.totals.state = shm::LinkState::up;
   l.totals.up_since_ns = now;
   ++l.totals.connects;
