@@ -8,7 +8,7 @@
 //    its active node → the other node's "taking-over -> active"; the gap with no active (the old
 //    side's "active -> stepping-down" → the new side's "-> active"); overlaps (the new side active
 //    before the old one left): must be 0. Then 64 tenants at once (`switchover --all` as the CLI
-//    sends it: one request per tenant) → the last one active on the other side.
+//    sends it: one request naming them all) → the last one active on the other side.
 // 2. critical failure (failover = "immediate"): kill -9 of the tenant's critical process at its
 //    active side → the other side's "-> active".
 // 3. node death (peer_interval 1 ms, peer_timeout 10 ms, on_peer_lost = takeover): SIGKILL of
@@ -206,10 +206,11 @@ void switchovers(int trials, int tenants) {
     for (const auto& t : node::read_view(from_a ? *a : *b).tenants) {
       if (t.role == "active") mine.push_back(t.name);
     }
+    std::string list;
+    for (const auto& t : mine) list.append(list.empty() ? "" : ",").append(t);
     const std::uint64_t t0 = hamon::node::now_ns();
-    for (const auto& t : mine) {
-      (void)node::control_request(pair.socket(from_a ? "a" : "b"), "switchover " + t, 2000);
-    }
+    // As `hamon switchover --all` sends it: one request naming them all.
+    (void)node::control_request(pair.socket(from_a ? "a" : "b"), "switchover " + list, 2000);
     std::uint64_t last = 0;
     const bool done = wait_for(
         [&] {

@@ -96,10 +96,13 @@ void run(const RoleOptions& o, node::Verb verb, int& exit_code) {
     }
     before[t] = role;
   }
+  // One request for them all (comma-separated): the server moves them in one turn.
+  std::string all;
   for (const auto& [t, role] : before) {
     (void)role;
-    if (!server_request(*target, node::Request::on(verb, t), exit_code)) return;
+    all.append(all.empty() ? "" : ",").append(t);
   }
+  if (!server_request(*target, node::Request::on(verb, all), exit_code)) return;
   exit_code = o.no_wait ? exit_ok
                         : wait_roles(*target, before, verb == node::Verb::tenant_activate, deadline,
                                      o.timeout);

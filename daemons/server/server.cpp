@@ -392,10 +392,19 @@ node::Reply Server::handle(const node::Request& r, std::uint64_t now) {
     case Verb::tenant_activate: {
       if (!duplex_)
         return node::Reply::failure("this node has no peer: its tenants are active here");
-      auto done = r.verb == Verb::switchover ? duplex_->switchover(r.target, now)
-                                             : duplex_->activate(r.target, now);
-      if (!done) return node::Reply::failure(done.error().message);
+      // Several tenants, comma-separated (no name has a comma), are moved in one turn: the
+      // peer hears them all in one delta.
+      std::string errors;
+      for (std::size_t at = 0; at <= r.target.size();) {
+        const std::size_t end = std::min(r.target.find(',', at), r.target.size());
+        const std::string tenant = r.target.substr(at, end - at);
+        at = end + 1;
+        auto done = r.verb == Verb::switchover ? duplex_->switchover(tenant, now)
+                                               : duplex_->activate(tenant, now);
+        if (!done) errors.append(errors.empty() ? "" : "; ").append(done.error().message);
+      }
       duplex_turn(now);
+      if (!errors.empty()) return node::Reply::failure(errors);
       return node::Reply::success();
     }
     default: break;

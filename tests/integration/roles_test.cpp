@@ -156,6 +156,11 @@ TEST(Roles, ASwitchoverMovesOneTenantAndNeverLeavesTwoActives) {
   watcher.join();
   EXPECT_EQ(both.load(), 0);
   EXPECT_EQ(epoch(d.a().view(), "acme"), epoch(d.b().view(), "acme"));
+  // --all: every tenant active on b (globex) goes to a, in one request.
+  const auto all = d.b().hamon({"switchover", "--all"});
+  EXPECT_EQ(all.code, 0) << all.out << all.err;
+  EXPECT_TRUE(roles_are(d.a(), "active", "active")) << roles_of(d.a());
+  EXPECT_TRUE(roles_are(d.b(), "standby", "standby")) << roles_of(d.b());
 }
 
 TEST(Roles, ASwitchoverWithNowhereToGoIsRefusedWithWhy) {
