@@ -124,18 +124,19 @@ void Duplex::run_hooks(std::uint64_t now) {
   }
 }
 
-std::uint32_t Duplex::group_of(std::size_t tenant) const {
-  return groups_.index(config_.tenants[tenant].name).value_or(0);
+std::optional<std::uint32_t> Duplex::group_of(std::size_t tenant) const {
+  return groups_.index(config_.tenants[tenant].name);
 }
 
 void Duplex::restore() {
   for (std::size_t t = 0; t < roles_.size(); ++t) {
-    const std::uint32_t g = group_of(t);
-    const auto role = groups_.role(g);
+    const auto g = group_of(t);
+    if (!g) continue;
+    const auto role = groups_.role(*g);
     roles_.restore(
         t,
         role <= HAMON_ROLE_STEPPING_DOWN ? static_cast<engine::Role>(role) : engine::Role::standby,
-        groups_.epoch(g));
+        groups_.epoch(*g));
   }
 }
 
@@ -190,8 +191,9 @@ std::vector<engine::RoleChange> Duplex::turn(const std::vector<std::uint32_t>& c
   if (roles_.take_check()) run_check(now);
   auto changes = roles_.take_changes();
   for (const auto& c : changes) {
-    const std::uint32_t g = group_of(c.tenant);
-    groups_.set_role(g, static_cast<std::uint32_t>(c.to), c.epoch);
+    if (const auto g = group_of(c.tenant)) {
+      groups_.set_role(*g, static_cast<std::uint32_t>(c.to), c.epoch);
+    }
     const engine::TenantConfig& tenant = config_.tenants[c.tenant];
     if (c.from != c.to && !tenant.on_role_change.empty()) {
       Hook h{tenant.name, tenant.on_role_change};
@@ -213,7 +215,9 @@ std::vector<engine::RoleChange> Duplex::turn(const std::vector<std::uint32_t>& c
         held ? config_.tenants[n.tenant].name : std::string(), 0, n.detail);
   }
   for (std::size_t t = 0; t < roles_.size(); ++t) {
-    groups_.set_duplex(group_of(t), t < critical.size() ? critical[t] : 0, roles_.asks(t));
+    if (const auto g = group_of(t)) {
+      groups_.set_duplex(*g, t < critical.size() ? critical[t] : 0, roles_.asks(t));
+    }
   }
   run_hooks(now);
   return changes;

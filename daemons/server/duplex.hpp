@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,7 +66,8 @@ class Duplex {
   // The tenants' on_role_change hooks: one at a time, in the order of the changes, each given
   // hook_timeout; the role change itself never waits for one.
   void run_hooks(std::uint64_t now);
-  [[nodiscard]] std::uint32_t group_of(std::size_t tenant) const;
+  // The tenant's group; none for a tenant without processes (it has no group, nor segment).
+  [[nodiscard]] std::optional<std::uint32_t> group_of(std::size_t tenant) const;
   void say(shm::EventKind kind, const std::string& tenant, std::int64_t value,
            const std::string& detail) const;
 

@@ -122,6 +122,12 @@ base::Status Server::install(std::unique_ptr<engine::Config> next,
   }
   sup_ = std::move(sup);
   config_ = std::move(next);
+  // The role engine reads the configuration it was made from: made again from the new one (a
+  // reload), it goes on from the roles and epochs published.
+  if (duplex_) {
+    duplex_ = Duplex::make(*config_, node_.id, ctl_, groups_, node::now_ns());
+    if (duplex_) duplex_->restore();
+  }
   for (std::size_t i = 0; i < config_->processes.size(); ++i) {
     retiring_.erase(slots_.slot(i));  // a removed process configured again has its seat back
     write_identity(i, sup_->incarnation(i));

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "duplex.hpp"
+#include "hamon/heartbeat_abi.h"
 #include "test_node.hpp"
 
 namespace hamon::test {
@@ -80,15 +81,20 @@ bool both_up(Duplex& d) {
   return up_a.code == 0 && up_b.code == 0;
 }
 
-// Every hamon daemon and every process of the node, SIGKILL, by the pids it shows.
+// Every hamon daemon and every process of the node, SIGKILL, by the pids it shows — again until
+// none runs: a daemon its master restarted between the view and the kill is in the next view.
 void kill_everything(const TestNode& n) {
-  const auto v = n.view();
-  for (const auto& d : v.daemons) {
-    if (d.pid > 0) ::kill(d.pid, SIGKILL);
-  }
-  for (const auto& p : v.processes) {
-    if (p.pid > 0) ::kill(p.pid, SIGKILL);
-  }
+  n.wait([](const node::NodeView& v) {
+    bool any = false;
+    for (const auto& d : v.daemons) {
+      if (d.pid > 0 && d.state == "running") any = ::kill(d.pid, SIGKILL) == 0 || any;
+    }
+    for (const auto& p : v.processes) {
+      if (p.pid > 0) ::kill(p.pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(5ms);
+    return !any;
+  });
 }
 
 TEST(Roles, EachTenantIsActiveOnItsPreferredSideAndStandbyOnTheOther) {
@@ -137,11 +143,18 @@ TEST(Roles, ASwitchoverMovesOneTenantAndNeverLeavesTwoActives) {
     auto ca = shm::ControlSegment::attach(d.a().control_segment(), shm::Access::read_only);
     auto cb = shm::ControlSegment::attach(d.b().control_segment(), shm::Access::read_only);
     if (!ca || !cb) return;
-    while (!stop.load()) {
-      if (role(node::read_view(*ca), "acme") == "active" &&
-          role(node::read_view(*cb), "acme") == "active") {
-        ++both;
+    // Two reads are two moments: a counts as active at b's read only if it was before and after.
+    auto active = [](const shm::ControlSegment& c) {
+      for (std::uint32_t g = 0; g < c.max_groups(); ++g) {
+        shm::GroupInfo info{};
+        if (c.group(g).info.read(info) && std::string(info.name) == "acme") {
+          return info.role == HAMON_ROLE_ACTIVE;
+        }
       }
+      return false;
+    };
+    while (!stop.load()) {
+      if (active(*ca) && active(*cb) && active(*ca)) ++both;
     }
   });
   const auto r = d.a().hamon({"switchover", "acme"});
@@ -161,6 +174,32 @@ TEST(Roles, ASwitchoverMovesOneTenantAndNeverLeavesTwoActives) {
   EXPECT_EQ(all.code, 0) << all.out << all.err;
   EXPECT_TRUE(roles_are(d.a(), "active", "active")) << roles_of(d.a());
   EXPECT_TRUE(roles_are(d.b(), "standby", "standby")) << roles_of(d.b());
+}
+
+TEST(Roles, AReloadKeepsTheRolesAndTheirRules) {
+  Duplex d(kTenants);
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  const auto before = epoch(d.a().view(), "acme");
+  // A process added to globex, and a tenant with no processes at all (it has no group).
+  d.a().rewrite(std::string(kTenants) +
+                "\n[[tenant.process]]\nname = \"fax\"\ncommand = [\"@APP@\", \"--interval\", "
+                "\"10ms\"]\n\n[[tenant]]\nname = \"empty\"\n");
+  const auto r = d.a().hamon({"reload"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(d.a().wait([](const node::NodeView& v) {
+    for (const auto& p : v.processes) {
+      if (p.tenant == "globex" && p.name == "fax") return true;
+    }
+    return false;
+  }));
+  EXPECT_EQ(role(d.a().view(), "acme"), "active");
+  EXPECT_EQ(epoch(d.a().view(), "acme"), before);
+  // The rules still run on the reloaded configuration.
+  const auto s = d.a().hamon({"switchover", "acme"});
+  EXPECT_EQ(s.code, 0) << s.out << s.err;
+  EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
 }
 
 TEST(Roles, ASwitchoverWithNowhereToGoIsRefusedWithWhy) {
