@@ -530,12 +530,14 @@ failover = "immediate"
 }
 
 TEST(ConfigParsing, TheRoleSettingsHaveSafeDefaults) {
-  const Config& c = ok(parse_with_cluster(R"([[tenant]]
+  // Kept: `c` refers into it.
+  const ParseResult r = parse_with_cluster(R"([[tenant]]
 name = "acme"
 [[tenant.process]]
 name = "acd"
 command = ["acd"]
-)"));
+)");
+  const Config& c = ok(r);
   EXPECT_EQ(c.cluster.on_peer_lost, PeerLostPolicy::takeover);
   EXPECT_EQ(c.cluster.wait_for_peer, std::chrono::seconds(10));
   EXPECT_EQ(c.cluster.drain_timeout, std::chrono::nanoseconds(0));
