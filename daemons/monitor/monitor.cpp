@@ -180,6 +180,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
           beat,       engine::Liveness(inc, now, lp, engine::BeatReading{}),
           group_name, name};
   const engine::BeatReading baseline = reading(w, now);
+  bool was_running = false;
   if (adopted) {
     // It ran before this monitor did: its beats so far are not news, and it had been ready if
     // the previous monitor said so.
@@ -188,6 +189,9 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
     if (prev.incarnation == inc &&
         (prev.state == ProcessState::ready || prev.state == ProcessState::running)) {
       lp.ready_mode = engine::Readiness::on_spawn;
+      // Shown as it was: a monitor's restart is no news about the process, and a flip to
+      // "ready" would go out to the peer as a change of every process on the node.
+      was_running = prev.state == ProcessState::running;
     }
   }
   w.live = engine::Liveness(inc, now, lp, baseline);
@@ -203,7 +207,11 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.pidfd, &ev);
   const bool spawn_ready = w.live.state() == engine::LiveState::ready;
   auto& stored = watches_[slot].emplace(std::move(w));
-  publish(slot, stored, spawn_ready ? ProcessState::ready : ProcessState::starting, now);
+  publish(slot, stored,
+          was_running   ? ProcessState::running
+          : spawn_ready ? ProcessState::ready
+                        : ProcessState::starting,
+          now);
   if (spawn_ready && !adopted) {
     (void)ctl_.send(ChannelId::monitor_to_server,
                     Message::state_change(slot, inc, pid,

@@ -45,9 +45,10 @@ bool both_up(Duplex& d) {
 // `at` shows `of`'s process group/name running with the pid `of` itself shows.
 bool shows_running(const TestNode& at, const TestNode& of, const std::string& group,
                    const std::string& name) {
-  const auto own = of.process(group, name);
-  if (!own || own->pid == 0 || own->state != "running") return false;
+  // Both sides read on every look: `of` may itself be passing through a change.
   return at.wait([&](const node::NodeView& v) {
+    const auto own = of.process(group, name);
+    if (!own || own->pid == 0 || own->state != "running") return false;
     const auto p = peer_process(v, group, name);
     return p && p->state == "running" && p->pid == own->pid && p->incarnation == own->incarnation;
   });
