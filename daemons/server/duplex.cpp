@@ -1,8 +1,6 @@
 #include "duplex.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -10,10 +8,9 @@
 #include <cstring>
 
 #include "hamon/heartbeat_abi.h"
+#include "hamon/node/command_spawn.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/shm/fixed_string.hpp"
-
-extern char** environ;
 
 namespace hamon::server {
 
@@ -59,7 +56,16 @@ Duplex::Duplex(const engine::Config& config, const engine::NodeConfig& self,
       check_command_(config.cluster.on_peer_lost == engine::PeerLostPolicy::witness
                          ? config.cluster.witness_command
                          : config.cluster.fence_command),
-      check_timeout_ns_(settings_of(config, self).check_timeout_ns) {}
+      check_timeout_ns_(settings_of(config, self).check_timeout_ns) {
+  // The one peer (a duplex): named to the fence and witness commands and the hooks.
+  if (const auto peers = config.peers_of(self.id); !peers.empty()) {
+    peer_id_ = peers.front()->id;
+    check_env_ = {{"HAMON_NODE", self.id}, {"HAMON_PEER", peer_id_}};
+    if (!peers.front()->addresses.empty()) {
+      check_env_.emplace_back("HAMON_PEER_ADDRESS", peers.front()->addresses.front().host);
+    }
+  }
+}
 
 Duplex::~Duplex() {
   for (pid_t pid : {check_pid_, hook_pid_}) {
@@ -69,24 +75,6 @@ Duplex::~Duplex() {
     }
   }
 }
-
-namespace {
-
-// posix_spawnp with stdin from /dev/null; the pid, or -errno.
-pid_t spawn_command(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -rc;
-}
-
-}  // namespace
 
 void Duplex::run_hooks(std::uint64_t now) {
   if (hook_pid_ > 0) {
@@ -112,7 +100,7 @@ void Duplex::run_hooks(std::uint64_t now) {
   while (hook_pid_ <= 0 && !hooks_.empty()) {
     Hook h = std::move(hooks_.front());
     hooks_.pop_front();
-    const pid_t pid = spawn_command(h.argv);
+    const pid_t pid = node::spawn_command({.argv = h.argv, .env = check_env_});
     if (pid < 0) {
       say(shm::EventKind::alarm, h.tenant, 0,
           "on_role_change " + h.argv.front() + " cannot be run: " + std::strerror(-pid));
@@ -252,7 +240,15 @@ void Duplex::run_check(std::uint64_t now) {
     if (check_command_.empty()) roles_.check_done(false, now);
     return;
   }
-  const pid_t pid = spawn_command(check_command_);
+  // A fence agent reads its options on standard input (the ClusterLabs contract): what to do,
+  // to whom, then the operator's fence_options. A witness gets the peer in its environment.
+  std::string input;
+  if (config_.cluster.on_peer_lost == engine::PeerLostPolicy::fence) {
+    input = "action=off\nnodename=" + peer_id_ + "\n";
+    for (const auto& [k, v] : config_.cluster.fence_options) input += k + "=" + v + "\n";
+  }
+  const pid_t pid =
+      node::spawn_command({.argv = check_command_, .input = input, .env = check_env_});
   if (pid < 0) {
     say(shm::EventKind::alarm, {}, 0,
         check_command_.front() + " cannot be run: " + std::strerror(-pid));

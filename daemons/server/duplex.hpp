@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "groups.hpp"
@@ -76,6 +77,8 @@ class Duplex {
   Groups& groups_;
   engine::Roles roles_;
   std::vector<std::string> check_command_;  // fence_command or witness_command
+  std::string peer_id_;
+  std::vector<std::pair<std::string, std::string>> check_env_;  // HAMON_NODE, HAMON_PEER…
   std::uint64_t check_timeout_ns_;
   pid_t check_pid_ = -1;
   std::uint64_t check_started_ns_ = 0;

@@ -27,11 +27,23 @@ using internal::SettingsSources;
 using Keys = std::span<const std::string_view>;
 
 constexpr std::array<std::string_view, 4> top_keys{"cluster", "defaults", "system", "tenant"};
-constexpr std::array<std::string_view, 16> cluster_keys{
-    "name",          "peer_interval", "peer_timeout",     "auth",
-    "auth_key_file", "node",          "on_peer_lost",     "wait_for_peer",
-    "fence_command", "fence_timeout", "witness_command",  "witness_timeout",
-    "drain_timeout", "hook_timeout",  "max_role_changes", "role_change_window"};
+constexpr std::array<std::string_view, 17> cluster_keys{"name",
+                                                        "peer_interval",
+                                                        "peer_timeout",
+                                                        "auth",
+                                                        "auth_key_file",
+                                                        "node",
+                                                        "on_peer_lost",
+                                                        "wait_for_peer",
+                                                        "fence_command",
+                                                        "fence_timeout",
+                                                        "fence_options",
+                                                        "witness_command",
+                                                        "witness_timeout",
+                                                        "drain_timeout",
+                                                        "hook_timeout",
+                                                        "max_role_changes",
+                                                        "role_change_window"};
 constexpr std::array<std::string_view, 3> node_keys{"id", "side", "address"};
 constexpr std::array<std::string_view, 1> system_keys{"process"};
 constexpr std::array<std::string_view, 6> tenant_keys{
@@ -660,6 +672,26 @@ void Parser::read_roles(const Section& s) {
   };
   command("fence_command", c.fence_command);
   command("witness_command", c.witness_command);
+  if (const toml::table* options = get_table(s, "fence_options")) {
+    // Lines of the fence agent's standard input: one key=value each, so neither may break one.
+    for (auto&& [key, node] : *options) {
+      const std::string name(key.str());
+      const auto* value = node.as_string();
+      if (name.empty() || name.find_first_of("=\n\r") != std::string::npos ||
+          name.find('\0') != std::string::npos) {
+        error(pos(key.source()),
+              "fence option name '" + name + "' must be non-empty, without '=' or line breaks");
+      } else if (value == nullptr) {
+        error(pos(node), "wrong type for fence option '" + name + "': expected string, found " +
+                             std::string(type_name(node)));
+      } else if (value->get().find_first_of("\n\r") != std::string::npos ||
+                 value->get().find('\0') != std::string::npos) {
+        error(pos(node), "fence option '" + name + "' must not contain line breaks");
+      } else {
+        c.fence_options.emplace_back(name, value->get());
+      }
+    }
+  }
   // The policy's command must be there: a fence that cannot run would never take anything over.
   if (policy && policy->value == PeerLostPolicy::fence && c.fence_command.empty()) {
     error(policy->where,

@@ -1,8 +1,11 @@
 #include "hamon/engine/roles.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <utility>
+
+#include "hamon/engine/duration.hpp"
 
 namespace hamon::engine {
 
@@ -10,7 +13,11 @@ namespace {
 
 bool claims(Role r) { return r == Role::active || r == Role::taking_over; }
 
-std::string ms(std::uint64_t ns) { return std::to_string(ns / 1'000'000) + " ms"; }
+// A span for people: whole seconds from 10 s on, whole milliseconds below ("10m", "599s", "300ms").
+std::string span(std::uint64_t ns) {
+  const std::uint64_t unit = ns >= 10'000'000'000ULL ? 1'000'000'000ULL : 1'000'000ULL;
+  return format_duration(std::chrono::nanoseconds((ns + unit / 2) / unit * unit));
+}
 
 }  // namespace
 
@@ -69,7 +76,7 @@ void Roles::check_done(bool peer_gone, std::uint64_t now) {
   notes_.push_back({peer_gone ? RoleNote::Kind::check_passed : RoleNote::Kind::check_failed, 0,
                     peer_gone ? "the peer is gone: its tenants are taken over"
                               : "the peer may still run: nothing is taken over (retried in " +
-                                    ms(s_.check_timeout_ns) + ")"});
+                                    span(s_.check_timeout_ns) + ")"});
   decide(now);
 }
 
@@ -270,9 +277,9 @@ bool Roles::may_change(std::size_t t, std::uint64_t now) {
         std::max<std::uint64_t>(now + 1, x.automatic.front() + s_.role_change_window_ns);
     notes_.push_back({RoleNote::Kind::held, t,
                       std::to_string(x.automatic.size()) + " automatic role changes within " +
-                          ms(s_.role_change_window_ns) + ": " + x.spec.name +
+                          span(s_.role_change_window_ns) + ": " + x.spec.name +
                           " holds where it is (" + to_string(x.role) + ") until " +
-                          ms(x.held_until_ns - now) + " from now, or an operator moves it"});
+                          span(x.held_until_ns - now) + " from now, or an operator moves it"});
     return false;
   }
   x.automatic.push_back(now);
@@ -296,7 +303,7 @@ bool Roles::policy_allows(std::uint64_t now) {
         check_at_ns_ = now;
         notes_.push_back({RoleNote::Kind::check_failed, 0,
                           "the " + std::string(to_string(s_.on_peer_lost)) +
-                              " check did not answer within " + ms(s_.check_timeout_ns) +
+                              " check did not answer within " + span(s_.check_timeout_ns) +
                               ": nothing is taken over"});
       }
       return false;

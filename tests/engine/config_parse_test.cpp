@@ -490,6 +490,7 @@ on_peer_lost = "fence"
 wait_for_peer = "30s"
 fence_command = ["/usr/sbin/fence_ipmilan", "--ip", "10.0.0.9"]
 fence_timeout = "20s"
+fence_options = { ip = "10.0.0.9", username = "fencer", password_script = "/etc/hamon/pw" }
 witness_command = ["/usr/local/bin/ping-site-c"]
 witness_timeout = "2s"
 max_role_changes = 3
@@ -516,6 +517,10 @@ failover = "immediate"
   EXPECT_EQ(c.cluster.fence_command,
             (std::vector<std::string>{"/usr/sbin/fence_ipmilan", "--ip", "10.0.0.9"}));
   EXPECT_EQ(c.cluster.fence_timeout, std::chrono::seconds(20));
+  // The fence agent's input lines, in key order (an agent reads them in any).
+  EXPECT_EQ(c.cluster.fence_options,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"ip", "10.0.0.9"}, {"password_script", "/etc/hamon/pw"}, {"username", "fencer"}}));
   EXPECT_EQ(c.cluster.witness_command, (std::vector<std::string>{"/usr/local/bin/ping-site-c"}));
   EXPECT_EQ(c.cluster.witness_timeout, std::chrono::seconds(2));
   EXPECT_EQ(c.cluster.max_role_changes, 3u);

@@ -1069,6 +1069,28 @@ command = ["db"]
                     "test.toml:4:19: error: 'witness_command' must name a program"}));
 }
 
+TEST(ConfigValidation, AFenceOptionThatWouldBreakTheAgentsInputIsRejected) {
+  EXPECT_EQ(errors_of(parse(R"([cluster]
+name = "c"
+auth = "none"
+on_peer_lost = "fence"
+fence_command = ["fence_ipmilan"]
+fence_options = { ip = 10, "a=b" = "x", passwd = "x\ny" }
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[system.process]]
+name = "db"
+command = ["db"]
+)")),
+            (Errors{"test.toml:6:24: error: wrong type for fence option 'ip': expected string, "
+                    "found integer",
+                    "test.toml:6:28: error: fence option name 'a=b' must be non-empty, without "
+                    "'=' or line breaks",
+                    "test.toml:6:50: error: fence option 'passwd' must not contain line breaks"}));
+}
+
 TEST(ConfigValidation, RejectsRoleSettingsOutOfRange) {
   const auto errors = errors_of(parse(R"([cluster]
 name = "c"

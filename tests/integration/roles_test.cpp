@@ -1,7 +1,7 @@
 // Specification of the duplex's roles on two real nodes of one machine (docs/roles.md): each
 // tenant active on its preferred side, the peer's tenants taken over when it dies, a switchover
 // that never leaves two actives, a critical failure that moves one tenant, wait-for-all at start,
-// and a partition under the witness policy that takes nothing over.
+// hooks, and flap damping. Partitions: partition_test.cpp.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -13,89 +13,13 @@
 
 #include "duplex.hpp"
 #include "hamon/heartbeat_abi.h"
+#include "roles_support.hpp"
 #include "test_node.hpp"
 
 namespace hamon::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-const char* const kTenants = R"(
-[defaults]
-interval = "10ms"
-timeout = "200ms"
-
-[[tenant]]
-name = "acme"
-preferred_side = "primary"
-
-[[tenant.process]]
-name = "acd"
-command = ["@APP@", "--interval", "10ms"]
-critical = true
-failover = "immediate"
-
-[[tenant]]
-name = "globex"
-preferred_side = "secondary"
-
-[[tenant.process]]
-name = "ivr"
-command = ["@APP@", "--interval", "10ms"]
-)";
-
-std::string role(const node::NodeView& v, const std::string& tenant) {
-  for (const auto& t : v.tenants) {
-    if (t.name == tenant) return t.role;
-  }
-  return "?";
-}
-
-std::uint64_t epoch(const node::NodeView& v, const std::string& tenant) {
-  for (const auto& t : v.tenants) {
-    if (t.name == tenant) return t.epoch;
-  }
-  return 0;
-}
-
-bool roles_are(const TestNode& n, const std::string& acme, const std::string& globex,
-               std::chrono::milliseconds limit = 20s) {
-  return n.wait(
-      [&](const node::NodeView& v) {
-        return role(v, "acme") == acme && role(v, "globex") == globex;
-      },
-      limit);
-}
-
-std::string roles_of(const TestNode& n) {
-  const auto v = n.view();
-  return n.id() + ": acme " + role(v, "acme") + " (epoch " + std::to_string(epoch(v, "acme")) +
-         "), globex " + role(v, "globex") + " (epoch " + std::to_string(epoch(v, "globex")) + ")";
-}
-
-bool both_up(Duplex& d) {
-  const auto up_a = d.a().up();
-  const auto up_b = d.b().up();
-  EXPECT_EQ(up_a.code, 0) << up_a.out << up_a.err;
-  EXPECT_EQ(up_b.code, 0) << up_b.out << up_b.err;
-  return up_a.code == 0 && up_b.code == 0;
-}
-
-// Every hamon daemon and every process of the node, SIGKILL, by the pids it shows — again until
-// none runs: a daemon its master restarted between the view and the kill is in the next view.
-void kill_everything(const TestNode& n) {
-  n.wait([](const node::NodeView& v) {
-    bool any = false;
-    for (const auto& d : v.daemons) {
-      if (d.pid > 0 && d.state == "running") any = ::kill(d.pid, SIGKILL) == 0 || any;
-    }
-    for (const auto& p : v.processes) {
-      if (p.pid > 0) ::kill(p.pid, SIGKILL);
-    }
-    std::this_thread::sleep_for(5ms);
-    return !any;
-  });
-}
 
 TEST(Roles, EachTenantIsActiveOnItsPreferredSideAndStandbyOnTheOther) {
   Duplex d(kTenants);
@@ -277,27 +201,54 @@ TEST(Roles, TheRoleChangeHookRunsInOrderWithTenantRolesAndEpoch) {
   std::filesystem::remove(log_b);
 }
 
-TEST(Roles, UnderTheWitnessPolicyAPartitionTakesNothingOver) {
-  // The witness (a second path to the peer) still sees a: b must not take anything over.
-  Duplex d(kTenants, {.relays = true,
-                      .peer_timeout = "100ms",
-                      .cluster_keys = "on_peer_lost = \"witness\"\n"
-                                      "witness_command = [\"/bin/false\"]\n"
-                                      "witness_timeout = \"500ms\""});
+TEST(Roles, ATenantThatFailsOverTooOftenHoldsWhereItIsAndSaysSo) {
+  // One automatic move per side in the window (each side counts the moves it makes): a hands
+  // acme to b, b hands it back, and a's second failure holds it at a.
+  Duplex d(kTenants, {.cluster_keys = "max_role_changes = 1\nrole_change_window = \"10m\""});
   ASSERT_TRUE(both_up(d));
   ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
   ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
-  d.relay(0).blackhole(true);
-  ASSERT_TRUE(d.b().wait([](const node::NodeView& v) {
-    const auto p = peer_of(v);
-    return p && p->state == "lost";
-  })) << node::render_table(d.b().view());
-  std::this_thread::sleep_for(1500ms);  // three witness answers
+  // Kills acme's critical process on the side that has acme, once it runs there again.
+  auto crash_at = [](TestNode& n) {
+    std::optional<node::ProcessRow> acd;
+    EXPECT_TRUE(n.wait([&](const node::NodeView&) {
+      acd = n.process("acme", "acd");
+      return acd && acd->pid > 0 && acd->state == "running";
+    }));
+    if (acd && acd->pid > 0) ::kill(acd->pid, SIGKILL);
+  };
+  crash_at(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
+  ASSERT_TRUE(roles_are(d.a(), "standby", "standby")) << roles_of(d.a());
+  crash_at(d.b());
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  const auto epoch_held = epoch(d.a().view(), "acme");
+  crash_at(d.a());
+  // Held: an alarm names the tenant, acme stays at a in its epoch, and its process is restarted
+  // there.
+  std::vector<EventRow> events;
+  EXPECT_TRUE(d.a().wait([&](const node::NodeView&) {
+    events = d.a().events();
+    return find_event(events, shm::EventKind::alarm, "acme", "acme") >= 0;
+  }));
+  const int alarm = find_event(events, shm::EventKind::alarm, "acme", "acme");
+  ASSERT_GE(alarm, 0);
+  EXPECT_NE(events[static_cast<std::size_t>(alarm)].detail.find("acme holds where it is (active)"),
+            std::string::npos)
+      << events[static_cast<std::size_t>(alarm)].detail;
+  EXPECT_TRUE(d.a().wait([&](const node::NodeView&) {
+    const auto acd = d.a().process("acme", "acd");
+    return acd && acd->state == "running";
+  }));
+  std::this_thread::sleep_for(300ms);  // b would have taken acme by now if it moved
+  EXPECT_EQ(role(d.a().view(), "acme"), "active") << roles_of(d.a());
   EXPECT_EQ(role(d.b().view(), "acme"), "standby") << roles_of(d.b());
-  EXPECT_EQ(role(d.a().view(), "globex"), "standby") << roles_of(d.a());
-  const auto events = d.b().events();
-  EXPECT_GE(find_event(events, shm::EventKind::alarm, "", ""), 0);
-  d.relay(0).blackhole(false);
+  EXPECT_EQ(epoch(d.a().view(), "acme"), epoch_held);
+  // An operator may still move it.
+  const auto s = d.a().hamon({"switchover", "acme"});
+  EXPECT_EQ(s.code, 0) << s.out << s.err;
+  EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
 }
 
 }  // namespace

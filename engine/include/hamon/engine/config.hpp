@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hamon/engine/address.hpp"
@@ -99,6 +100,9 @@ struct ClusterConfig {
   std::chrono::nanoseconds wait_for_peer = std::chrono::seconds{10};
   std::vector<std::string> fence_command;  // fence: run; exit 0 = the peer is fenced
   std::chrono::nanoseconds fence_timeout = std::chrono::seconds{10};
+  // More lines for the fence agent's standard input, after "action=off" and "nodename=PEER"
+  // (the ClusterLabs fence-agent contract), in key order: ip, username, password_script, plug…
+  std::vector<std::pair<std::string, std::string>> fence_options;
   std::vector<std::string> witness_command;  // witness: exit 0 = the peer is gone
   std::chrono::nanoseconds witness_timeout = std::chrono::seconds{5};
   // Flap damping: more automatic role changes of one tenant than this within the window, and
