@@ -213,8 +213,14 @@ std::vector<engine::RoleChange> Duplex::turn(const std::vector<std::uint32_t>& c
 
 std::uint64_t Duplex::next_deadline() const {
   std::uint64_t next = roles_.next_deadline();
-  // A check under way is looked at every 10 ms.
+  // A check under way is looked at every 10 ms; a drain's acknowledgements (in the processes'
+  // slots, which wake nobody) every millisecond.
   if (check_pid_ > 0 || hook_pid_ > 0) next = std::min(next, last_turn_ns_ + 10'000'000);
+  for (std::size_t t = 0; t < roles_.size(); ++t) {
+    if (roles_.role(t) == engine::Role::stepping_down) {
+      next = std::min(next, last_turn_ns_ + 1'000'000);
+    }
+  }
   return next;
 }
 

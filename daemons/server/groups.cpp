@@ -56,6 +56,14 @@ base::Result<std::uint32_t> Groups::ensure(const std::string& name, std::uint32_
   return g;
 }
 
+bool Groups::drained(std::uint32_t g, std::uint32_t hb_slot, std::uint64_t epoch) const {
+  if (g >= groups_.size() || !groups_[g].table || hb_slot >= groups_[g].table->slot_count()) {
+    return false;
+  }
+  return epoch != 0 &&
+         groups_[g].table->slot(hb_slot).drained.load(std::memory_order_acquire) == epoch;
+}
+
 void Groups::set_duplex(std::uint32_t g, std::uint32_t critical_failures, bool asks) {
   Group& group = groups_[g];
   if (group.critical_failures == critical_failures && group.asks == asks) return;

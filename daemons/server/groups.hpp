@@ -46,6 +46,10 @@ class Groups {
   // What the peer link tells the peer beside the role: the tenant's failed critical processes,
   // and whether an operator asked here for the tenant (docs/roles.md). Published when changed.
   void set_duplex(std::uint32_t g, std::uint32_t critical_failures, bool asks);
+  // Whether the process in heartbeat slot `hb_slot` of the group said it drained `epoch`'s
+  // step-down (hamon_drained()). Read from the process's own slot: it can only end its own
+  // tenant's drain early.
+  [[nodiscard]] bool drained(std::uint32_t g, std::uint32_t hb_slot, std::uint64_t epoch) const;
 
   // Gives back each heartbeat segment's removed name (node/segment_links.hpp). One line for
   // each that needed it, or could not have it: what happened, for an event.

@@ -273,6 +273,22 @@ void Server::duplex_turn(std::uint64_t now) {
       critical[t] += ph == Phase::failed || crashed_at_[i] != 0 ? 1 : 0;
     }
   }
+  // Hot standby: a step-down ends once every running process of the tenant has said it drained
+  // this epoch (hamon_drained()), or at drain_timeout.
+  for (std::size_t t = 0; t < config_->tenants.size(); ++t) {
+    if (config_->tenants[t].standby != engine::Standby::hot ||
+        duplex_->roles().role(t) != engine::Role::stepping_down) {
+      continue;
+    }
+    const auto g = groups_.index(config_->tenants[t].name);
+    const auto procs = tenant_processes(t);
+    if (g && std::all_of(procs.begin(), procs.end(), [&](std::size_t i) {
+          return sup_->phase(i) != Phase::up ||
+                 groups_.drained(*g, slots_.hb_slot(i), groups_.epoch(*g));
+        })) {
+      duplex_->drained(t, now);
+    }
+  }
   for (const auto& c : duplex_->turn(critical, now)) {
     const engine::TenantConfig& tenant = config_->tenants[c.tenant];
     if (tenant.standby != engine::Standby::cold || c.from == c.to) continue;

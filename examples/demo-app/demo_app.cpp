@@ -2,7 +2,7 @@
 // beats at its interval and misbehaves on cue.
 //
 //   hamon-demo-app [--interval 10ms] [--ready-delay 0s] [--crash-after N] [--hang-after N]
-//                  [--exit-after N --exit-code C] [--garbage-after N]
+//                  [--exit-after N --exit-code C] [--garbage-after N] [--drain-delay D]
 // Outside hamon it says so and exits 2.
 #include <hamon/heartbeat.hpp>
 #include <signal.h>
@@ -41,7 +41,7 @@ void sleep_until(timespec& t, std::chrono::nanoseconds step) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hamon-demo-app: beats at an interval and misbehaves on cue"};
-  std::string interval_text, ready_delay_text = "0s";
+  std::string interval_text, ready_delay_text = "0s", drain_delay_text;
   long crash_after = -1, hang_after = -1, exit_after = -1, garbage_after = -1;
   int exit_code = 0;
   app.add_option("--interval", interval_text,
@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--exit-code", exit_code, "the exit status for --exit-after");
   app.add_option("--garbage-after", garbage_after,
                  "after N beats, fill its own heartbeat slot with random bytes, forever");
+  app.add_option("--drain-delay", drain_delay_text,
+                 "when its tenant steps down, say it drained (hb.drained()) after this long; "
+                 "without it, never (the step-down then lasts drain_timeout)");
   CLI11_PARSE(app, argc, argv);
 
   auto hb = hamon::Heartbeat::attach();
@@ -65,6 +68,9 @@ int main(int argc, char** argv) {
       hb.interval().count() > 0 ? hb.interval() : std::chrono::milliseconds(100);
   if (!interval_text.empty()) interval = duration_or_exit(interval_text, "--interval");
   const auto ready_delay = duration_or_exit(ready_delay_text, "--ready-delay");
+  const bool acknowledges = !drain_delay_text.empty();
+  const auto drain_delay = acknowledges ? duration_or_exit(drain_delay_text, "--drain-delay")
+                                        : std::chrono::nanoseconds{0};
 
   timespec t{};
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -75,6 +81,8 @@ int main(int argc, char** argv) {
               static_cast<long long>(interval.count()), hamon::to_string(hb.role()));
   std::fflush(stdout);
 
+  std::uint64_t draining_epoch = 0;  // the step-down being drained (--drain-delay)
+  timespec drain_at{};
   for (long beats = 1;; ++beats) {
     if (beats == crash_after) raise(SIGSEGV);
     if (beats == exit_after) return exit_code;
@@ -95,6 +103,26 @@ int main(int argc, char** argv) {
       }
     }
     hb.beat();
+    if (acknowledges) {
+      // A step-down seen: its work in progress "ends" after the delay.
+      if (hb.role() == hamon::Role::stepping_down && hb.epoch() != draining_epoch) {
+        draining_epoch = hb.epoch();
+        clock_gettime(CLOCK_MONOTONIC, &drain_at);
+        drain_at.tv_sec += static_cast<time_t>(drain_delay.count() / 1'000'000'000);
+        drain_at.tv_nsec += static_cast<long>(drain_delay.count() % 1'000'000'000);
+        if (drain_at.tv_nsec >= 1'000'000'000) {
+          drain_at.tv_nsec -= 1'000'000'000;
+          ++drain_at.tv_sec;
+        }
+      }
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (draining_epoch != 0 && hb.role() == hamon::Role::stepping_down &&
+          (now.tv_sec > drain_at.tv_sec ||
+           (now.tv_sec == drain_at.tv_sec && now.tv_nsec >= drain_at.tv_nsec))) {
+        hb.drained();
+      }
+    }
     // Twice per interval: one late wake-up on a busy machine must not look like a hang.
     sleep_until(t, interval / 2);
   }

@@ -81,7 +81,7 @@ TEST(Roles, ASwitchoverMovesOneTenantAndNeverLeavesTwoActives) {
       if (active(*ca) && active(*cb) && active(*ca)) ++both;
     }
   });
-  const auto r = d.a().hamon({"switchover", "acme"});
+  const auto r = d.a().hamon({"switchover", "acme", "--no-wait"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
   EXPECT_TRUE(roles_are(d.a(), "standby", "standby")) << roles_of(d.a());
@@ -131,7 +131,7 @@ TEST(Roles, ASwitchoverWithNowhereToGoIsRefusedWithWhy) {
   const auto up = d.a().up();
   ASSERT_EQ(up.code, 0) << up.out << up.err;
   ASSERT_TRUE(roles_are(d.a(), "active", "active")) << roles_of(d.a());
-  const auto r = d.a().hamon({"switchover", "acme"});
+  const auto r = d.a().hamon({"switchover", "acme", "--no-wait"});
   EXPECT_EQ(r.code, 7) << r.out << r.err;
   EXPECT_NE(r.err.find("the peer is not up"), std::string::npos) << r.err;
   EXPECT_EQ(role(d.a().view(), "acme"), "active");
@@ -190,7 +190,7 @@ TEST(Roles, TheRoleChangeHookRunsInOrderWithTenantRolesAndEpoch) {
       << lines(log_a).size();
   EXPECT_EQ(lines(log_a),
             (std::vector<std::string>{"acme standby taking-over 1", "acme taking-over active 1"}));
-  const auto r = d.a().hamon({"switchover", "acme"});
+  const auto r = d.a().hamon({"switchover", "acme", "--no-wait"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   ASSERT_TRUE(d.a().wait([&](const node::NodeView&) { return lines(log_a).size() >= 4; }));
   EXPECT_EQ(lines(log_a)[2], "acme active stepping-down 1");
@@ -199,6 +199,38 @@ TEST(Roles, TheRoleChangeHookRunsInOrderWithTenantRolesAndEpoch) {
   EXPECT_EQ(lines(log_b).back(), "acme taking-over active 2");
   std::filesystem::remove(log_a);
   std::filesystem::remove(log_b);
+}
+
+TEST(Roles, ASwitchoverWaitsForTheApplicationsToDrainAndNoLonger) {
+  // drain_timeout is long; acme's process says it drained 200 ms into the step-down, globex's
+  // never does.
+  std::string tenants = kTenants;
+  const std::string acd = R"(command = ["@APP@", "--interval", "10ms"]
+critical = true)";
+  tenants.replace(tenants.find(acd), acd.size(),
+                  R"(command = ["@APP@", "--interval", "10ms", "--drain-delay", "200ms"]
+critical = true)");
+  Duplex d(tenants, {.cluster_keys = "drain_timeout = \"1m\""});
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+
+  // acme: stepping down (its process still serving what it had), then standby once drained —
+  // long before the minute — and b takes it.
+  auto r = d.a().hamon({"switchover", "acme", "--no-wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(roles_are(d.a(), "stepping-down", "standby")) << roles_of(d.a());
+  EXPECT_EQ(role(d.b().view(), "acme"), "standby");
+  EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
+  EXPECT_TRUE(roles_are(d.a(), "standby", "standby")) << roles_of(d.a());
+
+  // globex: its process never says so; the step-down lasts (here: a second and more).
+  r = d.b().hamon({"switchover", "globex", "--no-wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(roles_are(d.b(), "active", "stepping-down")) << roles_of(d.b());
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(role(d.b().view(), "globex"), "stepping-down") << roles_of(d.b());
+  EXPECT_EQ(role(d.a().view(), "globex"), "standby") << roles_of(d.a());
 }
 
 TEST(Roles, ATenantThatFailsOverTooOftenHoldsWhereItIsAndSaysSo) {

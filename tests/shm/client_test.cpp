@@ -181,6 +181,20 @@ TEST(Client, TheEpochIsTheTermTheServerPublishedWithTheRole) {
   EXPECT_EQ(hamon_get_epoch(&detached), 0u);
 }
 
+TEST(Client, DrainedAcknowledgesTheStepDownOfTheCurrentEpochInItsOwnSlot) {
+  ScopedName n("hb");
+  auto t = HeartbeatTable::create(n.str(), "acme", 4);
+  ASSERT_TRUE(t);
+  auto hb = Heartbeat::attach(n.slashed().c_str(), 2, 1);
+  ASSERT_TRUE(hb);
+  t->set_role(HAMON_ROLE_STEPPING_DOWN, 5);
+  EXPECT_EQ(hb.drained(), 0);
+  EXPECT_EQ(t->slot(2).drained.load(), 5u);
+  EXPECT_EQ(t->slot(1).drained.load(), 0u);  // no one else's
+  hamon_client detached{};
+  EXPECT_EQ(hamon_drained(&detached), -HAMON_E_NOT_ATTACHED);
+}
+
 TEST(Client, WaitRoleChangeTimesOutWhenNothingChanges) {
   ScopedName n("hb");
   auto t = HeartbeatTable::create(n.str(), "acme", 4);

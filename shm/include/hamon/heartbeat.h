@@ -304,6 +304,18 @@ static inline uint64_t hamon_get_epoch(const hamon_client* c) HAMON_NOEXCEPT_ {
   return __atomic_load_n(hamon_u64_(c->base, HAMON_HB_OFF_ROLE_TERM), __ATOMIC_RELAXED);
 }
 
+/* Tells hamon this process has finished draining the tenant's step-down (role
+ * HAMON_ROLE_STEPPING_DOWN: calls in progress ended, no new work taken). hamon makes the tenant
+ * standby — and the peer active — as soon as every running process of the tenant has said so,
+ * or at the cluster's drain_timeout. Acknowledges the current epoch: a call outside a step-down
+ * is harmless (it cannot end a later one). Returns 0, or -HAMON_E_NOT_ATTACHED. No system call. */
+static inline int hamon_drained(hamon_client* c) HAMON_NOEXCEPT_ {
+  if (c->slot == HAMON_NULL_) return -HAMON_E_NOT_ATTACHED;
+  __atomic_store_n(hamon_u64_(c->slot, HAMON_HB_SLOT_DRAINED), hamon_get_epoch(c),
+                   __ATOMIC_RELEASE);
+  return 0;
+}
+
 /* Blocks until the role differs from `seen` or `timeout_ns` passes (a negative timeout waits
  * forever). Stores the role in *now (if not NULL). Returns 0, -HAMON_E_TIMEOUT,
  * -HAMON_E_NOT_ATTACHED or -HAMON_E_SYSTEM. Sleeps on a futex in the segment: costs no CPU while

@@ -117,6 +117,10 @@ class Heartbeat {
   // higher one than it served in.
   [[nodiscard]] std::uint64_t epoch() const noexcept { return hamon_get_epoch(&c_); }
 
+  // In a step-down (Role::stepping_down): this process has finished its work in progress. The
+  // tenant goes standby once every running process of it has said so, or at drain_timeout.
+  int drained() noexcept { return hamon_drained(&c_); }
+
   // Blocks until the role differs from `seen` or `timeout` passes; returns the role then
   // (equal to `seen` on time-out). A negative timeout waits forever.
   Role wait_role_change(Role seen, std::chrono::nanoseconds timeout) noexcept {

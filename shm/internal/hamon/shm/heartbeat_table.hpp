@@ -27,6 +27,7 @@ struct alignas(HAMON_HB_SLOT_SIZE) HeartbeatSlot {
   std::atomic<std::uint64_t> incarnation;  // the process, at attach
   std::atomic<std::uint32_t> ready;        // the process
   std::atomic<std::uint32_t> pid;          // the process, at attach
+  std::atomic<std::uint64_t> drained;      // the process: the epoch it drained (docs/roles.md)
 };
 static_assert(sizeof(HeartbeatSlot) == HAMON_HB_SLOT_SIZE);
 static_assert(offsetof(HeartbeatSlot, beat_count) == HAMON_HB_SLOT_BEAT_COUNT);
@@ -34,6 +35,7 @@ static_assert(offsetof(HeartbeatSlot, beat_stamp) == HAMON_HB_SLOT_BEAT_STAMP);
 static_assert(offsetof(HeartbeatSlot, incarnation) == HAMON_HB_SLOT_INCARNATION);
 static_assert(offsetof(HeartbeatSlot, ready) == HAMON_HB_SLOT_READY);
 static_assert(offsetof(HeartbeatSlot, pid) == HAMON_HB_SLOT_PID);
+static_assert(offsetof(HeartbeatSlot, drained) == HAMON_HB_SLOT_DRAINED);
 
 struct HeartbeatHeader {
   std::uint64_t magic;
