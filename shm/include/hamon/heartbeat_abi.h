@@ -52,11 +52,9 @@
 #define HAMON_HB_SLOT_INCARNATION 16 /* u64: written at attach: the incarnation hamon gave */
 #define HAMON_HB_SLOT_READY 24       /* u32: 1 once the process called ready() */
 #define HAMON_HB_SLOT_PID 28         /* u32: written at attach */
-#define HAMON_HB_SLOT_DRAINED                                     \
-  32 /* u64: the epoch whose step-down the process has drained    \
-      * (hamon_drained()); 0 = none. Added in place of padding: a \
-      * client that never writes it leaves the drain to its       \
-      * timeout. */
+/* u64: the epoch whose step-down the process has drained (hamon_drained()); 0 = none. In what
+ * was padding: a client that never writes it leaves the drain to drain_timeout. */
+#define HAMON_HB_SLOT_DRAINED 32
 
 /* Environment the spawner sets for every process it starts. */
 #define HAMON_ENV_SEGMENT "HAMON_HEARTBEAT_SEGMENT" /* e.g. "/hamon.demo.a.hb.acme" */
