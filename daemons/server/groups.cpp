@@ -14,9 +14,13 @@ base::Status Groups::adopt() {
     shm::GroupInfo info{};
     if (!ctl_.group(g).info.read(info) || info.kind == shm::GroupKind::unused) break;
     const std::string name(info.name, strnlen(info.name, sizeof info.name));
-    auto r = ensure(name, 0, info.role);
+    // Everything the predecessor published, as it was: a slot rewritten with less (epoch 0, no
+    // failures) would go to the peer and the views as news.
+    auto r = ensure(name, 0, info.role, info.epoch);
     if (!r) return r.error();
-    groups_[*r].epoch = info.epoch;
+    groups_[*r].critical_failures = info.critical_failures;
+    groups_[*r].asks = (info.flags & shm::kGroupAsks) != 0;
+    publish(*r);
   }
   return base::ok();
 }
@@ -34,7 +38,7 @@ std::uint32_t Groups::capacity(const std::string& name) const {
 }
 
 base::Result<std::uint32_t> Groups::ensure(const std::string& name, std::uint32_t members,
-                                           std::uint32_t role) {
+                                           std::uint32_t role, std::uint64_t epoch) {
   if (const auto g = index(name)) return *g;
   if (groups_.size() >= ctl_.max_groups()) {
     return base::Error{
@@ -47,11 +51,12 @@ base::Result<std::uint32_t> Groups::ensure(const std::string& name, std::uint32_
   if (!t) t = shm::HeartbeatTable::create(seg, name, std::max<std::uint32_t>(64, 4 * members));
   if (!t) return t.error();
   const auto g = static_cast<std::uint32_t>(groups_.size());
-  groups_.push_back(Group{name, std::make_unique<shm::HeartbeatTable>(std::move(t).value()), role});
+  groups_.push_back(
+      Group{name, std::make_unique<shm::HeartbeatTable>(std::move(t).value()), role, epoch});
   // Its second name, so that a removed one can be given back.
   groups_.back().ino = node::mapped_inode(&groups_.back().table->slot(0)).value_or(0);
   if (groups_.back().ino != 0) (void)node::tend_links(seg, groups_.back().ino);
-  if (groups_.back().table->role() != role) groups_.back().table->set_role(role, 0);
+  if (groups_.back().table->role() != role) groups_.back().table->set_role(role, epoch);
   publish(g);
   return g;
 }

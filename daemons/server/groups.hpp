@@ -30,9 +30,9 @@ class Groups {
   // Takes the groups a previous server wrote, keeping their indices.
   base::Status adopt();
   // The group's index; creates its heartbeat segment (room for `members` and more, for
-  // reloads) and its group slot if it has none yet, with `role` published.
+  // reloads) and its group slot if it has none yet, with `role` and `epoch` published.
   base::Result<std::uint32_t> ensure(const std::string& name, std::uint32_t members,
-                                     std::uint32_t role);
+                                     std::uint32_t role, std::uint64_t epoch = 0);
 
   [[nodiscard]] std::optional<std::uint32_t> index(const std::string& name) const;
   [[nodiscard]] std::size_t size() const { return groups_.size(); }

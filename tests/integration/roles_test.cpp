@@ -126,6 +126,29 @@ TEST(Roles, AReloadKeepsTheRolesAndTheirRules) {
   EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
 }
 
+TEST(Roles, ARestartedServerPublishesTheRolesAndEpochsItHadAtOnce) {
+  Duplex d(kTenants);
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.b(), "standby", "active")) << roles_of(d.b());
+  // A switchover first: epochs above their first value.
+  const auto s = d.a().hamon({"switchover", "acme"});
+  ASSERT_EQ(s.code, 0) << s.out << s.err;
+  ASSERT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
+  const auto before = d.b().view();
+  ASSERT_GT(epoch(before, "acme"), 1u);
+  ASSERT_TRUE(kill_daemon_and_wait_back(d.b(), "hamon-server"));
+  // Watched from a restart of the server until it has settled: never anything but what it had.
+  const auto until = std::chrono::steady_clock::now() + 500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto v = d.b().view();
+    for (const char* t : {"acme", "globex"}) {
+      ASSERT_EQ(role(v, t), role(before, t)) << t << ": " << roles_of(d.b());
+      ASSERT_EQ(epoch(v, t), epoch(before, t)) << t << ": " << roles_of(d.b());
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+}
+
 TEST(Roles, ASwitchoverWithNowhereToGoIsRefusedWithWhy) {
   Duplex d(kTenants, {.cluster_keys = "wait_for_peer = \"100ms\""});
   const auto up = d.a().up();
