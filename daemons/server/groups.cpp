@@ -121,6 +121,9 @@ void Groups::publish(std::uint32_t g) {
   info.critical_failures = group.critical_failures;
   info.flags = group.asks ? shm::kGroupAsks : 0;
   ctl_.group(g).info.write(info);
+  // The peer link sends it now, not at its next peer_interval.
+  ctl_.peer(0).role_outputs().fetch_add(1, std::memory_order_release);
+  ctl_.peer(0).link_bell().ring();
 }
 
 }  // namespace hamon::server

@@ -80,19 +80,27 @@ inline bool both_up(Duplex& d) {
 // none is left: a daemon restarted between the view and the kill is in the next view, whatever
 // state it shows yet. The dead are reaped (this process is their subreaper): a zombie would
 // still take the signal.
+// And once more after a pause: a daemon started by one that was killed a moment later shows up
+// only once it has registered.
 inline void kill_everything(const TestNode& n) {
-  n.wait([](const node::NodeView& v) {
-    reap_zombies();
-    bool any = false;
-    for (const auto& d : v.daemons) {
-      if (d.pid > 0) any = ::kill(d.pid, SIGKILL) == 0 || any;
-    }
-    for (const auto& p : v.processes) {
-      if (p.pid > 0) ::kill(p.pid, SIGKILL);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    return !any;
-  });
+  for (int quiet = 0; quiet < 2;) {
+    bool killed = false;
+    n.wait([&](const node::NodeView& v) {
+      reap_zombies();
+      bool any = false;
+      for (const auto& d : v.daemons) {
+        if (d.pid > 0) any = ::kill(d.pid, SIGKILL) == 0 || any;
+      }
+      for (const auto& p : v.processes) {
+        if (p.pid > 0) ::kill(p.pid, SIGKILL);
+      }
+      killed = killed || any;
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+      return !any;
+    });
+    quiet = killed ? 0 : quiet + 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
 }
 
 }  // namespace hamon::test

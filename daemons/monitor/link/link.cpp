@@ -123,13 +123,45 @@ void Link::start() {
       }
     }
   });
+  roles_waker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "hamon-link-wake");
+    wake_on_roles();
+  });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 void Link::stop() {
+  if (roles_waker_.joinable()) {
+    waker_stop_.store(true, std::memory_order_seq_cst);
+    // ring() wakes only a sleeper, and this one may be on its way to sleep: its wait ends
+    // within the timeout below at worst.
+    ctl_.peer(0).role_outputs().fetch_add(1, std::memory_order_release);
+    ctl_.peer(0).link_bell().ring();
+    roles_waker_.join();
+  }
   if (!thread_.joinable()) return;
   asio::post(io_, [this] { shutdown(); });
   thread_.join();
+}
+
+void Link::wake_on_roles() {
+  std::atomic<std::uint64_t>& outputs = ctl_.peer(0).role_outputs();
+  std::uint64_t seen = outputs.load(std::memory_order_acquire);
+  while (!waker_stop_.load(std::memory_order_relaxed)) {
+    const bool changed = ctl_.peer(0).link_bell().wait(
+        [&] {
+          return outputs.load(std::memory_order_acquire) != seen ||
+                 waker_stop_.load(std::memory_order_relaxed);
+        },
+        std::chrono::milliseconds(100), 0);
+    if (!changed || waker_stop_.load(std::memory_order_relaxed)) continue;
+    seen = outputs.load(std::memory_order_acquire);
+    asio::post(io_, [this] {
+      if (stopping_ || !table_ready_) return;
+      scan_groups();
+      flush();
+    });
+  }
 }
 
 void Link::shutdown() {

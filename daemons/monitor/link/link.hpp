@@ -20,6 +20,7 @@
 #define HAMON_MONITOR_LINK_LINK_HPP
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -89,6 +90,7 @@ class Link final : public ConnectionOwner {
   std::optional<peer::Session> new_session(peer::End end);
   void arm_feed();
   void on_feed();
+  void wake_on_roles();  // roles_waker_'s loop
   void schedule_tick();
   void on_tick();
   void shutdown();
@@ -131,6 +133,10 @@ class Link final : public ConnectionOwner {
   std::uint64_t incarnation_;
   boost::asio::io_context io_;
   std::thread thread_;
+  // Sleeps on the server's doorbell (role_outputs) and has the link send the tenants' lines at
+  // once: a futex cannot be waited on by the io_context.
+  std::thread roles_waker_;
+  std::atomic<bool> waker_stop_{false};
   std::optional<peer::SharedKey> key_;
   bool key_noted_ = false;
   std::uint64_t next_key_try_ns_ = 0;

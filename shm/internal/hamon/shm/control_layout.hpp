@@ -51,7 +51,8 @@
 namespace hamon::shm {
 
 inline constexpr std::uint64_t kControlMagic = 0x3154434e4f4d4148ULL;  // the bytes "HAMONCT1"
-inline constexpr std::uint32_t kControlLayoutVersion = 3;  // 2: the peer region; 3: its settings
+// 2: the peer region; 3: its settings; 4: the server's doorbell to the link
+inline constexpr std::uint32_t kControlLayoutVersion = 4;
 inline constexpr std::uint32_t kControlHeaderSize = 256;
 inline constexpr std::size_t kLine =
     128;  // false-sharing range (two 64 B lines: adjacent prefetch)

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "hamon/shm/doorbell.hpp"
 #include "hamon/shm/seqlock.hpp"
 
 namespace hamon::shm {
@@ -137,6 +138,11 @@ struct alignas(128) PeerHeaderSlot {
   // Bumped by the link after the peer's state or any of its tenant rows changed, before it
   // rings hamon-server's inbox: what the server's role decisions wait on.
   std::atomic<std::uint64_t> role_inputs;
+  // Bumped by hamon-server after it published a tenant's role, epoch, failures or request in a
+  // group line, before it rings link_bell: the link sends it at once instead of at its next
+  // peer_interval (a switchover's hand-over waits on nothing else).
+  std::atomic<std::uint64_t> role_outputs;
+  Doorbell link_bell;
 };
 struct alignas(64) PeerTenantRow {
   Seqlocked<PeerTenant> row;
@@ -165,6 +171,12 @@ class PeerSlot {
   }
   [[nodiscard]] std::atomic<std::uint64_t>& role_inputs() const noexcept {
     return reinterpret_cast<PeerHeaderSlot*>(base_)->role_inputs;
+  }
+  [[nodiscard]] std::atomic<std::uint64_t>& role_outputs() const noexcept {
+    return reinterpret_cast<PeerHeaderSlot*>(base_)->role_outputs;
+  }
+  [[nodiscard]] Doorbell& link_bell() const noexcept {
+    return reinterpret_cast<PeerHeaderSlot*>(base_)->link_bell;
   }
   [[nodiscard]] Seqlocked<PeerSettings>& settings() const noexcept {
     return reinterpret_cast<PeerHeaderSlot*>(base_)->settings;
