@@ -144,10 +144,13 @@ std::optional<std::uint64_t> changed(const shm::ControlSegment& c, const std::st
   return found;
 }
 
-std::string tenants_toml(int n) {
+// t0 has a critical process (failover = "immediate"); with `cold`, t1 is a cold-standby tenant
+// (its process runs only on its active side).
+std::string tenants_toml(int n, bool cold = false) {
   std::string t = "[defaults]\ninterval = \"100ms\"\ntimeout = \"1s\"\nready = \"spawn\"\n";
   for (int i = 0; i < n; ++i) {
     t.append("[[tenant]]\nname = \"t").append(std::to_string(i)).append("\"\n");
+    if (i == 1 && cold) t.append("standby = \"cold\"\n");
     t.append("[[tenant.process]]\nname = \"p\"\ncommand = [\"/bin/sleep\", \"1000000\"]\n");
     if (i == 0) t.append("critical = true\nfailover = \"immediate\"\nrestart_budget = 1000\n");
   }
@@ -274,14 +277,14 @@ void failures(int trials) {
 
 void deaths(int trials) {
   std::printf("\n3. node death (peer_interval 1 ms, peer_timeout 10 ms, takeover)\n");
-  Pair pair(tenants_toml(2),
+  Pair pair(tenants_toml(2, true),
             "peer_interval = \"1ms\"\npeer_timeout = \"10ms\"\nwait_for_peer = \"30s\"\n"
             "max_role_changes = 1000");
   if (!pair.up("a") || !pair.up("b")) {
     std::printf("  the nodes did not come up\n");
     return;
   }
-  std::vector<double> taken;
+  std::vector<double> taken, taken_cold;
   int false_losses = 0;
   for (int k = 0; k < trials; ++k) {
     auto a = pair.control("a");
@@ -290,9 +293,13 @@ void deaths(int trials) {
       std::printf("  trial %d: a node's control segment is gone\n", k);
       break;
     }
-    if (!wait_for([&] { return role_of(*a, "t0") == "active" && role_of(*b, "t0") == "standby"; },
-                  std::chrono::seconds(20))) {
-      std::printf("  trial %d: t0 not active at a\n", k);
+    if (!wait_for(
+            [&] {
+              return role_of(*a, "t0") == "active" && role_of(*b, "t0") == "standby" &&
+                     role_of(*a, "t1") == "active" && role_of(*b, "t1") == "standby";
+            },
+            std::chrono::seconds(20))) {
+      std::printf("  trial %d: t0 and t1 not active at a\n", k);
       break;
     }
     const auto v = node::read_view(*a);
@@ -303,10 +310,16 @@ void deaths(int trials) {
     for (const auto& p : v.processes) {
       if (p.pid > 0) ::kill(p.pid, SIGKILL);
     }
-    std::optional<std::uint64_t> active;
-    wait_for([&] { return (active = changed(*b, "t0", "taking-over -> active", t0)).has_value(); },
-             std::chrono::seconds(5));
+    std::optional<std::uint64_t> active, cold;
+    wait_for(
+        [&] {
+          active = changed(*b, "t0", "taking-over -> active", t0);
+          cold = changed(*b, "t1", "taking-over -> active", t0);
+          return active && cold;
+        },
+        std::chrono::seconds(5));
     if (active) taken.push_back(static_cast<double>(*active - t0) / 1000.0);
+    if (cold) taken_cold.push_back(static_cast<double>(*cold - t0) / 1000.0);
     // a back, and t0 moved back to it for the next trial.
     a.reset();
     if (!pair.up("a")) {
@@ -319,15 +332,20 @@ void deaths(int trials) {
     // Asked again until it is done: a switchover is refused while a does not hear b yet.
     wait_for(
         [&] {
-          if (role_of(*a2, "t0") == "active") return true;
-          (void)node::control_request(pair.socket("a"), "switchover t0", 2000);
+          std::string back;  // only those not at a yet: a switchover of one there moves it away
+          for (const char* t : {"t0", "t1"}) {
+            if (role_of(*a2, t) == "standby") back.append(back.empty() ? "" : ",").append(t);
+          }
+          if (back.empty()) return role_of(*a2, "t0") == "active" && role_of(*a2, "t1") == "active";
+          (void)node::control_request(pair.socket("a"), "switchover " + back, 2000);
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          return role_of(*a2, "t0") == "active";
+          return role_of(*a2, "t0") == "active" && role_of(*a2, "t1") == "active";
         },
         std::chrono::seconds(20));
     (void)false_losses;
   }
   report("SIGKILL of node a -> t0 active at b", taken);
+  report("... cold t1 active at b (process up)", taken_cold);
 }
 
 }  // namespace

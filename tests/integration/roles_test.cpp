@@ -225,13 +225,13 @@ TEST(Roles, TheRoleChangeHookRunsInOrderWithTenantRolesAndEpoch) {
 }
 
 TEST(Roles, ASwitchoverWaitsForTheApplicationsToDrainAndNoLonger) {
-  // drain_timeout is long; acme's process says it drained 200 ms into the step-down, globex's
+  // drain_timeout is long; acme's process says it drained 1 s into the step-down, globex's
   // never does.
   std::string tenants = kTenants;
   const std::string acd = R"(command = ["@APP@", "--interval", "10ms"]
 critical = true)";
   tenants.replace(tenants.find(acd), acd.size(),
-                  R"(command = ["@APP@", "--interval", "10ms", "--drain-delay", "200ms"]
+                  R"(command = ["@APP@", "--interval", "10ms", "--drain-delay", "1s"]
 critical = true)");
   Duplex d(tenants, {.cluster_keys = "drain_timeout = \"1m\""});
   ASSERT_TRUE(both_up(d));
