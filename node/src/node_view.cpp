@@ -11,6 +11,7 @@
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/engine/supervisor.hpp"
+#include "hamon/shm/event_cursor.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 #include "hamon/shm/fixed_string.hpp"
 
@@ -69,6 +70,29 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     auto t = shm::HeartbeatTable::attach(shm::read_fixed(info.heartbeat_segment),
                                          shm::Access::read_only);
     if (t) tables[g] = std::make_unique<shm::HeartbeatTable>(std::move(t).value());
+  }
+  if (!v.tenants.empty()) {
+    // Why each tenant has its role: its latest role change in the ring ("from -> to (epoch N):
+    // why"). A bounded read of the ring, as `hamon events` does.
+    shm::EventCursor cursor(ctl.events(), ctl.events().oldest());
+    shm::Event e;
+    for (std::uint32_t n = 0; n < ctl.events().capacity(); ++n) {
+      const auto step = cursor.next(e, now);
+      if (step.kind == shm::EventCursor::Kind::caught_up ||
+          step.kind == shm::EventCursor::Kind::pending) {
+        break;
+      }
+      if (step.kind != shm::EventCursor::Kind::event || e.kind != shm::EventKind::role_changed) {
+        continue;
+      }
+      const std::string detail = shm::read_fixed(e.detail);
+      const auto colon = detail.find("): ");
+      for (auto& t : v.tenants) {
+        if (t.name == shm::read_fixed(e.group) && colon != std::string::npos) {
+          t.why = detail.substr(colon + 3);
+        }
+      }
+    }
   }
   for (std::uint32_t s = 0; s < ctl.max_processes(); ++s) {
     shm::ProcessIdentity id{};
@@ -273,6 +297,9 @@ std::string render_table(const NodeView& v) {
         << (t.asks ? "[asks the peer]" : "");
     }
     o << '\n';
+    for (const auto& t : v.tenants) {
+      if (!t.why.empty()) o << "  " << t.name << " is " << t.role << ": " << t.why << '\n';
+    }
   }
   for (const auto& p : v.peers) render_peer(o, p);
   return o.str();
@@ -351,7 +378,7 @@ std::string render_json(const NodeView& v) {
     o << (i ? "," : "") << "{\"name\":" << json_string(t.name)
       << ",\"role\":" << json_string(t.role) << ",\"epoch\":" << t.epoch
       << ",\"critical_failures\":" << t.critical_failures
-      << ",\"asks\":" << (t.asks ? "true" : "false") << '}';
+      << ",\"asks\":" << (t.asks ? "true" : "false") << ",\"why\":" << json_string(t.why) << '}';
   }
   o << "],\"peers\":[";
   for (std::size_t i = 0; i < v.peers.size(); ++i) {

@@ -46,6 +46,10 @@ TEST(Roles, WhenANodeDiesItsPeerTakesItsTenantsOverAndKeepsThemWhenItReturns) {
   EXPECT_GT(epoch(d.b().view(), "acme"), before);
   const auto events = d.b().events();
   EXPECT_GE(find_event(events, shm::EventKind::role_changed, "acme", "acme"), 0);
+  // status says why b has it.
+  const auto status = d.b().hamon({"status"});
+  EXPECT_NE(status.out.find("acme is active: the peer is lost (takeover)"), std::string::npos)
+      << status.out;
   // a comes back: it sees b active and stays standby (no automatic failback).
   const auto up = d.a().up();
   ASSERT_EQ(up.code, 0) << up.out << up.err;

@@ -46,6 +46,9 @@ struct TenantRow {
   std::uint64_t epoch = 0;
   std::uint32_t critical_failures = 0;
   bool asks = false;  // a switchover asked here waits for the peer
+  // Why it has its role: the reason of its latest role change still in the event ring, e.g.
+  // "the peer is lost (takeover)"; empty when none is.
+  std::string why = {};
 };
 
 struct NodeView {
