@@ -87,8 +87,13 @@ NodeView read_view(const shm::ControlSegment& ctl) {
       }
       const std::string detail = shm::read_fixed(e.detail);
       const auto colon = detail.find("): ");
+      // The end of a transition ("taking-over -> active: took over") keeps the reason that
+      // began it ("the peer is lost (takeover)").
+      const bool completes =
+          detail.starts_with("taking-over -> ") || detail.starts_with("stepping-down -> ");
       for (auto& t : v.tenants) {
-        if (t.name == shm::read_fixed(e.group) && colon != std::string::npos) {
+        if (t.name == shm::read_fixed(e.group) && colon != std::string::npos &&
+            (!completes || t.why.empty())) {
           t.why = detail.substr(colon + 3);
         }
       }
