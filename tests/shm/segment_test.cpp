@@ -116,7 +116,8 @@ TEST(ControlSegment, AttachToAnUnknownLayoutVersionIsRefused) {
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().code, Errc::bad_version);
   EXPECT_NE(a.error().message.find("control segment layout version 99, but this build knows "
-                                   "version 3 only"),
+                                   "version " +
+                                   std::to_string(kControlLayoutVersion) + " only"),
             std::string::npos)
       << a.error().message;
 }
