@@ -142,14 +142,7 @@ TEST(DuplexChaos, RandomFaultsAcrossBothNodesBreakNoInvariant) {
     std::optional<shm::ControlSegment> ca, cb;
     auto attached = Clock::time_point{};
     auto active = [](const std::optional<shm::ControlSegment>& c, const std::string& tenant) {
-      if (!c) return false;
-      for (std::uint32_t g = 0; g < c->max_groups(); ++g) {
-        shm::GroupInfo info{};
-        if (c->group(g).info.read(info) && std::string(info.name) == tenant) {
-          return info.role == HAMON_ROLE_ACTIVE;
-        }
-      }
-      return false;
+      return c && publishes_active(*c, tenant);
     };
     while (!stop.load()) {
       if (Clock::now() - attached > 50ms) {

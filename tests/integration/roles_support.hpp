@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "duplex.hpp"
+#include "hamon/heartbeat_abi.h"
+#include "hamon/shm/control_segment.hpp"
 #include "test_node.hpp"
 
 namespace hamon::test {
@@ -66,6 +68,18 @@ inline std::string roles_of(const TestNode& n) {
   const auto v = n.view();
   return n.id() + ": acme " + role(v, "acme") + " (epoch " + std::to_string(epoch(v, "acme")) +
          "), globex " + role(v, "globex") + " (epoch " + std::to_string(epoch(v, "globex")) + ")";
+}
+
+// Whether `c`'s node publishes `tenant` as active in its group line (what the link and the views
+// read): one seqlocked read, fast enough to sample a switchover from outside.
+inline bool publishes_active(const shm::ControlSegment& c, const std::string& tenant) {
+  for (std::uint32_t g = 0; g < c.max_groups(); ++g) {
+    shm::GroupInfo info{};
+    if (c.group(g).info.read(info) && std::string(info.name) == tenant) {
+      return info.role == HAMON_ROLE_ACTIVE;
+    }
+  }
+  return false;
 }
 
 inline bool both_up(Duplex& d) {

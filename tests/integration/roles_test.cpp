@@ -72,15 +72,7 @@ TEST(Roles, ASwitchoverMovesOneTenantAndNeverLeavesTwoActives) {
     auto cb = shm::ControlSegment::attach(d.b().control_segment(), shm::Access::read_only);
     if (!ca || !cb) return;
     // Two reads are two moments: a counts as active at b's read only if it was before and after.
-    auto active = [](const shm::ControlSegment& c) {
-      for (std::uint32_t g = 0; g < c.max_groups(); ++g) {
-        shm::GroupInfo info{};
-        if (c.group(g).info.read(info) && std::string(info.name) == "acme") {
-          return info.role == HAMON_ROLE_ACTIVE;
-        }
-      }
-      return false;
-    };
+    auto active = [](const shm::ControlSegment& c) { return publishes_active(c, "acme"); };
     while (!stop.load()) {
       if (active(*ca) && active(*cb) && active(*ca)) ++both;
     }

@@ -164,9 +164,8 @@ class Link final : public ConnectionOwner {
   peer::PeerWatch watch_;
   std::optional<std::uint64_t> table_incarnation_;  // the peer link whose table the view holds
   std::uint64_t table_seq_ = 0;
-  bool roles_dirty_ = false;
-  std::uint64_t epoch_ = 0;  // the highest tenant epoch told: every frame header carries it  // the
-                             // peer's state or tenants changed: tell hamon-server
+  bool roles_dirty_ = false;  // the peer's state or tenants changed: tell hamon-server
+  std::uint64_t epoch_ = 0;   // the highest tenant epoch told: every frame header carries it
 
   static constexpr std::uint64_t kRejectEventsPerSecond = 10;
   std::uint64_t reject_window_ns_ = 0;
