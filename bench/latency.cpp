@@ -439,7 +439,7 @@ class SimulatedNode {
       std::fprintf(stderr, " %s=%d", shm::to_string(static_cast<shm::ProcessState>(s)), n);
     std::fprintf(stderr, " (beater max gap %llu us)\n",
                  static_cast<unsigned long long>(max_gap_ / 1000));
-    const auto& ring = ctl_->events();
+    const auto ring = ctl_->events();
     int shown = 0;
     for (std::uint64_t pos = ring.oldest(); pos < ring.head() && shown < 5; ++pos) {
       shm::Event e;

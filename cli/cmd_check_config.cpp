@@ -1,5 +1,8 @@
 // hamon check-config FILE: validate a configuration without touching the node.
 #include <CLI/CLI.hpp>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 
@@ -29,6 +32,16 @@ int check_config(const std::string& path) {
                    "keygen "
                 << key << ")\n";
     }
+  }
+  // Tenants are isolated from each other and from hamon by users (docs/security.md).
+  const passwd* self = ::getpwuid(::geteuid());
+  const std::string own = self != nullptr ? self->pw_name : std::to_string(::geteuid());
+  for (const auto& t : c.tenants) {
+    if (t.user && *t.user != own) continue;
+    std::cerr << path << ":" << t.where.line << ": warning: tenant " << t.name
+              << " runs as hamon's own user (" << own
+              << "): its processes can write hamon's control segment and signal its daemons, so "
+                 "no isolation is possible; give it a user of its own (user = \"...\")\n";
   }
   return exit_ok;
 }

@@ -56,7 +56,7 @@ int events(const EventsOptions& o) {
   signal(SIGINT, on_quit);
   signal(SIGTERM, on_quit);
   signal(SIGPIPE, on_quit);
-  const shm::EventRing& ring = ctl->events();
+  const shm::EventRing ring = ctl->events();
   shm::EventCursor cursor(ring, ring.oldest());
   while (!g_quit) {
     shm::Event e;

@@ -9,6 +9,7 @@
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/shm/fixed_string.hpp"
 #include "link/change_feed.hpp"
 
 namespace hamon::monitor {
@@ -63,22 +64,29 @@ Monitor::~Monitor() {
   if (epfd_ >= 0) ::close(epfd_);
 }
 
-shm::HeartbeatTable* Monitor::table(std::uint32_t group) {
-  auto it = tables_.find(group);
-  if (it != tables_.end()) return it->second.get();
+std::shared_ptr<shm::HeartbeatTable> Monitor::table(std::uint32_t group) {
   shm::GroupInfo g{};
   if (group >= ctl_.max_groups() || !ctl_.group(group).info.read(g)) return nullptr;
-  const std::string name(g.heartbeat_segment,
-                         strnlen(g.heartbeat_segment, sizeof g.heartbeat_segment));
-  auto t = shm::HeartbeatTable::attach(name, shm::Access::read_write);
+  auto it = tables_.find(group);
+  if (it != tables_.end() && it->second.generation == g.generation) return it->second.table;
+  if (it != tables_.end()) {
+    // hamon-server made the group's segment anew: processes still beating into the old one keep
+    // it mapped through their watches (and its clock moving), new ones get the new one.
+    retired_.push_back(std::move(it->second.table));
+    tables_.erase(it);
+  }
+  auto t =
+      shm::HeartbeatTable::attach(shm::read_fixed(g.heartbeat_segment), shm::Access::read_write);
   if (!t) return nullptr;
   t->tick(node::now_ns());
-  return tables_.emplace(group, std::make_unique<shm::HeartbeatTable>(std::move(t).value()))
-      .first->second.get();
+  auto shared = std::make_shared<shm::HeartbeatTable>(std::move(t).value());
+  tables_.emplace(group, Mapped{g.generation, shared});
+  return shared;
 }
 
 void Monitor::publish_clock(std::uint64_t now) {
-  for (auto& [g, t] : tables_) t->tick(now);
+  for (auto& [g, t] : tables_) t.table->tick(now);
+  for (auto& t : retired_) t->tick(now);
   clock_history_[clock_writes_++ % clock_history_.size()] = now;
 }
 
@@ -143,6 +151,8 @@ void Monitor::unwatch(std::uint32_t slot, std::uint64_t now) {
     intervals_.erase(it);
   }
   w.reset();
+  // A segment made anew is unmapped with the last watch of a process that beat into it.
+  std::erase_if(retired_, [](const auto& t) { return t.use_count() == 1; });
   retick(now);
 }
 
@@ -171,14 +181,15 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   lp.start_timeout_ns = std::max<std::uint64_t>(id.timeout_ns, 10'000'000'000ULL);
   lp.ready_mode = to_readiness(id.ready_mode);
 
-  shm::HeartbeatTable* t = table(id.group);
-  const shm::HeartbeatSlot* beat =
-      t != nullptr && id.hb_slot < t->slot_count() ? &t->slot(id.hb_slot) : nullptr;
+  std::shared_ptr<shm::HeartbeatTable> t = table(id.group);
+  if (t != nullptr && id.hb_slot >= t->slot_count()) t = nullptr;
+  const shm::HeartbeatSlot* beat = t != nullptr ? &t->slot(id.hb_slot) : nullptr;
   Watch w{inc,        pid,
           -1,         id.group,
           id.hb_slot, id.interval_ns,
           beat,       engine::Liveness(inc, now, lp, engine::BeatReading{}),
-          group_name, name};
+          group_name, name,
+          t};
   const engine::BeatReading baseline = reading(w, now);
   bool was_running = false;
   if (adopted) {

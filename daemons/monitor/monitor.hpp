@@ -56,6 +56,11 @@ class Monitor {
     const shm::HeartbeatSlot* beat = nullptr;  // in its group's segment; null if unreachable
     engine::Liveness live;
     std::string group_name, name;
+    std::shared_ptr<shm::HeartbeatTable> table;  // keeps `beat` mapped
+  };
+  struct Mapped {
+    std::uint32_t generation;  // GroupInfo::generation it was mapped in
+    std::shared_ptr<shm::HeartbeatTable> table;
   };
 
   void handle_messages(std::uint64_t now);
@@ -68,7 +73,8 @@ class Monitor {
   // Follows the shortest interval watched: the tick, the wheel's granularity, every verdict's pace.
   void retick(std::uint64_t now);
   void publish(std::uint32_t slot, const Watch& w, shm::ProcessState state, std::uint64_t now);
-  shm::HeartbeatTable* table(std::uint32_t group);
+  // The group's current heartbeat segment, mapped again when hamon-server made it anew.
+  std::shared_ptr<shm::HeartbeatTable> table(std::uint32_t group);
   shm::BeatSnapshot read(const Watch& w);
   engine::BeatReading reading(const Watch& w, std::uint64_t now);
   void publish_clock(std::uint64_t now);
@@ -82,8 +88,10 @@ class Monitor {
   std::array<std::uint64_t, 256> clock_history_{};  // recent clock writes, a ring
   std::size_t clock_writes_ = 0;
   int epfd_ = -1;
-  std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables_;  // by group index
-  std::vector<std::optional<Watch>> watches_;                             // by process slot
+  std::map<std::uint32_t, Mapped> tables_;  // by group index
+  // Segments made anew since, still mapped by the watches of processes that beat into them.
+  std::vector<std::shared_ptr<shm::HeartbeatTable>> retired_;
+  std::vector<std::optional<Watch>> watches_;         // by process slot
   std::map<std::uint64_t, std::uint32_t> intervals_;  // interval → how many watches have it
   engine::TimerWheel due_;
   std::vector<engine::TimerWheel::Entry> expired_;

@@ -30,9 +30,12 @@ class Groups {
   // Takes the groups a previous server wrote, keeping their indices.
   base::Status adopt();
   // The group's index; creates its heartbeat segment (room for `members` and more, for
-  // reloads) and its group slot if it has none yet, with `role` and `epoch` published.
+  // reloads) and its group slot if it has none yet, with `role` and `epoch` published. A
+  // segment found at the name is used only if it is as hamon made it (header, owner, mode);
+  // anything else there is removed and the segment made anew, in a new generation.
   base::Result<std::uint32_t> ensure(const std::string& name, std::uint32_t members,
-                                     std::uint32_t role, std::uint64_t epoch = 0);
+                                     std::uint32_t role, std::uint64_t epoch = 0,
+                                     std::uint32_t generation = 0);
 
   [[nodiscard]] std::optional<std::uint32_t> index(const std::string& name) const;
   [[nodiscard]] std::size_t size() const { return groups_.size(); }
@@ -51,9 +54,10 @@ class Groups {
   // tenant's drain early.
   [[nodiscard]] bool drained(std::uint32_t g, std::uint32_t hb_slot, std::uint64_t epoch) const;
 
-  // Gives back each heartbeat segment's removed name (node/segment_links.hpp). One line for
-  // each that needed it, or could not have it: what happened, for an event.
-  std::vector<std::string> tend_links();
+  // Looks after each heartbeat segment (every 100 ms): gives back a removed name
+  // (node/segment_links.hpp); makes anew a segment its tenant damaged (truncated, header
+  // overwritten) or whose names are gone or taken. Each posts an event saying what it did.
+  void tend();
 
  private:
   struct Group {
@@ -61,12 +65,22 @@ class Groups {
     std::unique_ptr<shm::HeartbeatTable> table;
     std::uint32_t role;
     std::uint64_t epoch = 0;
+    std::uint32_t slots = 0;       // the segment's, when made
+    std::uint32_t generation = 0;  // how many times its segment was made anew
     std::uint32_t critical_failures = 0;
     bool asks = false;
     ino_t ino = 0;          // the segment's file: what its names must name
     std::string said = {};  // what went wrong with its names, as last said
   };
+  using Owner = shm::Owner;
   void publish(std::uint32_t g);
+  // The tenant's user when hamon runs as root; otherwise hamon's own.
+  [[nodiscard]] Owner owner_of(const std::string& group) const;
+  [[nodiscard]] static bool trusted(const shm::HeartbeatTable& t, Owner owner);
+  [[nodiscard]] static std::string why_not(const shm::Result<shm::HeartbeatTable>& t);
+  // Removes whatever is at the group's segment name and makes its segment there, telling the
+  // monitor (a new generation) and, when `why` says why, the operator.
+  base::Status make(Group& group, const std::string& why);
 
   const node::Node& node_;
   const shm::ControlSegment& ctl_;

@@ -478,10 +478,7 @@ void Server::release(std::uint32_t slot) {
 void Server::tend(std::uint64_t now) {
   if (now < next_tend_ns_) return;
   next_tend_ns_ = now + 100'000'000;
-  for (const std::string& note : groups_.tend_links()) {
-    node::post_event(ctl_, shm::DaemonId::server,
-                     {.kind = shm::EventKind::note, .name = "hamon-server", .detail = note});
-  }
+  groups_.tend();
   auto t = running_.tend();
   std::string detail;
   if (!t) {

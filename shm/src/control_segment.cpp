@@ -128,7 +128,7 @@ Result<ControlSegment> ControlSegment::create(const std::string& name, ControlGe
   }
 
   seg->publish_version(kControlLayoutVersion);
-  return ControlSegment(std::move(seg).value());
+  return ControlSegment(std::move(seg).value(), g);
 }
 
 Result<ControlSegment> ControlSegment::attach(const std::string& name, Access access) {
@@ -158,7 +158,7 @@ Result<ControlSegment> ControlSegment::attach(const std::string& name, Access ac
                                         ": control segment header is inconsistent with its layout "
                                         "version (corrupt, or made by a different build)"};
   }
-  return ControlSegment(std::move(seg).value());
+  return ControlSegment(std::move(seg).value(), g);
 }
 
 }  // namespace hamon::shm

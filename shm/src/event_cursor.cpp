@@ -3,16 +3,21 @@
 namespace hamon::shm {
 
 EventCursor::Step EventCursor::next(Event& out, std::uint64_t now_ns) noexcept {
-  switch (ring_->read(pos_, out)) {
+  switch (ring_.read(pos_, out)) {
     case EventRing::Read::ok:
       ++pos_;
       waiting_ = false;
       return {Kind::event};
-    case EventRing::Read::empty: return {Kind::caught_up};
+    case EventRing::Read::empty:
+      // Ahead of the ring: its head was garbage when we last moved, and has been repaired.
+      if (const std::uint64_t h = ring_.head(); pos_ > h && h < EventRing::kPlausibleHead) {
+        pos_ = h;
+      }
+      return {Kind::caught_up};
     case EventRing::Read::lapped: {
       // Writers may have moved on again since the read: start from what is oldest now. At least
       // the entry that was overwritten is gone.
-      const std::uint64_t oldest = ring_->oldest();
+      const std::uint64_t oldest = ring_.oldest();
       const std::uint64_t resume = oldest > pos_ ? oldest : pos_ + 1;
       const std::uint64_t lost = resume - pos_;
       pos_ = resume;

@@ -44,25 +44,26 @@ const char* to_string(EventKind k) noexcept {
   return "unknown";
 }
 
-EventRing* EventRing::init(void* memory, std::uint32_t capacity) noexcept {
-  auto* ring = new (memory) EventRing;
-  ring->head_.next.store(0, std::memory_order_relaxed);
-  ring->head_.capacity = capacity;
-  ring->head_.mask = capacity - 1;
-  Entry* e = ring->entries();
+EventRing EventRing::init(void* memory, std::uint32_t capacity) noexcept {
+  auto* head = new (memory) Head;
+  head->next.store(0, std::memory_order_relaxed);
+  head->capacity = capacity;
+  head->mask = capacity - 1;
+  EventRing ring(memory, capacity);
   for (std::uint32_t i = 0; i < capacity; ++i) {
-    new (&e[i]) Entry;
-    e[i].seq.store(0, std::memory_order_relaxed);
-    for (auto& w : e[i].words) w.store(0, std::memory_order_relaxed);
+    Entry* e = new (&ring.entries_[i]) Entry;
+    e->seq.store(0, std::memory_order_relaxed);
+    for (auto& w : e->words) w.store(0, std::memory_order_relaxed);
   }
   return ring;
 }
 
-std::uint64_t EventRing::post(const Event& ev) noexcept {
+std::uint64_t EventRing::post(const Event& ev) const noexcept {
   std::uint64_t buf[kEntryWords] = {};
   std::memcpy(buf, &ev, sizeof(Event));
-  const std::uint64_t pos = head_.next.fetch_add(1, std::memory_order_acq_rel);
-  Entry& e = entries()[pos & head_.mask];
+  if (corrupt()) repair();
+  const std::uint64_t pos = head_->next.fetch_add(1, std::memory_order_acq_rel);
+  Entry& e = entries_[pos & mask_];
   e.seq.store(2 * pos + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
   for (std::size_t i = 0; i < kEntryWords; ++i) e.words[i].store(buf[i], std::memory_order_relaxed);
@@ -72,13 +73,28 @@ std::uint64_t EventRing::post(const Event& ev) noexcept {
 
 std::uint64_t EventRing::oldest() const noexcept {
   const std::uint64_t h = head();
-  return h > head_.capacity ? h - head_.capacity : 0;
+  return h > capacity_ ? h - capacity_ : 0;
+}
+
+void EventRing::repair() const noexcept {
+  std::uint64_t next = 0;
+  for (std::uint64_t i = 0; i < capacity_; ++i) {
+    const std::uint64_t s = entries_[i].seq.load(std::memory_order_acquire);
+    if (s < 2 || s % 2 != 0) continue;
+    const std::uint64_t pos = s / 2 - 1;
+    if (pos < kPlausibleHead && (pos & mask_) == i) next = std::max(next, pos + 1);
+  }
+  std::uint64_t seen = head();
+  while (seen >= kPlausibleHead &&
+         !head_->next.compare_exchange_weak(seen, next, std::memory_order_acq_rel)) {
+  }
 }
 
 EventRing::Read EventRing::read(std::uint64_t pos, Event& out) const noexcept {
-  if (pos >= head()) return Read::empty;
-  if (pos + head_.capacity < head()) return Read::lapped;
-  const Entry& e = entries()[pos & head_.mask];
+  const std::uint64_t h = head();
+  if (pos >= h || h >= kPlausibleHead) return Read::empty;
+  if (pos + capacity_ < h) return Read::lapped;
+  const Entry& e = entries_[pos & mask_];
   std::uint64_t buf[kEntryWords];
   const std::uint64_t s0 = e.seq.load(std::memory_order_acquire);
   if (s0 > 2 * pos + 2) return Read::lapped;

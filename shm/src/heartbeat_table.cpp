@@ -10,7 +10,7 @@
 namespace hamon::shm {
 
 Result<HeartbeatTable> HeartbeatTable::create(const std::string& name, std::string_view group,
-                                              std::uint32_t slots, unsigned mode) {
+                                              std::uint32_t slots, unsigned mode, Owner owner) {
   if (slots == 0 || slots > HAMON_HB_MAX_SLOTS) {
     return Error{Errc::bad_argument, "heartbeat segment " + shm_path(name) + ": " +
                                          std::to_string(slots) + " slots is out of range (1.." +
@@ -21,7 +21,7 @@ Result<HeartbeatTable> HeartbeatTable::create(const std::string& name, std::stri
                                          std::string(group) + "' is too long"};
   }
   const std::size_t total = HAMON_HB_HEADER_SIZE + std::size_t{slots} * HAMON_HB_SLOT_SIZE;
-  auto seg = Segment::create(name, total, mode);
+  auto seg = Segment::create(name, total, mode, owner);
   if (!seg) return seg.error();
   auto* h = new (seg->data()) HeartbeatHeader{};
   h->magic = HAMON_HB_MAGIC;
@@ -34,7 +34,7 @@ Result<HeartbeatTable> HeartbeatTable::create(const std::string& name, std::stri
     new (seg->data() + HAMON_HB_HEADER_SIZE + std::size_t{i} * HAMON_HB_SLOT_SIZE) HeartbeatSlot{};
   }
   seg->publish_version(HAMON_HB_LAYOUT_VERSION);
-  return HeartbeatTable(std::move(seg).value());
+  return HeartbeatTable(std::move(seg).value(), slots);
 }
 
 Result<HeartbeatTable> HeartbeatTable::attach(const std::string& name, Access access) {
@@ -58,7 +58,19 @@ Result<HeartbeatTable> HeartbeatTable::attach(const std::string& name, Access ac
                                       std::to_string(h.slot_size) + " bytes in " +
                                       std::to_string(h.total_size) + " bytes"};
   }
-  return HeartbeatTable(std::move(seg).value());
+  const std::uint32_t slots = h.slot_count;
+  return HeartbeatTable(std::move(seg).value(), slots);
+}
+
+bool HeartbeatTable::intact() const noexcept {
+  if (seg_.damaged()) return false;
+  const HeartbeatHeader& h = header();
+  return h.magic == HAMON_HB_MAGIC &&
+         std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(h.layout_version))
+                 .load(std::memory_order_acquire) == HAMON_HB_LAYOUT_VERSION &&
+         h.header_size == HAMON_HB_HEADER_SIZE && h.slot_size == HAMON_HB_SLOT_SIZE &&
+         h.slot_count == slot_count_ &&
+         h.total_size == HAMON_HB_HEADER_SIZE + std::uint64_t{slot_count_} * HAMON_HB_SLOT_SIZE;
 }
 
 std::string HeartbeatTable::group() const {

@@ -1,5 +1,10 @@
 #include "hamon/shm/segment.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <atomic>
 #include <cstring>
 
@@ -29,15 +34,30 @@ Error from_exception(const bip::interprocess_exception& e, const char* verb,
   return Error{code, std::string("unable to ") + verb + " " + shm_path(name) + ": " + why};
 }
 
+struct stat file_of(const bip::shared_memory_object& shm) {
+  struct stat st {};
+  if (::fstat(shm.get_mapping_handle().handle, &st) != 0) st = {};
+  return st;
+}
+
 }  // namespace
 
-Result<Segment> Segment::create(const std::string& name, std::size_t size, unsigned mode) {
+Result<Segment> Segment::create(const std::string& name, std::size_t size, unsigned mode,
+                                Owner owner) {
   try {
     bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write,
                                   bip::permissions(mode));
     try {
       shm.truncate(static_cast<bip::offset_t>(size));
-      return Segment(name, bip::mapped_region(shm, bip::read_write));
+      if (owner.uid >= 0 && ::fchown(shm.get_mapping_handle().handle, static_cast<uid_t>(owner.uid),
+                                     static_cast<gid_t>(owner.gid)) != 0) {
+        const int err = errno;
+        bip::shared_memory_object::remove(name.c_str());
+        return Error{Errc::permission, "unable to give " + shm_path(name) + " to user " +
+                                           std::to_string(owner.uid) + ": " + std::strerror(err)};
+      }
+      const struct stat st = file_of(shm);
+      return Segment(name, bip::mapped_region(shm, bip::read_write), st.st_uid, st.st_mode & 07777);
     } catch (const bip::interprocess_exception& e) {
       bip::shared_memory_object::remove(name.c_str());  // never leave a half-made segment behind
       return from_exception(e, "size", name);
@@ -56,7 +76,8 @@ Result<Segment> Segment::open(const std::string& name, Access access) {
       return Error{Errc::too_small, shm_path(name) + " is too small to be a hamon segment (" +
                                         std::to_string(size) + " bytes)"};
     }
-    return Segment(name, bip::mapped_region(shm, mode));
+    const struct stat st = file_of(shm);
+    return Segment(name, bip::mapped_region(shm, mode), st.st_uid, st.st_mode & 07777);
   } catch (const bip::interprocess_exception& e) {
     return from_exception(e, "open", name);
   }

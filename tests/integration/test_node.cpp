@@ -248,7 +248,7 @@ std::vector<EventRow> TestNode::events() const {
   std::vector<EventRow> out;
   auto ctl = shm::ControlSegment::attach(control_segment(), shm::Access::read_only);
   if (!ctl) return out;
-  const auto& ring = ctl->events();
+  const auto ring = ctl->events();
   for (std::uint64_t pos = ring.oldest(); pos < ring.head(); ++pos) {
     shm::Event e;
     if (ring.read(pos, e) != shm::EventRing::Read::ok) continue;

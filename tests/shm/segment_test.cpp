@@ -229,6 +229,62 @@ TEST(HeartbeatTable, AttachToAControlSegmentSaysWrongMagic) {
   EXPECT_NE(a.error().message.find("is not a hamon heartbeat segment"), std::string::npos);
 }
 
+// ---- What whoever else may write a segment can do to it afterwards (docs/security.md)
+
+TEST(HeartbeatTable, ASegmentTruncatedUnderItsMappingReadsAsZerosAndSaysItIsDamaged) {
+  ScopedName n("hb");
+  auto t = HeartbeatTable::create(n.str(), "acme", 4);
+  ASSERT_TRUE(t);
+  t->slot(2).beat_count.store(7);
+  EXPECT_TRUE(t->intact());
+  const int fd = shm_open(("/" + n.str()).c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 0), 0);
+  close(fd);
+  // Without the guard this read is a SIGBUS, and the test process dies here.
+  EXPECT_EQ(t->snapshot(2).beat_count, 0u);
+  t->tick(5);  // a write goes to the private copy, harmlessly
+  EXPECT_FALSE(t->intact());
+  EXPECT_EQ(t->slot_count(), 4u);
+}
+
+TEST(HeartbeatTable, TrustsOnlyTheSlotCountItCheckedWhenItMappedTheSegment) {
+  ScopedName n("hb");
+  auto t = HeartbeatTable::create(n.str(), "acme", 4);
+  ASSERT_TRUE(t);
+  patch_u32(n.str(), HAMON_HB_OFF_SLOT_COUNT, 1'000'000);
+  EXPECT_EQ(t->slot_count(), 4u);
+  EXPECT_FALSE(t->intact());
+}
+
+TEST(HeartbeatTable, AScribbledHeaderIsNoLongerIntact) {
+  ScopedName n("hb");
+  auto t = HeartbeatTable::create(n.str(), "acme", 4);
+  ASSERT_TRUE(t);
+  patch_u32(n.str(), HAMON_HB_OFF_MAGIC, 0xA5A5A5A5u);
+  EXPECT_FALSE(t->intact());
+}
+
+TEST(ControlSegment, TrustsOnlyTheGeometryItCheckedAtAttach) {
+  ScopedName n("ctl");
+  auto c = ControlSegment::create(n.str(), ControlGeometry{16, 4}, "cc1", "a");
+  ASSERT_TRUE(c);
+  auto a = ControlSegment::attach(n.str(), Access::read_write);
+  ASSERT_TRUE(a);
+  // A writer of the segment rewrites the counts and offsets that index everything else.
+  patch_u32(n.str(), offsetof(ControlHeader, max_processes), 0xFFFFFFFFu);
+  patch_u32(n.str(), offsetof(ControlHeader, max_groups), 0xFFFFFFFFu);
+  patch_u32(n.str(), offsetof(ControlHeader, off_events), 0xFFFFFFF0u);
+  EXPECT_EQ(a->max_processes(), 16u);
+  EXPECT_EQ(a->max_groups(), 4u);
+  Event e;
+  e.set_detail("still here");
+  const auto pos = a->events().post(e);  // at the ring this build placed, not where it says
+  Event back;
+  ASSERT_EQ(c->events().read(pos, back), EventRing::Read::ok);
+  EXPECT_STREQ(back.detail, "still here");
+}
+
 TEST(HeartbeatTable, AttachWithForgedSlotCountSaysTooSmall) {
   ScopedName n("hb");
   ASSERT_TRUE(HeartbeatTable::create(n.str(), "acme", 4));

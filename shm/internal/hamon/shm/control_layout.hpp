@@ -180,7 +180,8 @@ struct GroupInfo {                  // hamon-server, when it adds the group
   std::uint32_t critical_failures;  // its critical processes that cannot be kept up → link, view
   std::uint64_t epoch;              // the tenant's term (docs/roles.md) → link, view
   std::uint32_t flags;              // bit 0: asks (a switchover asked here) → link
-  std::uint32_t reserved;
+  std::uint32_t generation;         // how many times its heartbeat segment was made anew (its
+                                    // tenant damaged it) → monitor: maps it again
 };
 inline constexpr std::uint32_t kGroupAsks = 1u << 0;
 static_assert(sizeof(GroupInfo) <= 2 * kLine - 8);

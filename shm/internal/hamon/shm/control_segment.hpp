@@ -25,24 +25,28 @@ class ControlSegment {
   [[nodiscard]] const ControlHeader& header() const noexcept {
     return *reinterpret_cast<const ControlHeader*>(seg_.data());
   }
-  [[nodiscard]] std::uint32_t max_processes() const noexcept { return header().max_processes; }
-  [[nodiscard]] std::uint32_t max_groups() const noexcept { return header().max_groups; }
+  // Counts and offsets as checked at attach, never re-read: the header is as writable as the rest
+  // to whoever may write the segment.
+  [[nodiscard]] std::uint32_t max_processes() const noexcept { return g_.max_processes; }
+  [[nodiscard]] std::uint32_t max_groups() const noexcept { return g_.max_groups; }
 
   // REQUIRES: valid index / id.
   DaemonSlot& daemon(DaemonId id) const noexcept {
-    return at<DaemonSlot>(header().off_daemons)[static_cast<std::size_t>(id)];
+    return at<DaemonSlot>(g_.off_daemons())[static_cast<std::size_t>(id)];
   }
-  GroupSlot& group(std::uint32_t i) const noexcept { return at<GroupSlot>(header().off_groups)[i]; }
+  GroupSlot& group(std::uint32_t i) const noexcept { return at<GroupSlot>(g_.off_groups())[i]; }
   ProcessSlot& process(std::uint32_t i) const noexcept {
-    return at<ProcessSlot>(header().off_processes)[i];
+    return at<ProcessSlot>(g_.off_processes())[i];
   }
   MessageChannel& channel(ChannelId id) const noexcept {
-    return at<MessageChannel>(header().off_channels)[static_cast<std::size_t>(id)];
+    return at<MessageChannel>(g_.off_channels())[static_cast<std::size_t>(id)];
   }
-  EventRing& events() const noexcept { return *at<EventRing>(header().off_events); }
+  [[nodiscard]] EventRing events() const noexcept {
+    return EventRing(at<std::byte>(g_.off_events()), kEventCapacity);
+  }
   // REQUIRES: i < kMaxPeers.
   PeerSlot peer(std::uint32_t i) const noexcept {
-    return PeerSlot(at<std::byte>(header().off_peers + std::size_t{i} * header().peer_slot_bytes),
+    return PeerSlot(at<std::byte>(g_.off_peers() + std::size_t{i} * g_.peer_bytes()),
                     max_processes(), max_groups());
   }
 
@@ -57,12 +61,13 @@ class ControlSegment {
   [[nodiscard]] std::size_t size() const noexcept { return seg_.size(); }
 
  private:
-  explicit ControlSegment(Segment seg) : seg_(std::move(seg)) {}
+  ControlSegment(Segment seg, ControlGeometry g) : seg_(std::move(seg)), g_(g) {}
   template <class T>
   T* at(std::uint64_t off) const noexcept {
     return reinterpret_cast<T*>(seg_.data() + off);
   }
   Segment seg_;
+  ControlGeometry g_;
 };
 
 // The node's segment names (no leading slash; shm_open wants one, Boost adds it).

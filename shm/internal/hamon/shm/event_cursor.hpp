@@ -20,11 +20,11 @@ class EventCursor {
  public:
   static constexpr std::uint64_t kDefaultPatienceNs = 100'000'000;
 
-  // REQUIRES: `ring` outlives the cursor. `from`: ring.oldest() for all it holds, ring.head()
-  // for only what comes next.
+  // REQUIRES: the ring's memory outlives the cursor. `from`: ring.oldest() for all it holds,
+  // ring.head() for only what comes next.
   EventCursor(const EventRing& ring, std::uint64_t from,
               std::uint64_t patience_ns = kDefaultPatienceNs) noexcept
-      : ring_(&ring), pos_(from), patience_(patience_ns) {}
+      : ring_(ring), pos_(from), patience_(patience_ns) {}
 
   enum class Kind {
     event,      // `out` holds the next entry
@@ -44,7 +44,7 @@ class EventCursor {
   [[nodiscard]] std::uint64_t position() const noexcept { return pos_; }
 
  private:
-  const EventRing* ring_;
+  EventRing ring_;
   std::uint64_t pos_;
   std::uint64_t patience_;
   bool waiting_ = false;  // the entry at pos_ was pending at the last look

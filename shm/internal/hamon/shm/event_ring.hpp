@@ -58,6 +58,9 @@ struct Event {
 };
 static_assert(sizeof(Event) == 248);
 
+// A view of a ring in shared memory. Its capacity is the viewer's own (the control segment's
+// layout constant), never read back from the shared head: anyone who may write the ring may write
+// that too, and every index is taken modulo the trusted capacity.
 class EventRing {
  public:
   static constexpr std::size_t kEntryWords = (sizeof(Event) + 7) / 8;
@@ -68,25 +71,44 @@ class EventRing {
   };
   static_assert(sizeof(Entry) == 256);
 
+  // The shared head line, then Entry[capacity].
+  struct alignas(256) Head {
+    std::atomic<std::uint64_t> next;  // written by every poster (fetch_add)
+    std::uint32_t capacity;           // written once at init: for a reader's curiosity only
+    std::uint32_t mask;
+  };
+  static_assert(sizeof(Head) == 256);
+
   // Bytes needed for a ring of `capacity` entries (a power of two).
   static constexpr std::size_t bytes_for(std::size_t capacity) {
     return sizeof(Head) + capacity * sizeof(Entry);
   }
 
   // REQUIRES: memory of bytes_for(capacity) zeroed bytes, 256-byte aligned; capacity a power of 2.
-  static EventRing* init(void* memory, std::uint32_t capacity) noexcept;
-  static EventRing* at(void* memory) noexcept { return static_cast<EventRing*>(memory); }
+  static EventRing init(void* memory, std::uint32_t capacity) noexcept;
+  // A view of the ring initialised at `memory` with `capacity` (a power of two).
+  EventRing(void* memory, std::uint32_t capacity) noexcept
+      : head_(static_cast<Head*>(memory)),
+        entries_(reinterpret_cast<Entry*>(static_cast<Head*>(memory) + 1)),
+        capacity_(capacity),
+        mask_(capacity - 1) {}
+
+  // No ring ever gets this far (2^48 events: nine years at a million a second): a head beyond it
+  // was written by someone else, and the ring is repaired by its next post.
+  static constexpr std::uint64_t kPlausibleHead = std::uint64_t{1} << 48;
 
   // Any process, any thread. Wait-free. Returns the position.
-  std::uint64_t post(const Event& e) noexcept;
+  std::uint64_t post(const Event& e) const noexcept;
+  // Whether the head is garbage: reads say empty until a post repairs it.
+  [[nodiscard]] bool corrupt() const noexcept { return head() >= kPlausibleHead; }
 
   // The position the next post() will take.
   [[nodiscard]] std::uint64_t head() const noexcept {
-    return head_.next.load(std::memory_order_acquire);
+    return head_->next.load(std::memory_order_acquire);
   }
   // The oldest position still held.
   [[nodiscard]] std::uint64_t oldest() const noexcept;
-  [[nodiscard]] std::uint32_t capacity() const noexcept { return head_.capacity; }
+  [[nodiscard]] std::uint32_t capacity() const noexcept { return capacity_; }
 
   enum class Read { ok, empty, pending, lapped };
   // Reads position `pos`. ok: `out` holds it. empty: not posted yet. pending: claimed but not
@@ -95,17 +117,15 @@ class EventRing {
   Read read(std::uint64_t pos, Event& out) const noexcept;
 
  private:
-  struct alignas(256) Head {
-    std::atomic<std::uint64_t> next;  // written by every poster (fetch_add)
-    std::uint32_t capacity;           // written once at init
-    std::uint32_t mask;
-  };
-  Entry* entries() noexcept { return reinterpret_cast<Entry*>(this + 1); }
-  const Entry* entries() const noexcept { return reinterpret_cast<const Entry*>(this + 1); }
+  // Puts the head back after the newest entry published (each entry's sequence word says its
+  // position), unless another poster did first.
+  void repair() const noexcept;
 
-  Head head_;
+  Head* head_;
+  Entry* entries_;
+  std::uint32_t capacity_;
+  std::uint64_t mask_;
 };
-static_assert(sizeof(EventRing) == 256);
 
 }  // namespace hamon::shm
 

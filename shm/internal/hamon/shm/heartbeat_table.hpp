@@ -77,12 +77,19 @@ struct BeatSnapshot {
 
 class HeartbeatTable {
  public:
-  // Creates the segment for `group` with `slots` slots; `mode` 0600 by default (owner only).
+  // Creates the segment for `group` with `slots` slots; `mode` 0600 by default (owner only),
+  // given to `owner` (the tenant's user).
   static Result<HeartbeatTable> create(const std::string& name, std::string_view group,
-                                       std::uint32_t slots, unsigned mode = 0600);
+                                       std::uint32_t slots, unsigned mode = 0600, Owner owner = {});
   static Result<HeartbeatTable> attach(const std::string& name, Access access);
 
-  [[nodiscard]] std::uint32_t slot_count() const noexcept { return header().slot_count; }
+  // As checked when it was mapped: the header's own field is the tenant's to scribble on.
+  [[nodiscard]] std::uint32_t slot_count() const noexcept { return slot_count_; }
+  // False once the segment was truncated under us or its header no longer says what it said
+  // when mapped: its tenant damaged it, and it must be made anew.
+  [[nodiscard]] bool intact() const noexcept;
+  [[nodiscard]] unsigned owner() const noexcept { return seg_.owner(); }
+  [[nodiscard]] unsigned mode() const noexcept { return seg_.mode(); }
   [[nodiscard]] std::string group() const;
 
   // Untrusted snapshot of slot i. REQUIRES: i < slot_count().
@@ -104,11 +111,12 @@ class HeartbeatTable {
   [[nodiscard]] std::string client_name() const { return "/" + seg_.name(); }
 
  private:
-  explicit HeartbeatTable(Segment seg) : seg_(std::move(seg)) {}
+  HeartbeatTable(Segment seg, std::uint32_t slots) : seg_(std::move(seg)), slot_count_(slots) {}
   HeartbeatHeader& header() const noexcept {
     return *reinterpret_cast<HeartbeatHeader*>(seg_.data());
   }
   Segment seg_;
+  std::uint32_t slot_count_;
 };
 
 }  // namespace hamon::shm

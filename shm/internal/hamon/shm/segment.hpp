@@ -11,6 +11,7 @@
 
 #include <boost/interprocess/mapped_region.hpp>
 
+#include "hamon/shm/mapping_guard.hpp"
 #include "hamon/shm/result.hpp"
 
 namespace hamon::shm {
@@ -28,11 +29,19 @@ struct SegmentPrefix {
 };
 static_assert(sizeof(SegmentPrefix) == 32);
 
+// Who a new segment's file belongs to; uid -1: whoever creates it.
+struct Owner {
+  int uid = -1;
+  int gid = -1;
+};
+
 class Segment {
  public:
   // Creates a new segment of `size` zeroed bytes with permission bits `mode` (not subject to the
-  // umask). Fails with Errc::exists if one of that name exists. `name` has no leading slash.
-  static Result<Segment> create(const std::string& name, std::size_t size, unsigned mode);
+  // umask), given to `owner`. Fails with Errc::exists if one of that name exists. `name` has no
+  // leading slash.
+  static Result<Segment> create(const std::string& name, std::size_t size, unsigned mode,
+                                Owner owner = {});
   // Maps an existing segment whole.
   static Result<Segment> open(const std::string& name, Access access);
   // Removes the name (shm_unlink); mappings stay valid. True if a segment was removed.
@@ -51,15 +60,29 @@ class Segment {
   }
   [[nodiscard]] std::size_t size() const noexcept { return region_.get_size(); }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  // The file's owner and permission bits when it was mapped: whoever else may have made it.
+  [[nodiscard]] unsigned owner() const noexcept { return owner_; }
+  [[nodiscard]] unsigned mode() const noexcept { return mode_; }
+  // True once the file was truncated under the mapping (mapping_guard.hpp): the mapping now
+  // holds private zeros, and the segment must be made anew.
+  [[nodiscard]] bool damaged() const noexcept { return guard_.damaged(); }
 
   Segment(Segment&&) noexcept = default;
   Segment& operator=(Segment&&) noexcept = default;
 
  private:
-  Segment(std::string name, boost::interprocess::mapped_region region)
-      : name_(std::move(name)), region_(std::move(region)) {}
+  Segment(std::string name, boost::interprocess::mapped_region region, unsigned owner,
+          unsigned mode)
+      : name_(std::move(name)),
+        region_(std::move(region)),
+        guard_(region_.get_address(), region_.get_size()),
+        owner_(owner),
+        mode_(mode) {}
   std::string name_;
   boost::interprocess::mapped_region region_;
+  MappingGuard guard_;  // after region_: unregistered before it is unmapped
+  unsigned owner_ = 0;
+  unsigned mode_ = 0;
 };
 
 // "/dev/shm/NAME" as the operator sees it, for messages.
