@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hamon-server: %s\n", r.error().message.c_str());
     return node::kExitSystem;
   }
-  node::make_dirs(d.node().runtime_dir(), 0750);
+  node::make_dirs(d.node().runtime_dir(), 0751);
   // Served from this loop: SIGIO rings the inbox (control_socket.hpp), no thread.
   const std::string path = d.node().server_socket();
   std::optional<node::ControlSocket> socket(std::in_place, path);
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
           // lost with it.
           if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
             socket.reset();
-            node::make_dirs(d.node().runtime_dir(), 0750);
+            node::make_dirs(d.node().runtime_dir(), 0751);
             socket.emplace(path);
             const std::string note =
                 socket->ok() ? path + " was removed; listening again" : socket->error();
@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
           }
         }
         if (io.exchange(false) || now >= socket->next_deadline()) {
-          socket->serve(now, [&](const std::string& line) { return agent.command(line, now); });
+          socket->serve(now, [&](const std::string& line, const node::Caller& caller) {
+            return agent.command(line, caller, now);
+          });
         }
       });
   d.unregister_self();

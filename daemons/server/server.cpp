@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "hamon/engine/names.hpp"
+#include "hamon/node/authorize.hpp"
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/supervise_record.hpp"
@@ -395,10 +396,44 @@ std::vector<node::Acted> Server::acted(const std::vector<std::size_t>& processes
   return out;
 }
 
-std::string Server::command(const std::string& line, std::uint64_t now) {
+std::string Server::command(const std::string& line, const node::Caller& caller,
+                            std::uint64_t now) {
   auto request = node::parse_request(line);
   if (!request) return node::format(node::Reply::failure(request.error().message));
+  if (auto why = node::refusal(caller, *request, groups_of(*request), *config_, ::geteuid())) {
+    node::post_event(ctl_, shm::DaemonId::server,
+                     {.kind = shm::EventKind::refused,
+                      .name = "hamon-server",
+                      .pid = caller.pid,
+                      .value = static_cast<std::int64_t>(caller.uid),
+                      .detail = line + ": " + *why});
+    return node::format(node::Reply::failure("refused: " + *why));
+  }
   return node::format(handle(*request, now));
+}
+
+std::vector<std::string> Server::groups_of(const node::Request& r) const {
+  using node::Verb;
+  std::vector<std::string> out;
+  if (!node::takes_target(r.verb)) return out;
+  if (r.verb == Verb::switchover || r.verb == Verb::tenant_activate) {
+    for (std::size_t at = 0; at <= r.target.size();) {
+      const std::size_t end = std::min(r.target.find(',', at), r.target.size());
+      out.push_back(r.target.substr(at, end - at));
+      at = end + 1;
+    }
+    return out;
+  }
+  const bool tenant =
+      r.verb == Verb::tenant_start || r.verb == Verb::tenant_stop || r.verb == Verb::tenant_restart;
+  if (tenant) return {r.target};
+  // A target that does not resolve acts on nothing; handle() says why to whoever may ask.
+  if (auto targets = resolve(r.target, false)) {
+    for (std::size_t i : *targets) out.push_back(config_->processes[i].group);
+  } else {
+    out.push_back(r.target.substr(0, r.target.find('/')));
+  }
+  return out;
 }
 
 node::Reply Server::handle(const node::Request& r, std::uint64_t now) {

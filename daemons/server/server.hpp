@@ -20,9 +20,11 @@
 
 #include "duplex.hpp"
 #include "groups.hpp"
+#include "hamon/node/control_socket.hpp"
 #include "hamon/engine/slot_table.hpp"
 #include "hamon/engine/supervisor.hpp"
 #include "hamon/node/control_protocol.hpp"
+#include "hamon/node/control_socket.hpp"
 #include "hamon/node/node.hpp"
 #include "hamon/node/outbox.hpp"
 #include "hamon/node/running_config.hpp"
@@ -50,7 +52,7 @@ class Server {
   [[nodiscard]] std::uint64_t next_deadline() const;
 
   // One operator request line → its reply line (control_protocol.hpp).
-  std::string command(const std::string& line, std::uint64_t now);
+  std::string command(const std::string& line, const node::Caller& caller, std::uint64_t now);
 
   // Puts back, at most every 100 ms, what the node needs and was removed: the names of the
   // heartbeat segments, the running configuration.
@@ -78,6 +80,8 @@ class Server {
   void failed_here(std::size_t i, std::uint64_t now);
   [[nodiscard]] std::vector<std::size_t> tenant_processes(std::size_t tenant) const;
   [[nodiscard]] std::uint32_t group_of(std::size_t i) const;
+  // The tenants (groups) a request acts on, for its authorization.
+  [[nodiscard]] std::vector<std::string> groups_of(const node::Request& r) const;
   [[nodiscard]] base::Result<std::vector<std::size_t>> resolve(const std::string& what,
                                                                bool tenant) const;
   [[nodiscard]] std::vector<node::Acted> acted(const std::vector<std::size_t>& processes) const;

@@ -46,8 +46,8 @@ constexpr std::array<std::string_view, 17> cluster_keys{"name",
                                                         "role_change_window"};
 constexpr std::array<std::string_view, 3> node_keys{"id", "side", "address"};
 constexpr std::array<std::string_view, 1> system_keys{"process"};
-constexpr std::array<std::string_view, 6> tenant_keys{
-    "name", "user", "standby", "process", "preferred_side", "on_role_change"};
+constexpr std::array<std::string_view, 7> tenant_keys{
+    "name", "user", "operators", "standby", "process", "preferred_side", "on_role_change"};
 // Keys a process and [defaults] share; docs/configuration.md lists them in this order.
 constexpr std::array<std::string_view, 18> settings_keys{"interval",
                                                          "timeout",
@@ -718,6 +718,12 @@ void Parser::read_tenant(const toml::table& table) {
   }
   if (name) tenant.name = name->value;
   if (auto user = get_non_empty(s, "user")) tenant.user = std::move(user->value);
+  if (auto operators = get_string_list(s, "operators")) {
+    for (auto& who : *operators) {
+      if (who.value.empty()) error(who.where, "'operators' names a user with an empty name");
+      tenant.operators.push_back(std::move(who.value));
+    }
+  }
   if (auto standby = get_choice(s, "standby", standby_choices)) tenant.standby = standby->value;
   if (auto side = get_choice(s, "preferred_side", side_choices))
     tenant.preferred_side = side->value;

@@ -59,7 +59,7 @@ ControlSocket::ControlSocket(std::string path, Limits limits)
   }
   fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ::unlink(path_.c_str());
-  const mode_t old = ::umask(0177);
+  const mode_t old = ::umask(0111);
   const int rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
   ::umask(old);
   if (rc != 0 || ::listen(fd_, 128) != 0 || !make_async(fd_)) {
@@ -104,7 +104,13 @@ void ControlSocket::accept_all(std::uint64_t now) {
       ::close(silent->fd);
       conns_.erase(silent);
     }
-    conns_.push_back(Conn{c, now + limits_.request_ns, {}, {}, 0, false});
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    Caller caller;  // nobody, if the kernel will not say
+    if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+      caller = {cred.uid, cred.gid, cred.pid};
+    }
+    conns_.push_back(Conn{c, now + limits_.request_ns, caller, {}, {}, 0, false});
   }
 }
 
@@ -115,8 +121,7 @@ void ControlSocket::answer(Conn& c, const std::string& reply, std::uint64_t now)
   c.deadline = now + limits_.reply_ns;
 }
 
-bool ControlSocket::service(Conn& c, std::uint64_t now,
-                            const std::function<std::string(const std::string&)>& handler) {
+bool ControlSocket::service(Conn& c, std::uint64_t now, const Handler& handler) {
   if (!c.answered) {
     char buf[1024];
     for (;;) {
@@ -145,7 +150,7 @@ bool ControlSocket::service(Conn& c, std::uint64_t now,
     } else {
       std::string line = c.in.substr(0, nl);
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      answer(c, handler(line), now);
+      answer(c, handler(line, c.caller), now);
     }
   }
   while (c.sent < c.out.size()) {
@@ -162,8 +167,7 @@ bool ControlSocket::service(Conn& c, std::uint64_t now,
   return false;  // answered in full
 }
 
-void ControlSocket::serve(std::uint64_t now,
-                          const std::function<std::string(const std::string&)>& handler) {
+void ControlSocket::serve(std::uint64_t now, const Handler& handler) {
   if (fd_ < 0) return;
   accept_all(now);
   for (auto it = conns_.begin(); it != conns_.end();) {

@@ -37,7 +37,7 @@ pid_t instance_holder(const Node& node, const char* binary) {
 
 int take_instance_lock(const std::string& runtime_dir, const char* binary, pid_t* holder) {
   *holder = 0;
-  if (make_dirs(runtime_dir, 0750) != 0) return -1;
+  if (make_dirs(runtime_dir, 0751) != 0) return -1;
   const int fd = ::open(lock_path(runtime_dir, binary).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
   flock l = whole_file(F_WRLCK);

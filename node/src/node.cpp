@@ -79,7 +79,10 @@ int make_dirs(const std::string& path, unsigned mode) {
     pos = path.find('/', pos + 1);
     partial = path.substr(0, pos);
     if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) return errno;
+    // Directories on the way may be passed through by anyone (not listed): a tenant's user
+    // reaches the server's socket in the runtime directory, which authorizes each request.
+    const unsigned m = pos == std::string::npos ? mode : (mode | 0011);
+    if (::mkdir(partial.c_str(), m) != 0 && errno != EEXIST) return errno;
   }
   return 0;
 }

@@ -97,7 +97,7 @@ std::string running_text(const std::string& source_path, std::string_view text) 
 }
 
 base::Status write_running_config(const Node& node) {
-  if (const int e = make_dirs(node.runtime_dir(), 0750); e != 0) {
+  if (const int e = make_dirs(node.runtime_dir(), 0751); e != 0) {
     return system_error("create", node.runtime_dir(), e);
   }
   return write_file_atomically(node.running_config(), copy_text(node));
@@ -165,7 +165,7 @@ void RunningConfig::remember() {
 
 base::Status RunningConfig::rewrite() {
   // The runtime directory itself may be what was removed.
-  if (const int e = make_dirs(dir_, 0750); e != 0) return system_error("create", dir_, e);
+  if (const int e = make_dirs(dir_, 0751); e != 0) return system_error("create", dir_, e);
   auto r = write_file_atomically(path_, text_);
   remember();
   return r;
@@ -206,7 +206,7 @@ base::Result<RunningConfig::Tended> RunningConfig::tend() {
 
 base::Status RunningConfig::stage(std::string_view text) {
   discard();
-  if (const int e = make_dirs(dir_, 0750); e != 0) return system_error("create", dir_, e);
+  if (const int e = make_dirs(dir_, 0751); e != 0) return system_error("create", dir_, e);
   staged_path_ = path_ + ".staged." + std::to_string(::getpid());
   std::string copy = running_text(source_, text);
   if (auto r = write_synced(staged_path_, copy); !r) {

@@ -24,7 +24,7 @@ base::Status keep_instance_lock(const Node& node, const char* binary, int& fd) {
       held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
     return base::ok();
   }
-  if (const int e = make_dirs(node.runtime_dir(), 0750); e != 0) {
+  if (const int e = make_dirs(node.runtime_dir(), 0751); e != 0) {
     return failed("unable to create " + node.runtime_dir(), e);
   }
   const int next = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

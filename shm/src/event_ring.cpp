@@ -40,6 +40,7 @@ const char* to_string(EventKind k) noexcept {
     case EventKind::link_down: return "link-down";
     case EventKind::frame_rejected: return "frame-rejected";
     case EventKind::alarm: return "alarm";
+    case EventKind::refused: return "refused";
   }
   return "unknown";
 }

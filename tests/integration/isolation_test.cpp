@@ -2,10 +2,12 @@
 // (tests/support/hostile_tenant.c, built with the C client): whatever a tenant does to the memory
 // it can reach, the other tenants and the system processes keep their pids, their crashes are
 // still restarted and their hangs still detected, and every daemon survives.
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "hamon/node/control_socket.hpp"
 #include "hamon/node/node.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "test_node.hpp"
@@ -215,6 +218,7 @@ class TestUser {
   TestUser& operator=(const TestUser&) = delete;
   [[nodiscard]] bool ok() const { return uid_ != static_cast<uid_t>(-1); }
   [[nodiscard]] uid_t uid() const { return uid_; }
+  [[nodiscard]] gid_t gid() const { return ::getpwuid(uid_)->pw_gid; }
 
  private:
   std::string name_;
@@ -266,6 +270,68 @@ TEST(Isolation, EachTenantUserOwnsItsSegmentAndTheKernelRefusesItEveryOtherOne) 
   EXPECT_NE(said("t1.control").find("refused: Permission denied"), std::string::npos)
       << said("t1.control");
   EXPECT_NE(said("t2.p").find("opened"), std::string::npos) << said("t2.p");  // its own
+}
+
+// Sends `line` to the node's hamon-server from a child process that is `user` and nothing else:
+// the server learns who asks from the kernel, as it would from any client.
+std::string ask_as(const TestNode& node, const TestUser& user, const std::string& line) {
+  int out[2];
+  if (::pipe(out) != 0) return "pipe failed";
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(out[0]);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(user.gid()) != 0 || ::setuid(user.uid()) != 0) {
+      ::_exit(3);
+    }
+    const std::string reply =
+        node::control_request(node::server_socket(node.cluster(), node.id()), line, 5000);
+    (void)!::write(out[1], reply.data(), reply.size());
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string reply;
+  char buf[512];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) {
+    reply.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return reply;
+}
+
+TEST(Isolation, TheControlSocketLetsATenantsUserActOnItsOwnTenantOnly) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to make users";
+  TestUser owner("hamon-it-t1");
+  TestUser stranger("hamon-it-t3");
+  ASSERT_TRUE(owner.ok() && stranger.ok());
+  TestNode node(bystanders() + tenant("t1", "p", app(), "user = \"hamon-it-t1\""));
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  const auto sys_pid = node.process("system", "sys")->pid;
+
+  EXPECT_EQ(ask_as(node, owner, "restart t1/p").rfind("ok", 0), 0u);
+  const auto other = ask_as(node, owner, "restart system/sys");
+  EXPECT_NE(other.find("refused: user hamon-it-t1"), std::string::npos) << other;
+  EXPECT_NE(other.find("may not restart in system: only in t1"), std::string::npos) << other;
+  const auto down = ask_as(node, owner, "down");
+  EXPECT_NE(down.find("only root and group hamon may"), std::string::npos) << down;
+  const auto stranger_says = ask_as(node, stranger, "restart t1/p");
+  EXPECT_NE(stranger_says.find("may not use hamon-server"), std::string::npos) << stranger_says;
+
+  // Nothing refused was done, and every refusal is on record with who asked.
+  EXPECT_EQ(node.process("system", "sys")->pid, sys_pid);
+  int refused = 0;
+  for (const auto& e : node.events()) {
+    if (e.kind != EventKind::refused) continue;
+    ++refused;
+    EXPECT_TRUE(e.value == static_cast<std::int64_t>(owner.uid()) ||
+                e.value == static_cast<std::int64_t>(stranger.uid()))
+        << e.value;
+  }
+  EXPECT_EQ(refused, 3);
+  // Root still may.
+  EXPECT_EQ(node.hamon({"restart", "system/sys"}).code, 0);
 }
 
 TEST(Isolation, CheckConfigWarnsThatATenantWithoutItsOwnUserCannotBeIsolated) {

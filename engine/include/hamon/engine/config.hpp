@@ -180,6 +180,9 @@ struct ProcessConfig : ProcessSettings {
 struct TenantConfig {
   std::string name;
   std::optional<std::string> user;  // runs its processes and owns its heartbeat segment
+  // Users who may start, stop and restart its processes and move it (with `user`) through the
+  // control socket; nothing else (docs/security.md).
+  std::vector<std::string> operators;
   Standby standby = Standby::hot;
   Side preferred_side = Side::primary;  // where it is active when both sides may have it
   // Run on every role change of the tenant here, with its name, the old and new role and the

@@ -1,6 +1,7 @@
 // ControlSocket: the server's door for operator commands (`hamon restart acme/acd`, ...). A unix
-// stream socket in the node's runtime directory, mode 0600; one request line per connection,
-// one reply line (control_protocol.hpp).
+// stream socket in the node's runtime directory, mode 0666: who may ask what is decided per
+// request from the connecting process's credentials, which the kernel gives (SO_PEERCRED, see
+// authorize.hpp). One request line per connection, one reply line (control_protocol.hpp).
 //
 // No thread and no blocking call: the sockets are non-blocking and ask the kernel for SIGIO,
 // whose handler (signals.hpp) only sets a flag and rings the daemon's inbox doorbell — so the
@@ -13,12 +14,21 @@
 #ifndef HAMON_NODE_CONTROL_SOCKET_HPP
 #define HAMON_NODE_CONTROL_SOCKET_HPP
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <string>
 
 namespace hamon::node {
+
+// Who connected, as the kernel says (SO_PEERCRED).
+struct Caller {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  pid_t pid = 0;
+};
 
 class ControlSocket {
  public:
@@ -40,7 +50,8 @@ class ControlSocket {
 
   // Accepts, reads, carries out each complete request with `handler` (request line → reply
   // line), writes replies and closes finished or expired connections. Never blocks.
-  void serve(std::uint64_t now, const std::function<std::string(const std::string&)>& handler);
+  using Handler = std::function<std::string(const std::string& line, const Caller& caller)>;
+  void serve(std::uint64_t now, const Handler& handler);
   // When serve() must run even if no SIGIO came: the earliest connection deadline.
   [[nodiscard]] std::uint64_t next_deadline() const;
   [[nodiscard]] std::size_t connections() const { return conns_.size(); }
@@ -49,14 +60,14 @@ class ControlSocket {
   struct Conn {
     int fd;
     std::uint64_t deadline;
+    Caller caller;
     std::string in, out;
     std::size_t sent = 0;
     bool answered = false;
   };
   void accept_all(std::uint64_t now);
   // False once the connection is finished (answered and flushed, failed, or expired).
-  bool service(Conn& c, std::uint64_t now,
-               const std::function<std::string(const std::string&)>& handler);
+  bool service(Conn& c, std::uint64_t now, const Handler& handler);
   void answer(Conn& c, const std::string& reply, std::uint64_t now);
 
   std::string path_;

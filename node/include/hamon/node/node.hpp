@@ -59,7 +59,8 @@ std::variant<Node, std::string> load_node(const std::string& config_path,
                                           const std::string& node_id,
                                           const std::string& source_path = {});
 
-// mkdir -p with `mode`; 0 or errno.
+// mkdir -p: the last directory with `mode`, those on the way with `mode` plus search for group
+// and others (so a socket inside can be reached); 0 or errno.
 int make_dirs(const std::string& path, unsigned mode);
 
 // The directory holding the running executable: daemons find each other there.

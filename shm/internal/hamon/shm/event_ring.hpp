@@ -35,6 +35,7 @@ enum class EventKind : std::uint16_t {
   link_down,       // a peer link closed or fell silent; detail says why
   frame_rejected,  // the link refused a frame and dropped the connection; value = Reason, detail
   alarm,           // needs an operator: a tenant held by flap damping, a fence that failed
+  refused,         // a control request its caller may not make; pid = caller, value = uid
 };
 
 const char* to_string(EventKind k) noexcept;
