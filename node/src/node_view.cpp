@@ -69,6 +69,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
     }
     auto t = shm::HeartbeatTable::attach(shm::read_fixed(info.heartbeat_segment),
                                          shm::Access::read_only);
+    if (t && info.kind == shm::GroupKind::tenant)
+      v.tenants.back().isolated = t->owner() != ctl.owner();
     if (t) tables[g] = std::make_unique<shm::HeartbeatTable>(std::move(t).value());
   }
   if (!v.tenants.empty()) {
@@ -305,6 +307,13 @@ std::string render_table(const NodeView& v) {
     for (const auto& t : v.tenants) {
       if (!t.why.empty()) o << "  " << t.name << " is " << t.role << ": " << t.why << '\n';
     }
+    std::string shared;
+    for (const auto& t : v.tenants) {
+      if (!t.isolated) shared.append(shared.empty() ? "" : ", ").append(t.name);
+    }
+    if (!shared.empty()) {
+      o << "warning: not isolated (run as hamon's own user, docs/security.md): " << shared << '\n';
+    }
   }
   for (const auto& p : v.peers) render_peer(o, p);
   return o.str();
@@ -383,7 +392,8 @@ std::string render_json(const NodeView& v) {
     o << (i ? "," : "") << "{\"name\":" << json_string(t.name)
       << ",\"role\":" << json_string(t.role) << ",\"epoch\":" << t.epoch
       << ",\"critical_failures\":" << t.critical_failures
-      << ",\"asks\":" << (t.asks ? "true" : "false") << ",\"why\":" << json_string(t.why) << '}';
+      << ",\"asks\":" << (t.asks ? "true" : "false") << ",\"why\":" << json_string(t.why)
+      << ",\"isolated\":" << (t.isolated ? "true" : "false") << '}';
   }
   o << "],\"peers\":[";
   for (std::size_t i = 0; i < v.peers.size(); ++i) {

@@ -270,6 +270,22 @@ TEST(Isolation, EachTenantUserOwnsItsSegmentAndTheKernelRefusesItEveryOtherOne) 
   EXPECT_NE(said("t1.control").find("refused: Permission denied"), std::string::npos)
       << said("t1.control");
   EXPECT_NE(said("t2.p").find("opened"), std::string::npos) << said("t2.p");  // its own
+  // Status says which tenants are isolated and warns of the one that is not.
+  const auto status = node.hamon({"status"});
+  EXPECT_NE(
+      status.out.find("warning: not isolated (run as hamon's own user, docs/security.md): good\n"),
+      std::string::npos)
+      << status.out;
+  const auto json = node.hamon({"status", "--json"});
+  EXPECT_NE(json.out.find(R"("name":"t1","role":"active")"), std::string::npos) << json.out;
+  for (const char* t : {"t1", "t2", "good"}) {
+    const auto at = json.out.find(std::string(R"({"name":")") + t + "\",\"role\"");
+    ASSERT_NE(at, std::string::npos) << t;
+    const auto isolated = json.out.find("\"isolated\":", at);
+    ASSERT_NE(isolated, std::string::npos);
+    EXPECT_EQ(json.out.compare(isolated + 11, 4, std::string(t) == "good" ? "fals" : "true"), 0)
+        << t << ": " << json.out;
+  }
 }
 
 // Sends `line` to the node's hamon-server from a child process that is `user` and nothing else:

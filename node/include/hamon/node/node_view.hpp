@@ -49,6 +49,9 @@ struct TenantRow {
   // Why it has its role: the reason of its latest role change still in the event ring, e.g.
   // "the peer is lost (takeover)"; empty when none is.
   std::string why = {};
+  // Its heartbeat segment belongs to a user other than hamon's: it runs as a user of its own.
+  // False means no isolation is possible (docs/security.md).
+  bool isolated = false;
 };
 
 struct NodeView {

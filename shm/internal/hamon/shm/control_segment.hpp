@@ -59,6 +59,8 @@ class ControlSegment {
 
   [[nodiscard]] const std::string& name() const noexcept { return seg_.name(); }
   [[nodiscard]] std::size_t size() const noexcept { return seg_.size(); }
+  // The file's owner: the user hamon runs as.
+  [[nodiscard]] unsigned owner() const noexcept { return seg_.owner(); }
 
  private:
   ControlSegment(Segment seg, ControlGeometry g) : seg_(std::move(seg)), g_(g) {}
