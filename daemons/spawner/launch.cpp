@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -97,30 +100,58 @@ bool needs_fork(const engine::ProcessConfig& p) {
   ::_exit(127);
 }
 
-pid_t launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
-                    int null_fd) {
+// clone3 as fork, with the child in the cgroup `cgroup_fd` from its start and a pidfd for it in
+// `pidfd`. Without CLONE_VM: the child has its own copy of memory, as after fork.
+pid_t clone_into_cgroup(int cgroup_fd, int& pidfd) {
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP | CLONE_PIDFD;
+  args.pidfd = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&pidfd));
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+  return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+}
+
+// Errors of clone3 that say "not into this cgroup" rather than "no process": the start goes on
+// without it.
+bool cgroup_refused(int err) {
+  return err == ENOSYS || err == E2BIG || err == EINVAL || err == EOPNOTSUPP || err == EBUSY ||
+         err == EPERM || err == EACCES || err == EBADF;
+}
+
+Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
+                       int null_fd, int cgroup_fd) {
   uid_t uid = ::geteuid();
   gid_t gid = ::getegid();
   const bool set_ids = p.user.has_value() || p.unix_group.has_value();
   if (p.user) {
     const passwd* pw = ::getpwnam(p.user->c_str());
-    if (pw == nullptr) return -ENOENT;
+    if (pw == nullptr) return {.pid = -ENOENT};
     uid = pw->pw_uid;
     gid = pw->pw_gid;
   }
   if (p.unix_group) {
     const group* gr = ::getgrnam(p.unix_group->c_str());
-    if (gr == nullptr) return -ENOENT;
+    if (gr == nullptr) return {.pid = -ENOENT};
     gid = gr->gr_gid;
   }
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return -errno;
-  const pid_t pid = ::fork();
+  if (::pipe2(report, O_CLOEXEC) != 0) return {.pid = -errno};
+  Launched out;
+  pid_t pid = -1;
+  if (cgroup_fd >= 0) {
+    pid = clone_into_cgroup(cgroup_fd, out.pidfd);
+    out.contained = pid >= 0;
+    if (pid < 0 && !cgroup_refused(errno)) out.pidfd = -1;
+  }
+  if (pid < 0 && (cgroup_fd < 0 || cgroup_refused(errno))) {
+    out.pidfd = -1;
+    pid = ::fork();
+  }
   if (pid < 0) {
     const int e = errno;
     ::close(report[0]);
     ::close(report[1]);
-    return -e;
+    return {.pid = -e};
   }
   if (pid == 0) {
     ::close(report[0]);
@@ -133,9 +164,11 @@ pid_t launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, in
   if (n == sizeof err) {
     int status = 0;
     ::waitpid(pid, &status, 0);
-    return -err;
+    if (out.pidfd >= 0) ::close(out.pidfd);
+    return {.pid = -err};
   }
-  return pid;
+  out.pid = pid;
+  return out;
 }
 
 // The spawner's soft limit on open files lowered to its processes' while one is spawned:
@@ -173,7 +206,7 @@ void raise_fd_limit() noexcept {
 
 namespace {
 
-pid_t launch_pid(const LaunchRequest& req) noexcept {
+Launched launch_child(const LaunchRequest& req) noexcept {
   try {
     const engine::ProcessConfig& p = *req.process;
     Argv argv;
@@ -182,17 +215,18 @@ pid_t launch_pid(const LaunchRequest& req) noexcept {
 
     const int log_fd =
         ::open(req.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (log_fd < 0) return -errno;
+    if (log_fd < 0) return {.pid = -errno};
     const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0) {
       const int e = errno;
       ::close(log_fd);
-      return -e;
+      return {.pid = -e};
     }
-    pid_t pid = -1;
-    if (needs_fork(p)) {
-      pid = launch_forked(p, argv.get(), envp.get(), log_fd, null_fd);
+    Launched out;
+    if (req.cgroup_fd >= 0 || needs_fork(p)) {
+      out = launch_forked(p, argv.get(), envp.get(), log_fd, null_fd, req.cgroup_fd);
     } else {
+      pid_t pid = -1;
       posix_spawn_file_actions_t fa;
       posix_spawnattr_t attr;
       posix_spawn_file_actions_init(&fa);
@@ -217,33 +251,32 @@ pid_t launch_pid(const LaunchRequest& req) noexcept {
       }
       posix_spawn_file_actions_destroy(&fa);
       posix_spawnattr_destroy(&attr);
-      if (rc != 0) pid = -rc;
+      out.pid = rc != 0 ? -rc : pid;
     }
     ::close(log_fd);
     ::close(null_fd);
-    return pid;
+    return out;
   } catch (...) {
-    return -ENOMEM;
+    return {.pid = -ENOMEM};
   }
 }
 
 }  // namespace
 
-pid_t launch(const LaunchRequest& req, int& pidfd) noexcept {
-  pidfd = -1;
-  const pid_t pid = launch_pid(req);
-  if (pid <= 0) return pid;
+Launched launch(const LaunchRequest& req) noexcept {
+  Launched out = launch_child(req);
+  if (out.pid <= 0 || out.pidfd >= 0) return out;
   // Our child, not reaped yet: its pid cannot have been given to anyone else.
-  const int fd = node::pidfd_open(pid);
+  const int fd = node::pidfd_open(out.pid);
   if (fd < 0) {
     // A process that could never be signalled safely is not kept: it is still ours and
     // unreaped, so its pid is its own here.
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return fd;
+    ::kill(out.pid, SIGKILL);
+    ::waitpid(out.pid, nullptr, 0);
+    return {.pid = fd};
   }
-  pidfd = fd;
-  return pid;
+  out.pidfd = fd;
+  return out;
 }
 
 }  // namespace hamon::spawner
