@@ -27,14 +27,14 @@
 
 namespace {
 
-std::string g_pids;  // the --pids file
+std::string g_pids;   // the --pids file
 int g_recorded = -1;  // written once per process recorded: the leader counts them
 
 void record(const char* role) {
   const pid_t self = ::getpid();
   const std::string line = std::to_string(self) + " " +
-                           std::to_string(hamon::node::start_ticks(self).value_or(0)) + " " +
-                           role + "\n";
+                           std::to_string(hamon::node::start_ticks(self).value_or(0)) + " " + role +
+                           "\n";
   const int fd = ::open(g_pids.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) ::_exit(3);
   // One write to an O_APPEND file: lines from several processes never interleave.
