@@ -124,7 +124,18 @@ void Spawner::end_unclaimed_cgroups(std::uint64_t now) {
   for (const auto& [slot, c] : children_) claimed.insert(c.cgroup);
   for (const auto& child : node::cgroup_children(cgroup_dir_)) {
     const std::string dir = cgroup_dir_ + "/" + child;
-    if (claimed.count(dir) == 0) (void)leftovers_.add(dir, dir, -1, now, now);
+    if (claimed.count(dir) != 0) continue;
+    // A process adopted without its cgroup (its identity line could not be read) is never
+    // ended for it: it claims the cgroup it is in.
+    bool holds_a_child = false;
+    for (const pid_t pid : node::cgroup_members(dir)) {
+      const auto p = by_pid_.find(pid);
+      const auto c = p == by_pid_.end() ? children_.end() : children_.find(p->second);
+      if (c == children_.end() || c->second.pid != pid) continue;
+      c->second.cgroup = dir;
+      holds_a_child = true;
+    }
+    if (!holds_a_child) (void)leftovers_.add(dir, dir, -1, now, now);
   }
 }
 
