@@ -71,7 +71,8 @@ std::string node_cgroup_dir(const std::string& cluster, const std::string& node)
 
 std::string process_cgroup(const std::string& node_dir, const std::string& group_slash_name) {
   std::string name = group_slash_name;
-  std::replace(name.begin(), name.end(), '/', '.');
+  // ':' is in no name (engine/names.hpp), so "a.b" + "c" and "a" + "b.c" are two cgroups.
+  std::replace(name.begin(), name.end(), '/', ':');
   return node_dir + "/" + name;
 }
 

@@ -6,7 +6,7 @@
 // The layout, under the cgroup v2 hierarchy (found in /proc/self/mountinfo: /sys/fs/cgroup on a
 // pure-v2 machine, /sys/fs/cgroup/unified on a hybrid one):
 //
-//   ROOT/hamon/CLUSTER.NODE/GROUP.NAME      one per process (slot), reused by its restarts
+//   ROOT/hamon/CLUSTER.NODE/GROUP:NAME      one per process, reused by its restarts
 //
 // The names alone find the cgroups again: a restarted spawner and `hamon down` need no record of
 // them. HAMON_CGROUP_ROOT in the environment replaces ROOT ("none": no cgroups at all, as on a
