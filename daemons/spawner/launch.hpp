@@ -6,8 +6,12 @@
 // posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), no copy of the spawner's page tables) for the
 // common case; clone3 + exec when the process goes into a cgroup (CLONE_INTO_CGROUP: it is in
 // the cgroup from its first instruction, so nothing it forks can escape, and no pid is written to
-// cgroup.procs, which waits for an RCU grace period) or when a user, group or resource limit must
-// be set, which posix_spawn cannot do.
+// cgroup.procs, which waits for an RCU grace period; on x86-64 with CLONE_VM | CLONE_VFORK as
+// posix_spawn does, elsewhere as fork); fork + exec when a user, group or resource limit must be
+// set, which posix_spawn cannot do.
+//
+// REQUIRES: the spawner has one thread (a child that shares its memory calls setuid(), which
+// glibc would otherwise broadcast to threads that are not the child's).
 #ifndef HAMON_SPAWNER_LAUNCH_HPP
 #define HAMON_SPAWNER_LAUNCH_HPP
 
