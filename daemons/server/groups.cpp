@@ -145,6 +145,15 @@ base::Status Groups::make(Group& group, const std::string& why) {
   return base::ok();
 }
 
+void Groups::say_once(Group& group, const std::string& trouble) {
+  // Said once, not every 100 ms while it lasts.
+  if (trouble != group.said) {
+    node::post_event(ctl_, shm::DaemonId::server,
+                     {.kind = shm::EventKind::note, .name = "hamon-server", .detail = trouble});
+  }
+  group.said = trouble;
+}
+
 void Groups::tend() {
   for (std::uint32_t g = 0; g < groups_.size(); ++g) {
     Group& group = groups_[g];
@@ -155,12 +164,7 @@ void Groups::tend() {
     } else if (group.ino != 0) {
       auto r = node::tend_links(seg, group.ino);
       if (!r) {
-        if (r.error().message != group.said) {
-          node::post_event(
-              ctl_, shm::DaemonId::server,
-              {.kind = shm::EventKind::note, .name = "hamon-server", .detail = r.error().message});
-        }
-        group.said = r.error().message;
+        say_once(group, r.error().message);
         continue;
       }
       if (*r == node::Links::restored) {
@@ -178,12 +182,7 @@ void Groups::tend() {
     // Its processes beat on into the memory they hold; the ones that start from now on get a
     // segment they can attach to.
     if (auto r = make(group, why); !r) {
-      if (r.error().message != group.said) {
-        node::post_event(
-            ctl_, shm::DaemonId::server,
-            {.kind = shm::EventKind::note, .name = "hamon-server", .detail = r.error().message});
-      }
-      group.said = r.error().message;
+      say_once(group, r.error().message);
       continue;
     }
     publish(g);

@@ -74,6 +74,8 @@ class Groups {
   };
   using Owner = shm::Owner;
   void publish(std::uint32_t g);
+  // Posts what is wrong with the group's segment, unless it was the last thing said of it.
+  void say_once(Group& group, const std::string& trouble);
   // The tenant's user when hamon runs as root; otherwise hamon's own.
   [[nodiscard]] Owner owner_of(const std::string& group) const;
   [[nodiscard]] static bool trusted(const shm::HeartbeatTable& t, Owner owner);
