@@ -5,12 +5,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include "hamon/node/instance_lock.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/process_cgroup.hpp"
 #include "hamon/node/segment_links.hpp"
 
 namespace hamon::cli {
@@ -46,7 +50,7 @@ bool ended(int pidfd) {
 }  // namespace
 
 Teardown::Teardown(const NodeTarget& target, const shm::ControlSegment& ctl)
-    : target_(target), ctl_(ctl) {}
+    : target_(target), cgroup_dir_(node::node_cgroup_dir(target.cluster, target.node)), ctl_(ctl) {}
 
 Teardown::~Teardown() {
   for (int fd : locks_) {
@@ -108,6 +112,20 @@ Teardown::Outcome Teardown::stop_processes(const Grace& grace, Clock::time_point
     int fd;
     Clock::time_point kill_at;
     bool killed = false;
+    std::string cgroup;  // "": none
+  };
+  // Its cgroup holds all it forked, whatever session or group they made for themselves; without
+  // one, its process group is what can be reached.
+  auto signal = [](const Target& t, int sig) {
+    if (!t.cgroup.empty()) {
+      const int rc =
+          sig == SIGKILL ? node::cgroup_kill(t.cgroup) : node::cgroup_signal(t.cgroup, sig);
+      if (rc == 0) return 0;
+    }
+    return node::signal_group_of(t.fd, t.r.pid, sig);
+  };
+  auto done = [](const Target& t) {
+    return ended(t.fd) && (t.cgroup.empty() || !node::cgroup_populated(t.cgroup));
   };
   Outcome out;
   std::vector<Target> targets;
@@ -120,25 +138,30 @@ Teardown::Outcome Teardown::stop_processes(const Grace& grace, Clock::time_point
       out.left.push_back(who + ": cannot be reached: " + std::strerror(-fd));
       continue;
     }
-    if (const int rc = node::signal_group_of(fd, r.pid, SIGTERM); rc < 0 && !ended(fd)) {
+    Target t{r, fd, now + grace(r.name), false, ""};
+    if (!cgroup_dir_.empty()) {
+      t.cgroup = node::process_cgroup(cgroup_dir_, r.name);
+      if (::access(t.cgroup.c_str(), F_OK) != 0) t.cgroup.clear();
+    }
+    if (const int rc = signal(t, SIGTERM); rc < 0 && !ended(fd)) {
       out.left.push_back(who + ": cannot be signalled: " + std::strerror(-rc));
       ::close(fd);
       continue;
     }
-    targets.push_back({r, fd, now + grace(r.name)});
+    targets.push_back(std::move(t));
   }
   while (!targets.empty()) {
     const auto t_now = Clock::now();
     for (auto it = targets.begin(); it != targets.end();) {
       const std::string who = it->r.name + " (pid " + std::to_string(it->r.pid);
-      if (ended(it->fd)) {
+      if (done(*it)) {
         out.stopped.push_back(who + (it->killed ? ", SIGKILL)" : ", SIGTERM)"));
         ::close(it->fd);
         it = targets.erase(it);
         continue;
       }
       if (!it->killed && t_now >= it->kill_at) {
-        (void)node::signal_group_of(it->fd, it->r.pid, SIGKILL);
+        (void)signal(*it, SIGKILL);
         it->killed = true;
       }
       ++it;
@@ -150,6 +173,18 @@ Teardown::Outcome Teardown::stop_processes(const Grace& grace, Clock::time_point
     out.left.push_back(t.r.name + " (pid " + std::to_string(t.r.pid) + "): still running" +
                        (t.killed ? " after SIGKILL" : " after SIGTERM"));
     ::close(t.fd);
+  }
+  // What is left in the cgroups had no leader to be stopped through (its leader ended, or a stop
+  // in its grace lost the spawner that would have ended it): nothing of the node may outlive it.
+  if (out.left.empty() && !cgroup_dir_.empty()) {
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (const int rc = node::cgroup_remove_node(
+            cgroup_dir_, static_cast<int>(std::max<std::int64_t>(wait.count(), 100)));
+        rc != 0) {
+      out.left.push_back("the cgroups in " + cgroup_dir_ +
+                         ": cannot be emptied: " + std::strerror(-rc));
+    }
   }
   return out;
 }

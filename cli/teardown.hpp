@@ -5,8 +5,9 @@
 //      that no daemon can start again behind it (hamon-watcher and hamon-master are killed, as
 //      they would restart the others; the spawner, monitor and server are asked to exit);
 //   2. the processes the control segment records: each reached through a pidfd checked against
-//      its recorded start time (never a bare pid), SIGTERM to its process group, SIGKILL after
-//      its grace;
+//      its recorded start time (never a bare pid), SIGTERM to its cgroup (or, without one, its
+//      process group), SIGKILL after its grace; then whatever is left in the node's cgroups
+//      (what a process forked, its leader gone) is killed and the cgroups removed;
 //   3. the segments and the server's socket, once nothing runs.
 #ifndef HAMON_CLI_TEARDOWN_HPP
 #define HAMON_CLI_TEARDOWN_HPP
@@ -46,8 +47,9 @@ class Teardown {
     std::vector<std::string> stopped;  // "system/db (pid 12, SIGTERM)"
     std::vector<std::string> left;     // "system/db (pid 12): still running" / "...: cannot ..."
   };
-  // Step 2: every recorded process that still runs, all at once; returns when they are gone or at
-  // `deadline`. REQUIRES: hold_daemons() succeeded (nothing can start or restart them meanwhile).
+  // Step 2: every recorded process that still runs, all at once, with all it forked; returns when
+  // they are gone (their cgroups removed) or at `deadline`. REQUIRES: hold_daemons() succeeded
+  // (nothing can start or restart them meanwhile).
   Outcome stop_processes(const Grace& grace, Clock::time_point deadline);
 
   // Step 3: the control segment, every heartbeat segment of the node, the server's socket.
@@ -57,6 +59,7 @@ class Teardown {
   static constexpr std::size_t kDaemons = 5;
 
   const NodeTarget& target_;
+  const std::string cgroup_dir_;  // the node's cgroups (node/process_cgroup.hpp); "": none
   const shm::ControlSegment& ctl_;
   std::array<int, kDaemons> locks_{-1, -1, -1, -1, -1};
   std::array<Clock::time_point, kDaemons> asked_{};  // when a daemon was sent SIGTERM

@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -97,30 +100,128 @@ bool needs_fork(const engine::ProcessConfig& p) {
   ::_exit(127);
 }
 
-pid_t launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
-                    int null_fd) {
+struct ChildArgs {
+  const engine::ProcessConfig* p;
+  char** argv;
+  char** envp;
+  int log_fd, null_fd;
+  uid_t uid;
+  gid_t gid;
+  bool set_ids;
+  int report_fd;
+};
+
+[[noreturn]] void run_child(void* arg) {
+  const auto& a = *static_cast<const ChildArgs*>(arg);
+  exec_child(*a.p, a.argv, a.envp, a.log_fd, a.null_fd, a.uid, a.gid, a.set_ids, a.report_fd);
+}
+
+#if defined(__x86_64__)
+// The child's stack while it shares the spawner's memory (CLONE_VM), until its exec: one start
+// at a time (the spawner has one thread, and the parent waits, CLONE_VFORK).
+alignas(64) char g_child_stack[256 * 1024];
+
+// clone3 as posix_spawn does it (CLONE_VM | CLONE_VFORK: no copy of the spawner's page tables,
+// which at thousands of processes made every start cost a fork of the spawner), and into the
+// cgroup `cgroup_fd`. The child runs run_child(arg) on its own stack and never returns; the
+// parent resumes once the child has exec'd or exited. A raw system call because the child must
+// not return into this function's frame: glibc has no wrapper for clone3 (2.36).
+pid_t clone3_vfork(clone_args& args, ChildArgs& arg) {
+  args.stack = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(g_child_stack));
+  args.stack_size = sizeof g_child_stack;
+  long ret = 0;
+  register void (*fn)(void*) asm("r12") = run_child;
+  register void* fn_arg asm("r13") = &arg;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      // The child, on its new stack (16-byte aligned: the call pushes the return address).
+      "xor %%ebp, %%ebp\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"(static_cast<long>(SYS_clone3)), "D"(&args), "S"(sizeof args), "r"(fn), "r"(fn_arg)
+      : "rcx", "r11", "memory");
+  if (ret < 0) {
+    errno = static_cast<int>(-ret);
+    return -1;
+  }
+  return static_cast<pid_t>(ret);
+}
+#endif
+
+// clone3 with the child in the cgroup `cgroup_fd` from its start and a pidfd for it in `pidfd`.
+pid_t clone_into_cgroup(int cgroup_fd, int& pidfd, ChildArgs& child) {
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP | CLONE_PIDFD;
+  args.pidfd = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&pidfd));
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+#if defined(__x86_64__)
+  args.flags |= CLONE_VM | CLONE_VFORK;
+  // No handler of the spawner's may run in the child while it shares the spawner's memory: the
+  // child sets every signal to its default before it unblocks them.
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  const pid_t pid = clone3_vfork(args, child);
+  const int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  errno = err;
+  return pid;
+#else
+  // Elsewhere as fork: the child has its own copy of memory.
+  const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+  if (pid == 0) run_child(&child);
+  return pid;
+#endif
+}
+
+// Errors of clone3 that say "not into this cgroup" rather than "no process": the start goes on
+// without it.
+bool cgroup_refused(int err) {
+  return err == ENOSYS || err == E2BIG || err == EINVAL || err == EOPNOTSUPP || err == EBUSY ||
+         err == EPERM || err == EACCES || err == EBADF;
+}
+
+Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
+                       int null_fd, int cgroup_fd) {
   uid_t uid = ::geteuid();
   gid_t gid = ::getegid();
   const bool set_ids = p.user.has_value() || p.unix_group.has_value();
   if (p.user) {
     const passwd* pw = ::getpwnam(p.user->c_str());
-    if (pw == nullptr) return -ENOENT;
+    if (pw == nullptr) return {.pid = -ENOENT};
     uid = pw->pw_uid;
     gid = pw->pw_gid;
   }
   if (p.unix_group) {
     const group* gr = ::getgrnam(p.unix_group->c_str());
-    if (gr == nullptr) return -ENOENT;
+    if (gr == nullptr) return {.pid = -ENOENT};
     gid = gr->gr_gid;
   }
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return -errno;
-  const pid_t pid = ::fork();
+  if (::pipe2(report, O_CLOEXEC) != 0) return {.pid = -errno};
+  Launched out;
+  pid_t pid = -1;
+  if (cgroup_fd >= 0) {
+    ChildArgs child{&p, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]};
+    pid = clone_into_cgroup(cgroup_fd, out.pidfd, child);
+    out.contained = pid >= 0;
+    if (pid < 0 && !cgroup_refused(errno)) out.pidfd = -1;
+  }
+  if (pid < 0 && (cgroup_fd < 0 || cgroup_refused(errno))) {
+    out.pidfd = -1;
+    pid = ::fork();
+  }
   if (pid < 0) {
     const int e = errno;
     ::close(report[0]);
     ::close(report[1]);
-    return -e;
+    return {.pid = -e};
   }
   if (pid == 0) {
     ::close(report[0]);
@@ -133,9 +234,11 @@ pid_t launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, in
   if (n == sizeof err) {
     int status = 0;
     ::waitpid(pid, &status, 0);
-    return -err;
+    if (out.pidfd >= 0) ::close(out.pidfd);
+    return {.pid = -err};
   }
-  return pid;
+  out.pid = pid;
+  return out;
 }
 
 // The spawner's soft limit on open files lowered to its processes' while one is spawned:
@@ -173,7 +276,7 @@ void raise_fd_limit() noexcept {
 
 namespace {
 
-pid_t launch_pid(const LaunchRequest& req) noexcept {
+Launched launch_child(const LaunchRequest& req) noexcept {
   try {
     const engine::ProcessConfig& p = *req.process;
     Argv argv;
@@ -182,17 +285,18 @@ pid_t launch_pid(const LaunchRequest& req) noexcept {
 
     const int log_fd =
         ::open(req.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (log_fd < 0) return -errno;
+    if (log_fd < 0) return {.pid = -errno};
     const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0) {
       const int e = errno;
       ::close(log_fd);
-      return -e;
+      return {.pid = -e};
     }
-    pid_t pid = -1;
-    if (needs_fork(p)) {
-      pid = launch_forked(p, argv.get(), envp.get(), log_fd, null_fd);
+    Launched out;
+    if (req.cgroup_fd >= 0 || needs_fork(p)) {
+      out = launch_forked(p, argv.get(), envp.get(), log_fd, null_fd, req.cgroup_fd);
     } else {
+      pid_t pid = -1;
       posix_spawn_file_actions_t fa;
       posix_spawnattr_t attr;
       posix_spawn_file_actions_init(&fa);
@@ -217,33 +321,32 @@ pid_t launch_pid(const LaunchRequest& req) noexcept {
       }
       posix_spawn_file_actions_destroy(&fa);
       posix_spawnattr_destroy(&attr);
-      if (rc != 0) pid = -rc;
+      out.pid = rc != 0 ? -rc : pid;
     }
     ::close(log_fd);
     ::close(null_fd);
-    return pid;
+    return out;
   } catch (...) {
-    return -ENOMEM;
+    return {.pid = -ENOMEM};
   }
 }
 
 }  // namespace
 
-pid_t launch(const LaunchRequest& req, int& pidfd) noexcept {
-  pidfd = -1;
-  const pid_t pid = launch_pid(req);
-  if (pid <= 0) return pid;
+Launched launch(const LaunchRequest& req) noexcept {
+  Launched out = launch_child(req);
+  if (out.pid <= 0 || out.pidfd >= 0) return out;
   // Our child, not reaped yet: its pid cannot have been given to anyone else.
-  const int fd = node::pidfd_open(pid);
+  const int fd = node::pidfd_open(out.pid);
   if (fd < 0) {
     // A process that could never be signalled safely is not kept: it is still ours and
     // unreaped, so its pid is its own here.
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return fd;
+    ::kill(out.pid, SIGKILL);
+    ::waitpid(out.pid, nullptr, 0);
+    return {.pid = fd};
   }
-  pidfd = fd;
-  return pid;
+  out.pidfd = fd;
+  return out;
 }
 
 }  // namespace hamon::spawner

@@ -1,12 +1,14 @@
 #include "spawner.hpp"
 
 #include <hamon/heartbeat_abi.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -17,6 +19,7 @@
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/process_cgroup.hpp"
 #include "hamon/node/recorded_process.hpp"
 #include "hamon/node/segment_links.hpp"
 #include "launch.hpp"
@@ -37,6 +40,103 @@ Spawner::Spawner(const node::Node& node, const shm::ControlSegment& control)
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   // One pidfd per process, thousands of processes.
   raise_fd_limit();
+  cgroup_dir_ = node::node_cgroup_dir(node.cluster(), node.id);
+  if (cgroup_dir_.empty()) {
+    disable_cgroups("no cgroup v2 hierarchy");
+  } else if (const int rc = node::cgroup_make(cgroup_dir_); rc != 0) {
+    disable_cgroups("cannot make " + cgroup_dir_ + ": " + std::strerror(-rc));
+  }
+}
+
+void Spawner::disable_cgroups(const std::string& why) {
+  cgroup_dir_.clear();
+  node::post_event(ctl_, shm::DaemonId::spawner,
+                   {.kind = shm::EventKind::note,
+                    .name = "hamon-spawner",
+                    .detail = "processes are contained by their process group only (" + why +
+                              "): a child that leaves its group outlives a stop"});
+}
+
+std::string Spawner::prepare_cgroup(const std::string& group, const std::string& name) {
+  if (cgroup_dir_.empty()) return "";
+  const std::string dir = node::process_cgroup(cgroup_dir_, group + "/" + name);
+  if (const int rc = node::cgroup_make(dir); rc != 0) {
+    disable_cgroups("cannot make " + dir + ": " + std::strerror(-rc));
+    return "";
+  }
+  // Whatever a previous incarnation left there (a predecessor that died before ending it): it
+  // must never run beside the new one.
+  if (node::cgroup_populated(dir)) (void)node::cgroup_kill(dir);
+  return dir;
+}
+
+std::string Spawner::leftovers_key(std::uint32_t slot, const std::string& cgroup) {
+  return cgroup.empty() ? "#" + std::to_string(slot) : cgroup;
+}
+
+std::string Spawner::find_cgroup(std::uint32_t slot, pid_t pid) const {
+  if (cgroup_dir_.empty()) return "";
+  std::string group, name, segment;
+  std::uint32_t hb_slot = 0;
+  (void)process_for(slot, group, name, segment, hb_slot);
+  if (group.empty() || name.empty()) return "";
+  const std::string dir = node::process_cgroup(cgroup_dir_, group + "/" + name);
+  if (::access(dir.c_str(), F_OK) != 0) return "";
+  // A process started outside it (by a spawner that had no cgroups) is reached through its
+  // process group, as it was.
+  const auto members = node::cgroup_members(dir);
+  const bool member = std::find(members.begin(), members.end(), pid) != members.end();
+  return member || node::start_ticks(pid) == std::nullopt ? dir : "";
+}
+
+void Spawner::leave(std::uint32_t slot, Child& c, int status, std::uint64_t now) {
+  // A stop's grace goes on for what the leader left; anything else ends with the leader.
+  const std::uint64_t kill_at = c.kill_at;
+  const int left = leftovers_.add(leftovers_key(slot, c.cgroup), c.cgroup,
+                                  std::exchange(c.pidfd, -1), kill_at, now);
+  if (left == 0 || kill_at > now) return;
+  std::string group, name, segment;
+  std::uint32_t hb_slot = 0;
+  (void)process_for(slot, group, name, segment, hb_slot);
+  std::string detail = "its exit left behind " +
+                       (left > 0 ? std::to_string(left) + (left == 1 ? " process" : " processes")
+                                 : std::string("processes in its process group")) +
+                       ": killed";
+  if (status == 0) {
+    detail +=
+        " (a program that forks into the background and exits is not followed: run it in "
+        "the foreground)";
+  }
+  node::post_event(ctl_, shm::DaemonId::spawner,
+                   {.kind = shm::EventKind::note,
+                    .group = group,
+                    .name = name,
+                    .slot = slot,
+                    .incarnation = c.incarnation,
+                    .pid = c.pid,
+                    .value = left,
+                    .detail = detail});
+}
+
+void Spawner::end_unclaimed_cgroups(std::uint64_t now) {
+  if (cgroup_dir_.empty()) return;
+  std::set<std::string> claimed;
+  for (const auto& [slot, c] : children_) claimed.insert(c.cgroup);
+  for (const auto& child : node::cgroup_children(cgroup_dir_)) {
+    const std::string dir = cgroup_dir_ + "/" + child;
+    if (claimed.count(dir) != 0) continue;
+    // A process adopted without its cgroup (its identity line could not be read) is never
+    // ended for it: it claims the cgroup it is in.
+    bool holds_a_child = false;
+    for (const pid_t pid : node::cgroup_members(dir)) {
+      const auto p = by_pid_.find(pid);
+      const auto c = p == by_pid_.end() ? children_.end() : children_.find(p->second);
+      if (c == children_.end() || c->second.pid != pid) continue;
+      c->second.cgroup = dir;
+      holds_a_child = true;
+    }
+    if (!holds_a_child) (void)leftovers_.add(dir, dir, -1, now, now);
+  }
 }
 
 Spawner::~Spawner() {
@@ -44,6 +144,11 @@ Spawner::~Spawner() {
     if (c.pidfd >= 0) ::close(c.pidfd);
   }
   ::close(epoll_fd_);
+  // Only if no process has a cgroup in it (rmdir refuses then): nothing of a node that has
+  // processes is removed by a spawner's exit.
+  if (!cgroup_dir_.empty() && node::cgroup_remove(cgroup_dir_) == 0) {
+    (void)node::cgroup_remove(cgroup_dir_.substr(0, cgroup_dir_.rfind('/')));
+  }
 }
 
 void Spawner::adopt() {
@@ -80,10 +185,14 @@ void Spawner::adopt() {
     // Still the same process if its pidfd checks out against its start time; from here on
     // the pidfd, never the pid, names it.
     c.pidfd = node::pidfd_open_checked(c.pid, r.start_ticks);
+    c.cgroup = find_cgroup(s, c.pid);
     if (c.pidfd == -ESRCH) {  // ended while no spawner ran: the master reaped it, kept its status
       auto st = orphan_status_.find(c.pid);
-      report_exit(s, c, st == orphan_status_.end() ? -1 : st->second, node::now_ns());
+      const int status = st == orphan_status_.end() ? -1 : st->second;
+      report_exit(s, c, status, node::now_ns());
       if (st != orphan_status_.end()) orphan_status_.erase(st);
+      c.pidfd = -1;
+      leave(s, c, status, node::now_ns());
       continue;
     }
     // Not our child any more (the previous spawner was its parent): its pidfd says when it ends.
@@ -109,6 +218,7 @@ void Spawner::adopt() {
     by_pid_[c.pid] = s;
     children_[s] = c;
   }
+  end_unclaimed_cgroups(node::now_ns());
 }
 
 bool Spawner::has_messages() const {
@@ -142,6 +252,7 @@ int Spawner::do_work(std::uint64_t now) {
     work += reap(now);
   }
   work += watch_adopted(now);
+  work += leftovers_.do_work(now);
   while (!kill_deadlines_.empty() && kill_deadlines_.begin()->first <= now) {
     const std::uint32_t slot = kill_deadlines_.begin()->second;
     kill_deadlines_.erase(kill_deadlines_.begin());
@@ -156,6 +267,7 @@ int Spawner::do_work(std::uint64_t now) {
 
 std::uint64_t Spawner::next_deadline() const {
   std::uint64_t t = kill_deadlines_.empty() ? UINT64_MAX : kill_deadlines_.begin()->first;
+  t = std::min(t, leftovers_.next_deadline());
   for (std::uint32_t slot : ending_) {
     const auto it = children_.find(slot);
     if (it != children_.end()) t = std::min(t, it->second.ended_seen_ns + kOrphanStatusWait);
@@ -232,6 +344,10 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
     send(ChannelId::spawner_to_server, Message::start_failed(slot, inc, ENOENT, now));
     return;
   }
+  std::string cgroup = prepare_cgroup(group, name);
+  // What the previous incarnation left, still in its stop's grace: it ends now, before the new
+  // one runs.
+  leftovers_.end_now(leftovers_key(slot, cgroup));
   spawner::LaunchRequest req{pc,
                              {{HAMON_ENV_SEGMENT, "/" + segment},
                               {HAMON_ENV_SLOT, std::to_string(hb_slot)},
@@ -245,8 +361,14 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   // Recorded before the launch: a spawner that dies between the two leaves a start in progress
   // (pid 0) that its successor resolves, instead of a process nobody knows.
   ctl_.process(slot).spawn.write({inc, 0, now, 0, 0, 0});
-  int pidfd = -1;
-  const pid_t pid = launch(req, pidfd);
+  req.cgroup_fd = cgroup.empty() ? -1 : ::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const Launched launched = launch(req);
+  if (req.cgroup_fd >= 0) ::close(req.cgroup_fd);
+  const pid_t pid = launched.pid;
+  if (pid > 0 && !cgroup.empty() && !launched.contained) {
+    disable_cgroups("the kernel does not start a process in " + cgroup);
+    cgroup.clear();
+  }
   if (pid < 0) {
     ctl_.process(slot).spawn.write({inc, 0, now, node::now_ns(), 0, -1});
     send(ChannelId::spawner_to_server, Message::start_failed(slot, inc, -pid, now));
@@ -262,7 +384,7 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   }
   const std::uint64_t ticks = node::start_ticks(pid).value_or(0);
   ctl_.process(slot).spawn.write({inc, ticks, now, 0, pid, 0});
-  children_[slot] = Child{pid, inc, 0, false, pidfd, 0};
+  children_[slot] = Child{pid, inc, 0, false, launched.pidfd, 0, cgroup};
   by_pid_[pid] = slot;
   announce_started(slot, inc, pid, ticks, now);
   node::post_event(ctl_, shm::DaemonId::spawner,
@@ -282,6 +404,12 @@ void Spawner::announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid,
 }
 
 void Spawner::signal_child(const Child& c, int sig) {
+  // Its cgroup holds all it forked, whatever session or group they made for themselves.
+  if (!c.cgroup.empty()) {
+    const int rc =
+        sig == SIGKILL ? node::cgroup_kill(c.cgroup) : node::cgroup_signal(c.cgroup, sig);
+    if (rc == 0) return;
+  }
   if (c.pidfd < 0) return;  // never by a bare pid: it may name someone else by now
   // The whole group (a process's own children go with it), named by the pidfd.
   int rc = node::pidfd_signal_group(c.pidfd, sig);
@@ -329,6 +457,7 @@ int Spawner::reap(std::uint64_t now) {
     auto c = children_.find(slot);
     if (c != children_.end() && c->second.pid == pid && !c->second.adopted) {
       report_exit(slot, c->second, status, now);
+      leave(slot, c->second, status, now);
       forget(slot, c->second);
       children_.erase(c);
     } else {
@@ -365,8 +494,10 @@ int Spawner::watch_adopted(std::uint64_t now) {
     // it before reporting the exit without one.
     const auto st = orphan_status_.find(c->second.pid);
     if (st == orphan_status_.end() && now < c->second.ended_seen_ns + kOrphanStatusWait) continue;
-    report_exit(slot, c->second, st == orphan_status_.end() ? -1 : st->second, now);
+    const int status = st == orphan_status_.end() ? -1 : st->second;
+    report_exit(slot, c->second, status, now);
     if (st != orphan_status_.end()) orphan_status_.erase(st);
+    leave(slot, c->second, status, now);
     forget(slot, c->second);
     children_.erase(c);
     ++n;

@@ -5,6 +5,10 @@
 // the monitor. Processes it started are in their own sessions and keep running if it dies: a
 // restarted spawner re-adopts them from the spawn records in the segment.
 //
+// Each process runs in a cgroup of its own where the machine has a writable cgroup v2 hierarchy
+// (node/process_cgroup.hpp), else in a process group of its own; what it forks ends with it
+// (leftovers.hpp).
+//
 // Every process is held by a pidfd from its start (or adoption) to its end, and every signal goes
 // through it: a pid the kernel has given to another process is never signalled (see
 // docs/architecture.md, "Signals and reused pids").
@@ -27,6 +31,7 @@
 #include "hamon/node/node.hpp"
 #include "hamon/node/outbox.hpp"
 #include "hamon/shm/control_segment.hpp"
+#include "leftovers.hpp"
 
 namespace hamon::spawner {
 
@@ -60,6 +65,7 @@ class Spawner {
     bool adopted = false;  // not our child: exit seen through its pidfd, status from the master
     int pidfd = -1;        // held from start (or adoption) to the end; -1: cannot be signalled
     std::uint64_t ended_seen_ns = 0;  // adopted: when its pidfd said it ended
+    std::string cgroup;               // "": not in a cgroup of its own
   };
 
   // How long an adopted process's end waits for the status the master reaped.
@@ -74,6 +80,20 @@ class Spawner {
                         std::uint64_t now);
   void signal_child(const Child& c, int sig);
   void set_kill_deadline(std::uint32_t slot, Child& c, std::uint64_t at);
+  // The cgroup a start of `group/name` goes into, made and emptied; "" if there is none.
+  std::string prepare_cgroup(const std::string& group, const std::string& name);
+  // The cgroup of the process in `slot`, found again by its name, if process `pid` is in it (or
+  // has ended: what it left there is its own); "" otherwise.
+  [[nodiscard]] std::string find_cgroup(std::uint32_t slot, pid_t pid) const;
+  // What a start of the process in `slot` (whose cgroup is `cgroup`) takes over from a previous
+  // one.
+  static std::string leftovers_key(std::uint32_t slot, const std::string& cgroup);
+  // Hands what an ended child leaves behind to leftovers_, and says what that was.
+  void leave(std::uint32_t slot, Child& c, int status, std::uint64_t now);
+  // Cgroups of the node that no process adopted has: left by a predecessor that died.
+  void end_unclaimed_cgroups(std::uint64_t now);
+  // Without cgroups from here on, and an event that says why.
+  void disable_cgroups(const std::string& why);
   // Lets go of a child: its pidfd, its deadline, its pid's entry.
   void forget(std::uint32_t slot, Child& c);
   int reap(std::uint64_t now);
@@ -95,6 +115,8 @@ class Spawner {
   std::set<std::pair<std::uint64_t, std::uint32_t>> kill_deadlines_;  // (kill_at, slot)
   std::set<std::uint32_t> ending_;  // adopted children whose pidfd said they ended
   int epoll_fd_ = -1;               // the pidfds of adopted children
+  std::string cgroup_dir_;          // the node's cgroups; "": none (node/process_cgroup.hpp)
+  Leftovers leftovers_;
   // Reports a full channel could not take yet, per channel, in order. Bounded by what the
   // spawner reports: a start or an exit per request it was given.
   // Reports that found their channel full, sent in order on a later turn (node/outbox.hpp).

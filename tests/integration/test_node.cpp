@@ -20,6 +20,7 @@
 
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/instance_lock.hpp"
+#include "hamon/node/process_cgroup.hpp"
 #include "hamon/node/segment_links.hpp"
 
 extern char** environ;
@@ -202,6 +203,8 @@ void TestNode::force_cleanup() {
     const std::string env((std::istreambuf_iterator<char>(f)), {});
     if (env.find(runtime + '\0') != std::string::npos) kill(pid, SIGKILL);
   }
+  // The node's process cgroups (node/process_cgroup.hpp), with whatever is still in them.
+  (void)node::cgroup_remove_node(node::node_cgroup_dir(cluster_, id_), 2000);
   // The segments' names and their hidden second names (node/segment_links.hpp).
   std::vector<std::string> segments{control_segment()};
   for (const auto& g : groups_) segments.push_back(shm::heartbeat_segment_name(cluster_, id_, g));

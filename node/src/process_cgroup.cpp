@@ -1,0 +1,184 @@
+#include "hamon/node/process_cgroup.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+#include "hamon/node/proc.hpp"
+
+namespace hamon::node {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::string out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+int write_file(const std::string& path, const char* text, std::size_t size) noexcept {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  const ssize_t n = ::write(fd, text, size);
+  const int err = n < 0 ? errno : 0;
+  ::close(fd);
+  return -err;
+}
+
+std::string find_cgroup2_mount() {
+  std::istringstream in(read_file("/proc/self/mountinfo"));
+  for (std::string line; std::getline(in, line);) {
+    // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string id, parent, dev, root, mount_point;
+    if (fields >> id >> parent >> dev >> root >> mount_point) return mount_point;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string cgroup2_root() {
+  if (const char* env = std::getenv("HAMON_CGROUP_ROOT"); env != nullptr && *env != '\0') {
+    return std::string(env) == "none" ? "" : env;
+  }
+  static const std::string root = find_cgroup2_mount();
+  return root;
+}
+
+std::string node_cgroup_dir(const std::string& cluster, const std::string& node) {
+  const std::string root = cgroup2_root();
+  return root.empty() ? "" : root + "/hamon/" + cluster + "." + node;
+}
+
+std::string process_cgroup(const std::string& node_dir, const std::string& group_slash_name) {
+  std::string name = group_slash_name;
+  // ':' is in no name (engine/names.hpp), so "a.b" + "c" and "a" + "b.c" are two cgroups.
+  std::replace(name.begin(), name.end(), '/', ':');
+  return node_dir + "/" + name;
+}
+
+int cgroup_make(const std::string& dir) noexcept {
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return 0;
+  if (errno != ENOENT) return -errno;
+  const auto slash = dir.rfind('/');
+  if (slash == std::string::npos || slash == 0) return -ENOENT;
+  try {
+    if (const int rc = cgroup_make(dir.substr(0, slash)); rc != 0) return rc;
+  } catch (...) {
+    return -ENOMEM;
+  }
+  return ::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+int cgroup_kill(const std::string& dir) noexcept {
+  const int rc = write_file(dir + "/cgroup.kill", "1", 1);
+  if (rc != -ENOENT || ::access(dir.c_str(), F_OK) != 0) return rc;
+  // Before Linux 5.14: member by member, the cgroups below included.
+  int out = cgroup_signal(dir, SIGKILL);
+  try {
+    for (const auto& child : cgroup_children(dir)) (void)cgroup_kill(dir + "/" + child);
+  } catch (...) {
+    out = -ENOMEM;
+  }
+  return out;
+}
+
+int cgroup_signal(const std::string& dir, int sig) noexcept {
+  try {
+    const std::vector<pid_t> before = cgroup_members(dir);
+    std::vector<std::pair<pid_t, int>> opened;
+    for (const pid_t pid : before) {
+      const int fd = pidfd_open(pid);
+      if (fd >= 0) opened.emplace_back(pid, fd);
+    }
+    // Opened first, checked second: a pid still in the cgroup now is held by the member it
+    // named, so its pidfd names that member and no later user of the number.
+    std::vector<pid_t> after = cgroup_members(dir);
+    std::sort(after.begin(), after.end());
+    int out = 0;
+    for (const auto& [pid, fd] : opened) {
+      if (std::binary_search(after.begin(), after.end(), pid)) {
+        if (const int rc = pidfd_signal(fd, sig); rc != 0 && rc != -ESRCH) out = rc;
+      }
+      ::close(fd);
+    }
+    return out;
+  } catch (...) {
+    return -ENOMEM;
+  }
+}
+
+bool cgroup_populated(const std::string& dir) noexcept {
+  try {
+    return read_file(dir + "/cgroup.events").find("populated 1") != std::string::npos;
+  } catch (...) {
+    return true;  // unknown: never taken for empty
+  }
+}
+
+std::vector<pid_t> cgroup_members(const std::string& dir) {
+  std::vector<pid_t> out;
+  std::istringstream in(read_file(dir + "/cgroup.procs"));
+  for (long pid = 0; in >> pid;) out.push_back(static_cast<pid_t>(pid));
+  return out;
+}
+
+int cgroup_remove(const std::string& dir) noexcept {
+  return ::rmdir(dir.c_str()) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+std::vector<std::string> cgroup_children(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (e->d_type == DT_DIR && name != "." && name != "..") out.push_back(name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+int cgroup_remove_node(const std::string& node_dir, int wait_ms) noexcept {
+  if (node_dir.empty() || ::access(node_dir.c_str(), F_OK) != 0) return 0;
+  try {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    int out = 0;
+    for (const auto& child : cgroup_children(node_dir)) {
+      const std::string dir = node_dir + "/" + child;
+      (void)cgroup_kill(dir);
+      // cgroup.kill only sends the signals: the members end a moment later.
+      while (cgroup_populated(dir) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (const int rc = cgroup_remove(dir); rc != 0) out = rc;
+    }
+    if (out == 0) out = cgroup_remove(node_dir);
+    // Shared by the nodes of this machine: the last one out removes it.
+    (void)cgroup_remove(node_dir.substr(0, node_dir.rfind('/')));
+    return out;
+  } catch (...) {
+    return -ENOMEM;
+  }
+}
+
+}  // namespace hamon::node
