@@ -116,7 +116,20 @@ struct ChildArgs {
   exec_child(*a.p, a.argv, a.envp, a.log_fd, a.null_fd, a.uid, a.gid, a.set_ids, a.report_fd);
 }
 
-#if defined(__x86_64__)
+// Sanitizer runtimes keep per-thread state (stack bounds, shadow of frames) that a child sharing
+// the spawner's memory on another stack would corrupt: sanitized builds start as fork does.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HAMON_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HAMON_SANITIZED 1
+#endif
+#endif
+#if defined(__x86_64__) && !defined(HAMON_SANITIZED)
+#define HAMON_CLONE_VFORK 1
+#endif
+
+#if defined(HAMON_CLONE_VFORK)
 // The child's stack while it shares the spawner's memory (CLONE_VM), until its exec: one start
 // at a time (the spawner has one thread, and the parent waits, CLONE_VFORK).
 alignas(64) char g_child_stack[256 * 1024];
@@ -160,7 +173,7 @@ pid_t clone_into_cgroup(int cgroup_fd, int& pidfd, ChildArgs& child) {
   args.pidfd = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&pidfd));
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
-#if defined(__x86_64__)
+#if defined(HAMON_CLONE_VFORK)
   args.flags |= CLONE_VM | CLONE_VFORK;
   // No handler of the spawner's may run in the child while it shares the spawner's memory: the
   // child sets every signal to its default before it unblocks them.
@@ -173,7 +186,7 @@ pid_t clone_into_cgroup(int cgroup_fd, int& pidfd, ChildArgs& child) {
   errno = err;
   return pid;
 #else
-  // Elsewhere as fork: the child has its own copy of memory.
+  // Elsewhere (and in sanitized builds) as fork: the child has its own copy of memory.
   const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
   if (pid == 0) run_child(&child);
   return pid;
