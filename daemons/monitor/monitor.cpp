@@ -192,6 +192,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
           t};
   const engine::BeatReading baseline = reading(w, now);
   bool was_running = false;
+  std::uint64_t prev_beats = 0;
   if (adopted) {
     // It ran before this monitor did: its beats so far are not news, and it had been ready if
     // the previous monitor said so.
@@ -203,9 +204,13 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
       // Shown as it was: a monitor's restart is no news about the process, and a flip to
       // "ready" would go out to the peer as a change of every process on the node.
       was_running = prev.state == ProcessState::running;
+      // It beat for the previous monitor: it must go on beating for this one.
+      prev_beats = prev.beat_count;
     }
   }
   w.live = engine::Liveness(inc, now, lp, baseline);
+  w.beats_before = prev_beats;
+  if (prev_beats > 0) w.live.beaten_before();
   w.pidfd = node::pidfd_open_checked(pid, ticks);
   if (w.pidfd < 0) {  // already gone
     watches_[slot].emplace(std::move(w));
@@ -241,7 +246,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
 
 void Monitor::publish(std::uint32_t slot, const Watch& w, ProcessState state, std::uint64_t now) {
   ctl_.process(slot).watch.write(
-      {w.incarnation, now, w.live.alive_at_ns(), w.live.beats(), state, 0});
+      {w.incarnation, now, w.live.alive_at_ns(), w.beats_before + w.live.beats(), state, 0});
   if (feed_ != nullptr) feed_->changed(slot);
 }
 
@@ -266,7 +271,7 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                         .incarnation = inc,
                         .pid = w.pid,
                         .value = hung ? static_cast<std::int64_t>(silence) : 0,
-                        .detail = hung ? (w.live.beats() == 0
+                        .detail = hung ? (w.beats_before + w.live.beats() == 0
                                               ? "never ready"
                                               : "silent " + std::to_string(silence / 1000) + "us")
                                        : ""});

@@ -57,6 +57,7 @@ class Monitor {
     engine::Liveness live;
     std::string group_name, name;
     std::shared_ptr<shm::HeartbeatTable> table;  // keeps `beat` mapped
+    std::uint64_t beats_before = 0;  // seen by the monitors before this one (it was adopted)
   };
   struct Mapped {
     std::uint32_t generation;  // GroupInfo::generation it was mapped in

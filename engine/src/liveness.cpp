@@ -50,7 +50,8 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
 
   // Silence counts only for a process that has beaten: one that never attaches (ready = "spawn",
   // a program that does not use the client) is watched for exit alone.
-  const bool silent = beats_ > 0 && now >= alive_at_ + p_.timeout_ns;
+  const bool watched = beats_ > 0 || beaten_before_;
+  const bool silent = watched && now >= alive_at_ + p_.timeout_ns;
   switch (state_) {
     case LiveState::starting: {
       const bool ready_now = mine && ((p_.ready_mode == Readiness::on_heartbeat && beats_ > 0) ||
@@ -70,7 +71,7 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
     case LiveState::hung: break;
   }
 
-  const std::uint64_t silence_at = beats_ > 0 ? alive_at_ + p_.timeout_ns : UINT64_MAX;
+  const std::uint64_t silence_at = watched ? alive_at_ + p_.timeout_ns : UINT64_MAX;
   std::uint64_t next = UINT64_MAX;
   switch (state_) {
     case LiveState::starting:
@@ -79,7 +80,7 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
       break;
     case LiveState::ready: next = std::min(now + p_.tick_ns, silence_at); break;
     case LiveState::running:
-      next = beats_ > 0 ? silence_at : now + std::max(p_.tick_ns, p_.timeout_ns);
+      next = watched ? silence_at : now + std::max(p_.tick_ns, p_.timeout_ns);
       break;
     case LiveState::hung: break;
   }

@@ -95,6 +95,27 @@ TEST(Liveness, SpawnModeProcessThatBeatsIsWatchedForSilence) {
   EXPECT_EQ(l.observe(mine(1, stamp), stamp + tick + timeout).state, LiveState::hung);
 }
 
+TEST(Liveness, AnAdoptedProcessThatBeatBeforeIsHungAfterATimeoutWithoutABeat) {
+  // A restarted monitor takes over a process the previous one saw beating; it hung meanwhile.
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  const auto first = l.observe(baseline, t0 + tick);
+  EXPECT_EQ(first.state, LiveState::running);
+  EXPECT_EQ(first.next_check_ns, t0 + timeout);
+  EXPECT_EQ(l.observe(baseline, t0 + timeout - 1).state, LiveState::running);
+  EXPECT_EQ(l.observe(baseline, t0 + timeout).state, LiveState::hung);
+}
+
+TEST(Liveness, AnAdoptedProcessThatBeatBeforeAndBeatsOnStaysRunning) {
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  std::uint64_t now = t0;
+  for (std::uint64_t k = 1; k <= 100; ++k) {
+    now += timeout / 2;
+    ASSERT_EQ(l.observe(mine(k, now - tick), now).state, LiveState::running) << k;
+  }
+}
+
 TEST(Liveness, HeartbeatModeBecomesReadyAtTheFirstBeatOfItsIncarnation) {
   Liveness l = make(Readiness::on_heartbeat);
   EXPECT_EQ(l.state(), LiveState::starting);

@@ -2,6 +2,7 @@
 // own interval — its clock tick follows the shortest interval it watches, including one a reload
 // added, and relaxes again when that process is gone.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <string>
 
@@ -91,6 +92,32 @@ TEST(Monitor, SeesAHangAtItsTimeoutInAProcessAReloadAdded) {
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(hung_seen(node, "fast")) << "the hang was never seen";
   expect_hang_seen_at_its_timeout(node, "fast");
+}
+
+// A process that hangs while hamon-monitor is down (killed, on its way back) beats no more for
+// the next monitor to see: that monitor must still find it hung, one timeout after it took over,
+// and leave alone the healthy process it adopted beside it.
+TEST(Monitor, FindsAHangThatBeganWhileNoMonitorRan) {
+  TestNode node(process("healthy", kSlow) + process("frozen", kSlow));
+  ASSERT_EQ(node.up().code, 0);
+  const auto healthy = node.process("system", "healthy");
+  const auto frozen = node.process("system", "frozen");
+  const auto monitor = daemon_row(node.view(), "hamon-monitor");
+  ASSERT_TRUE(healthy && frozen && monitor && monitor->pid > 0);
+  // Frozen, then the monitor gone at once: far within the 400 ms timeout, so no monitor saw the
+  // silence begin.
+  ASSERT_EQ(::kill(frozen->pid, SIGSTOP), 0);
+  ASSERT_EQ(::kill(monitor->pid, SIGKILL), 0);
+  EXPECT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto p = node.process("system", "frozen");
+    return p && p->pid != frozen->pid && p->state == "running";
+  })) << "the frozen process was never found hung\n"
+      << node::render_table(node.view());
+  EXPECT_GE(find_event(node.events(), EventKind::hung, "system", "frozen"), 0);
+  const auto h = node.process("system", "healthy");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->pid, healthy->pid) << "a healthy process was restarted";
+  EXPECT_EQ(h->restarts, 0u);
 }
 
 }  // namespace

@@ -68,6 +68,12 @@ class Liveness {
   // REQUIRES: now_ns never decreases between calls.
   Verdict observe(const BeatReading& reading, std::uint64_t now_ns) noexcept;
 
+  // It was seen beating before this watch began (a restarted monitor took it over): silence
+  // counts from the watch's start even before a beat is seen, so a process that hung while no
+  // monitor ran is still found hung. Without it, a process never seen beating is watched for its
+  // exit alone (a program that does not use the client).
+  void beaten_before() noexcept { beaten_before_ = true; }
+
   // The monitor's tick changed (the set of processes it watches did): looks at the new pace.
   void set_tick(std::uint64_t tick_ns) noexcept { p_.tick_ns = tick_ns; }
 
@@ -85,6 +91,7 @@ class Liveness {
   std::uint64_t last_check_;
   std::uint64_t alive_at_;
   std::uint64_t beats_ = 0;
+  bool beaten_before_ = false;
 };
 
 }  // namespace hamon::engine
