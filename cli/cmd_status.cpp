@@ -31,7 +31,8 @@ int status(const StatusOptions& o) {
     std::cerr << "hamon: " << ctl.error().message << '\n';
     return exit_not_running;
   }
-  const node::NodeView v = node::read_view(*ctl);
+  node::NodeView v = node::read_view(*ctl);
+  node::add_trees(v);
   std::cout << (o.json ? node::render_json(v) : node::render_table(v));
   return exit_ok;
 }
@@ -62,7 +63,8 @@ int top(const StatusOptions& o) {
       break;
     }
     // With a peer, both nodes side by side; a one-node cluster keeps the full table.
-    const node::NodeView view = node::read_view(*ctl);
+    node::NodeView view = node::read_view(*ctl);
+    node::add_trees(view);
     std::cout << "\x1b[H"
               << (view.peers.empty() ? node::render_table(view) : node::render_side_by_side(view))
               << "\npress q to quit\x1b[J" << std::flush;

@@ -1,5 +1,7 @@
 #include "hamon/node/node_view.hpp"
 
+#include <unistd.h>
+
 #include <hamon/heartbeat.hpp>
 
 #include <cstdio>
@@ -10,6 +12,7 @@
 
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
+#include "hamon/node/process_cgroup.hpp"
 #include "hamon/engine/supervisor.hpp"
 #include "hamon/shm/event_cursor.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
@@ -272,6 +275,17 @@ void json_peer(std::ostringstream& o, const PeerRow& p) {
 }
 }  // namespace
 
+void add_trees(NodeView& v) {
+  const std::string dir = node_cgroup_dir(v.cluster, v.node);
+  if (dir.empty()) return;
+  for (auto& p : v.processes) {
+    if (p.pid <= 0) continue;
+    const std::string cg = process_cgroup(dir, p.tenant + "/" + p.name);
+    if (::access(cg.c_str(), F_OK) != 0) continue;
+    p.tree = static_cast<std::uint32_t>(cgroup_members(cg).size());
+  }
+}
+
 std::string render_table(const NodeView& v) {
   std::ostringstream o;
   char line[256];
@@ -286,14 +300,15 @@ std::string render_table(const NodeView& v) {
     o << line;
   }
   o << '\n';
-  std::snprintf(line, sizeof line, "%-12s %-16s %8s  %-10s %-13s %9s  %8s  %11s\n", "TENANT",
-                "PROCESS", "PID", "STATE", "ROLE", "HEARTBEAT", "RESTARTS", "INCARNATION");
+  std::snprintf(line, sizeof line, "%-12s %-16s %8s  %-10s %-13s %9s  %8s  %11s  %4s\n", "TENANT",
+                "PROCESS", "PID", "STATE", "ROLE", "HEARTBEAT", "RESTARTS", "INCARNATION", "TREE");
   o << line;
   for (const auto& p : v.processes) {
-    std::snprintf(line, sizeof line, "%-12s %-16s %8d  %-10s %-13s %9s  %8u  %11llu\n",
+    const std::string tree = p.tree ? std::to_string(*p.tree) : "-";
+    std::snprintf(line, sizeof line, "%-12s %-16s %8d  %-10s %-13s %9s  %8u  %11llu  %4s\n",
                   p.tenant.c_str(), p.name.c_str(), p.pid, p.state.c_str(), p.role.c_str(),
                   age(p.heartbeat_age_us).c_str(), p.restarts,
-                  static_cast<unsigned long long>(p.incarnation));
+                  static_cast<unsigned long long>(p.incarnation), tree.c_str());
     o << line;
   }
   if (!v.tenants.empty()) {
@@ -384,7 +399,8 @@ std::string render_json(const NodeView& v) {
       << ",\"name\":" << json_string(p.name) << ",\"pid\":" << p.pid
       << ",\"state\":" << json_string(p.state) << ",\"role\":" << json_string(p.role)
       << ",\"incarnation\":" << p.incarnation << ",\"restarts\":" << p.restarts
-      << ",\"heartbeat_age_us\":" << json_age(p.heartbeat_age_us) << "}";
+      << ",\"heartbeat_age_us\":" << json_age(p.heartbeat_age_us)
+      << ",\"tree\":" << (p.tree ? std::to_string(*p.tree) : std::string("null")) << "}";
   }
   o << "],\"tenants\":[";
   for (std::size_t i = 0; i < v.tenants.size(); ++i) {

@@ -336,5 +336,39 @@ TEST(ProcessTree, EachProcessHasACgroupOfItsOwnUntilDown) {
   EXPECT_NE(::access(node_dir.c_str(), F_OK), 0) << node_dir << " is left after down";
 }
 
+// `hamon status` counts what each process's cgroup holds: the process and all it forked.
+TEST(ProcessTree, StatusShowsHowManyProcessesEachTreeHolds) {
+  TreeNode t("--worker");
+  const std::string node_dir = node::node_cgroup_dir(t.node.cluster(), t.node.id());
+  if (node_dir.empty() || ::access(node::cgroup2_root().c_str(), W_OK) != 0) {
+    GTEST_SKIP() << "no writable cgroup v2 hierarchy here";
+  }
+  ASSERT_EQ(t.node.up().code, 0);
+  ASSERT_EQ(with_role(t.pids.read_until("worker"), "worker").size(), 1u);
+  const auto json = t.node.hamon({"status", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  const auto at = json.out.find("\"name\":\"tree\"");
+  ASSERT_NE(at, std::string::npos) << json.out;
+  const auto end = json.out.find('}', at);
+  EXPECT_NE(json.out.substr(at, end - at).find("\"tree\":2"), std::string::npos)
+      << "leader and worker are two: " << json.out.substr(at, end - at);
+  const auto text = t.node.hamon({"status"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("TREE"), std::string::npos) << text.out;
+}
+
+TEST(ProcessTree, WithoutCgroupsStatusSaysTheTreeSizeIsUnknown) {
+  WithoutCgroups none;
+  TreeNode t("--worker");
+  ASSERT_EQ(t.node.up().code, 0);
+  const auto json = t.node.hamon({"status", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  const auto at = json.out.find("\"name\":\"tree\"");
+  ASSERT_NE(at, std::string::npos) << json.out;
+  const auto end = json.out.find('}', at);
+  EXPECT_NE(json.out.substr(at, end - at).find("\"tree\":null"), std::string::npos)
+      << json.out.substr(at, end - at);
+}
+
 }  // namespace
 }  // namespace hamon::test

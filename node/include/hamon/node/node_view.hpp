@@ -37,6 +37,9 @@ struct ProcessRow {
   std::uint32_t restarts = 0;
   std::optional<std::uint64_t> heartbeat_age_us;
   bool wanted = false;
+  // How many processes its cgroup holds — itself and all it forked (docs/operations.md, "Process
+  // trees"); unknown without a cgroup, or until add_trees() read it.
+  std::optional<std::uint32_t> tree = {};
 };
 
 // A tenant's duplex role on this node, as hamon-server decided it (docs/roles.md).
@@ -63,6 +66,10 @@ struct NodeView {
 };
 
 NodeView read_view(const shm::ControlSegment& ctl);
+
+// Fills in each running process's tree size from its cgroup: one small file read per process, so
+// for `hamon status` and `top`, not for every reader of the view.
+void add_trees(NodeView& v);
 
 std::string render_table(const NodeView& v);
 std::string render_json(const NodeView& v);
