@@ -6,15 +6,20 @@
 //  - the configuration file is edited badly on disk (and `hamon reload` of it is refused), or
 //    put right again and reloaded;
 //  - the runtime directory is removed (logs, socket, locks, the running configuration);
-//  - the control segment's name is removed from /dev/shm.
+//  - the control segment's name is removed from /dev/shm;
+//  - all along, a hostile tenant ("rogue", tests/support/hostile_tenant.c) scribbles over its own
+//    heartbeat segment, header included, and truncates it, every incarnation again: hamon makes
+//    the segment anew each time, and nothing of the other tenants or hamon may notice.
 // When the watcher and the master die together, the test plays init as the systemd unit does:
 // hamon-watcher on the operator's file, however it is, again until it stays.
 //
 // Invariants checked at every checkpoint:
 //  - every daemon and every process runs again;
-//  - a process that was never killed still has its first pid and incarnation;
+//  - a process that was never killed still has its first pid and incarnation (the rogue's are
+//    restarted by their own damage, and are not counted);
 //  - no process runs twice (two live processes of this node claiming one heartbeat slot);
-//  - `hamon status --json` names exactly the processes that run (compared with /proc);
+//  - `hamon status --json` names exactly the processes that run (compared with /proc; the
+//    rogue's, which restart all the time, aside);
 //  - no daemon has a zombie child.
 #include <dirent.h>
 #include <fcntl.h>
@@ -28,6 +33,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -75,6 +81,27 @@ depends_on = ["system/sipd"]
 name = "reports"
 command = ["@APP@"]
 )";
+
+// Added by a reload once the node is up (it never stays up, so `hamon up` would not succeed).
+const char* kRogueTenant = R"(
+[[tenant]]
+name = "rogue"
+
+[[tenant.process]]
+name = "scribbler"
+command = ["@HOSTILE@", "scribble"]
+
+[[tenant.process]]
+name = "truncator"
+command = ["@HOSTILE@", "truncate"]
+)";
+
+const std::string kRogue = "rogue";
+
+std::string rogue_tenant() {
+  return std::regex_replace(std::string(kRogueTenant), std::regex("@HOSTILE@"),
+                            std::string(HAMON_BIN_DIR) + "/hamon-hostile-tenant");
+}
 
 std::string env_of(pid_t pid, const std::string& key) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/environ");
@@ -140,6 +167,9 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       std::getenv("HAMON_CHAOS_KILLS") ? std::atoi(std::getenv("HAMON_CHAOS_KILLS")) : 200;
   TestNode node(kConfig);
   ASSERT_EQ(node.up().code, 0);
+  std::ofstream(node.config_path(), std::ios::app) << rogue_tenant();
+  const auto added = node.hamon({"reload"});
+  ASSERT_EQ(added.code, 0) << added.err;
   const std::string runtime = std::getenv("HAMON_RUNTIME_DIR");
   std::map<std::string, std::pair<std::int32_t, std::uint64_t>> first;
   for (const auto& p : node.view().processes)
@@ -159,10 +189,11 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       if (d.state != "running" || d.pid <= 0) return false;
     }
     for (const auto& p : v.processes) {
-      if (p.state != "running" || p.pid <= 0) return false;
+      if (p.tenant != kRogue && (p.state != "running" || p.pid <= 0)) return false;
     }
     return !v.processes.empty();
   };
+  const std::string rogue_segment = node::heartbeat_segment_name(node.cluster(), "a", kRogue);
   auto checkpoint = [&](int at) {
     ASSERT_TRUE(node.wait(converged, std::chrono::seconds(30)))
         << "no convergence after kill " << at << ":\n"
@@ -184,7 +215,8 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       EXPECT_EQ(claimed.count(key), 0u)
           << "two processes run in " << key << ": " << claimed[key] << " and " << pr.pid;
       claimed[key] = pr.pid;
-      live.insert(pr.pid);
+      if (env_of(pr.pid, HAMON_ENV_SEGMENT).find(rogue_segment) == std::string::npos)
+        live.insert(pr.pid);
     }
     // Exactly one instance of each daemon runs for this node.
     std::map<std::string, int> instances;
@@ -204,6 +236,7 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
     }
     std::set<pid_t> reported;
     for (const auto& p : v.processes) {
+      if (p.tenant == kRogue) continue;
       reported.insert(p.pid);
       const std::string name = p.tenant + "/" + p.name;
       if (killed[name] == 0) {
@@ -253,9 +286,10 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       const auto& d = v.daemons[rng() % v.daemons.size()];
       if (d.pid > 0 && kill(d.pid, SIGKILL) == 0) ++daemon_kills;
     } else {
-      // Only `steady` is never killed: it proves the rest leave it alone.
+      // Only `steady` is never killed: it proves the rest leave it alone. The rogue's are
+      // restarted by their own doing.
       const auto& p = v.processes[rng() % v.processes.size()];
-      if (p.name != "steady" && p.pid > 0 && kill(p.pid, SIGKILL) == 0) {
+      if (p.name != "steady" && p.tenant != kRogue && p.pid > 0 && kill(p.pid, SIGKILL) == 0) {
         ++killed[p.tenant + "/" + p.name];
         ++process_kills;
       }
@@ -300,12 +334,25 @@ TEST(Chaos, RandomKillsAcrossDaemonsAndProcessesBreakNoInvariant) {
       if (HasFatalFailure()) return;
     }
   }
+  // The rogue did its damage all along, and hamon answered it: its segment was made anew.
+  std::uint32_t rogue_restarts = 0;
+  for (const auto& p : node.view().processes) {
+    if (p.tenant == kRogue) rogue_restarts += p.restarts;
+  }
+  int remade = 0;
+  for (const auto& e : node.events()) {
+    remade += e.detail.find("segment made anew") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_GT(rogue_restarts, 0u) << "the hostile tenant did nothing:\n"
+                                << node::render_table(node.view());
+  EXPECT_GT(remade, 0) << "no event says the rogue's segment was made anew";
   std::printf(
       "chaos: %d kills (%d daemons, %d processes), %d restarts of the whole watch tree by "
       "init, %d bad edits of the file, %d removals of the runtime directory, %d of the control "
-      "segment's name; invariants held at every checkpoint\n",
+      "segment's name, %u restarts of the hostile tenant's processes after their own damage (%d "
+      "remakes of its segment still in the event ring); invariants held at every checkpoint\n",
       daemon_kills + process_kills, daemon_kills, process_kills, init_restarts, bad_edits,
-      runtime_removals, segment_removals);
+      runtime_removals, segment_removals, rogue_restarts, remade);
   std::ofstream(node.config_path()) << good_file;
   const auto steady = node.process("system", "steady");
   EXPECT_EQ(steady->pid, first["system/steady"].first);
