@@ -102,6 +102,12 @@ inline void kill_everything(const TestNode& n) {
     n.wait([&](const node::NodeView& v) {
       reap_zombies();
       bool any = false;
+      // All stopped first, then killed: a daemon still running while the others die could
+      // restart them, or act on its processes' deaths (hand its tenants over) as a node that
+      // dies at once never does.
+      for (const auto& d : v.daemons) {
+        if (d.pid > 0) (void)::kill(d.pid, SIGSTOP);
+      }
       for (const auto& d : v.daemons) {
         if (d.pid > 0) any = ::kill(d.pid, SIGKILL) == 0 || any;
       }
