@@ -220,8 +220,12 @@ class RatioReporter : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   bool has_reps = false;
-  for (int i = 1; i < argc; ++i)
-    has_reps |= std::string(argv[i]).rfind("--benchmark_repetitions", 0) == 0;
+  bool console = true;  // the ratios are printed under the console table only
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    has_reps |= a.rfind("--benchmark_repetitions", 0) == 0;
+    if (a.rfind("--benchmark_format=", 0) == 0) console = a == "--benchmark_format=console";
+  }
   std::string reps = "--benchmark_repetitions=5", agg = "--benchmark_report_aggregates_only=true";
   if (!has_reps) {
     args.push_back(reps.data());
@@ -232,8 +236,12 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("cpu_model", hamon::bench::cpu_model());
   benchmark::AddCustomContext("kernel", hamon::bench::kernel());
   benchmark::AddCustomContext("clocksource", hamon::bench::clocksource());
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  if (console) {
+    RatioReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+  } else {
+    benchmark::RunSpecifiedBenchmarks();  // --benchmark_format's own reporter (json, csv)
+  }
   benchmark::Shutdown();
   return 0;
 }

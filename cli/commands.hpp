@@ -33,6 +33,8 @@ void add_down(CLI::App& app, int& exit_code);
 void add_status(CLI::App& app, int& exit_code);  // status, top
 void add_events(CLI::App& app, int& exit_code);
 void add_keygen(CLI::App& app, int& exit_code);
+// Last: it prints what the app knows when it runs.
+void add_completion(CLI::App& app, int& exit_code);
 // switchover, and `tenant activate` under `tenant`
 void add_role_commands(CLI::App& app, CLI::App& tenant, int& exit_code);
 

@@ -15,6 +15,7 @@ namespace hamon::node {
 
 DaemonArgs parse_daemon_args(const char* prog, int argc, char** argv, bool* adopt) {
   CLI::App app{std::string(prog) + ": a hamon daemon (see docs/architecture.md)"};
+  app.set_version_flag("--version", std::string(prog) + " " + HAMON_VERSION);
   DaemonArgs a;
   app.add_option("--config", a.config, "the configuration the node runs")->required();
   app.add_option("--source", a.source,

@@ -278,6 +278,54 @@ TEST(CommandLine, VersionPrintsTheProjectVersion) {
   EXPECT_EQ(r.out, "hamon " HAMON_VERSION "\n");
 }
 
+TEST(CommandLine, EachDaemonPrintsItsVersionWithoutAConfiguration) {
+  for (const char* d :
+       {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor", "hamon-server"}) {
+    const std::string bin = std::string(HAMON_BIN_DIR) + "/" + d;
+    FILE* p = ::popen((bin + " --version 2>&1").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    for (char buf[256]; std::fgets(buf, sizeof buf, p) != nullptr;) out += buf;
+    EXPECT_EQ(::pclose(p), 0) << d << ": " << out;
+    EXPECT_EQ(out, std::string(d) + " " HAMON_VERSION "\n");
+  }
+}
+
+// What bash offers after `hamon WORDS` with the script `hamon completion bash` prints loaded.
+std::string completions(const std::string& script, const std::string& words) {
+  const TempDir dir;
+  const std::string file = dir.write("completion.bash", script);
+  const std::string program = "source " + file + "; COMP_WORDS=(hamon " + words +
+                              "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _hamon; "
+                              "echo \"${COMPREPLY[*]}\"";
+  const std::string program_file = dir.write("run.bash", program);
+  FILE* p = ::popen(("bash " + program_file + " 2>&1").c_str(), "r");
+  if (p == nullptr) return "popen failed";
+  std::string out;
+  for (char buf[512]; std::fgets(buf, sizeof buf, p) != nullptr;) out += buf;
+  ::pclose(p);
+  return out;
+}
+
+TEST(Completion, BashCompletesSubcommandsTheirOptionsAndFileNames) {
+  const Outcome r = hamon({"completion", "bash"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(completions(r.out, "st"), "start stop status\n");
+  EXPECT_EQ(completions(r.out, "tenant a"), "activate\n");
+  EXPECT_EQ(completions(r.out, "tenant activate --fo"), "--force\n");
+  EXPECT_EQ(completions(r.out, "events --node a --fo"), "--follow\n");
+  // After an option that takes a value: file names.
+  const TempDir dir;
+  const std::string file = dir.write("cluster.toml", "");
+  EXPECT_EQ(completions(r.out, "up --config " + (dir.path() / "clus").string()), file + "\n");
+}
+
+TEST(Completion, AShellItCannotServeIsAUsageError) {
+  const Outcome r = hamon({"completion", "zsh"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "zsh")) << r.err;
+}
+
 TEST(Graph, PrintsTheStartPlanOfTheDemo) {
   const Outcome r = hamon({"graph", demo});
   EXPECT_EQ(r.exit_code, 0) << r.err;
