@@ -52,6 +52,7 @@ void print_log_tail(const std::string& path) {
 // stdio to its log. Returns its pid, or -1.
 pid_t launch_watcher(const node::Node& node) {
   const std::string bin_dir = node::self_dir();
+  const std::string daemons = node::daemon_dir();
   const std::string log = node.log_dir() + "/hamon-watcher.log";
   const pid_t child = ::fork();
   if (child != 0) return child;
@@ -63,8 +64,9 @@ pid_t launch_watcher(const node::Node& node) {
   ::dup2(out, 2);
   // Bare program names in the configuration find hamon's own programs first.
   const char* path = std::getenv("PATH");
-  ::setenv("PATH", (bin_dir + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
-  const std::string watcher = bin_dir + "/hamon-watcher";
+  std::string search = daemons == bin_dir ? bin_dir : daemons + ":" + bin_dir;
+  ::setenv("PATH", (search + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
+  const std::string watcher = daemons + "/hamon-watcher";
   const std::string running = node.running_config();
   ::execl(watcher.c_str(), watcher.c_str(), "--config", running.c_str(), "--source",
           node.config_path.c_str(), "--node", node.id.c_str(), static_cast<char*>(nullptr));

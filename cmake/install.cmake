@@ -24,9 +24,21 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/hamon-client.pc.in
 install(FILES ${PROJECT_BINARY_DIR}/hamon-client.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT client)
 
-# The systemd unit (component "node"), and the documentation it points to.
+# The systemd unit and the runtime directory (component "node"; where systemd looks, not under a
+# multiarch libdir), the documentation the unit points to, example configurations, and bash
+# completion made by the built `hamon` itself.
 configure_file(${PROJECT_SOURCE_DIR}/packaging/hamon@.service.in
                ${PROJECT_BINARY_DIR}/hamon@.service @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/hamon@.service
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system COMPONENT node)
+install(FILES ${PROJECT_BINARY_DIR}/hamon@.service DESTINATION lib/systemd/system COMPONENT node)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/tmpfiles.conf DESTINATION lib/tmpfiles.d
+        RENAME hamon.conf COMPONENT node)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT node)
+install(FILES ${PROJECT_SOURCE_DIR}/config/one-node.toml ${PROJECT_SOURCE_DIR}/config/demo-duplex.toml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT node)
+add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/hamon.bash-completion
+                   COMMAND hamon completion bash > ${PROJECT_BINARY_DIR}/hamon.bash-completion
+                   DEPENDS hamon VERBATIM)
+add_custom_target(hamon-bash-completion ALL DEPENDS ${PROJECT_BINARY_DIR}/hamon.bash-completion)
+install(FILES ${PROJECT_BINARY_DIR}/hamon.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME hamon
+        COMPONENT node)

@@ -95,4 +95,10 @@ std::string self_dir() {
   return p.substr(0, p.rfind('/'));
 }
 
+std::string daemon_dir() {
+  const std::string here = self_dir();
+  if (::access((here + "/hamon-watcher").c_str(), X_OK) == 0) return here;
+  return here + "/" HAMON_DAEMON_DIR_FROM_BIN;
+}
+
 }  // namespace hamon::node

@@ -66,6 +66,10 @@ int make_dirs(const std::string& path, unsigned mode);
 // The directory holding the running executable: daemons find each other there.
 std::string self_dir();
 
+// Where hamon's daemons are, for the `hamon` command: beside it (a build tree), else where an
+// installation puts them relative to it (/usr/bin/hamon → /usr/libexec/hamon).
+std::string daemon_dir();
+
 }  // namespace hamon::node
 
 #endif  // HAMON_NODE_NODE_HPP
