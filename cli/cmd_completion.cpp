@@ -90,9 +90,7 @@ std::string bash_script(const CLI::App& root) {
 void add_completion(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("completion", "print a shell completion script (bash)");
   static std::string shell;
-  cmd->add_option("SHELL", shell, "the shell: bash")
-      ->required()
-      ->check(CLI::IsMember({"bash"}));
+  cmd->add_option("SHELL", shell, "the shell: bash")->required()->check(CLI::IsMember({"bash"}));
   cmd->callback([&app, &exit_code] {
     std::cout << bash_script(app);
     exit_code = exit_ok;

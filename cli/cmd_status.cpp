@@ -1,4 +1,5 @@
-// hamon status [--json] and hamon top: the node as its segments show it, read-only.
+// hamon status [--json], hamon top and hamon metrics: the node as its segments show it,
+// read-only.
 #include <poll.h>
 #include <signal.h>
 #include <termios.h>
@@ -10,6 +11,7 @@
 
 #include "commands.hpp"
 #include "node_target.hpp"
+#include "hamon/node/metrics.hpp"
 #include "hamon/node/node_view.hpp"
 
 namespace hamon::cli {
@@ -34,6 +36,21 @@ int status(const StatusOptions& o) {
   node::NodeView v = node::read_view(*ctl);
   node::add_trees(v);
   std::cout << (o.json ? node::render_json(v) : node::render_table(v));
+  return exit_ok;
+}
+
+int metrics(const StatusOptions& o) {
+  int code = exit_ok;
+  const auto target = find_node(o.node, code, true);
+  if (!target) return code;
+  auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
+  if (!ctl) {
+    std::cerr << "hamon: " << ctl.error().message << '\n';
+    return exit_not_running;
+  }
+  node::NodeView v = node::read_view(*ctl);
+  node::add_trees(v);
+  std::cout << node::render_metrics(v, nullptr);
   return exit_ok;
 }
 
@@ -99,6 +116,13 @@ void add_status(CLI::App& app, int& exit_code) {
         ->check(CLI::Range(0.05, 60.0));
     c->add_option("--iterations", o->iterations, "Stop after this many refreshes");
     c->callback([o, &exit_code] { exit_code = top(*o); });
+  }
+  {
+    CLI::App* c = app.add_subcommand(
+        "metrics", "The node's metrics once, in the Prometheus text format (docs/metrics.md)");
+    auto o = std::make_shared<StatusOptions>();
+    add_node_options(*c, o->node);
+    c->callback([o, &exit_code] { exit_code = metrics(*o); });
   }
 }
 

@@ -30,7 +30,7 @@ void add_graph(CLI::App& app, int& exit_code);
 void add_node_commands(CLI::App& app, int& exit_code);
 void add_up(CLI::App& app, int& exit_code);
 void add_down(CLI::App& app, int& exit_code);
-void add_status(CLI::App& app, int& exit_code);  // status, top
+void add_status(CLI::App& app, int& exit_code);  // status, top, metrics
 void add_events(CLI::App& app, int& exit_code);
 void add_keygen(CLI::App& app, int& exit_code);
 // Last: it prints what the app knows when it runs.

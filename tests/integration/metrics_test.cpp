@@ -1,0 +1,231 @@
+// Specification of the node's metrics (docs/metrics.md) on a real node: `hamon metrics` prints
+// them once in the Prometheus text format, and hamon-exporter serves them over real HTTP with
+// live values — a process killed shows as restarted in the next scrape.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_node.hpp"
+
+extern char** environ;
+
+namespace hamon::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kProcesses = R"(
+[defaults]
+interval = "20ms"
+timeout = "300ms"
+restart_delay = "1ms"
+
+[[system.process]]
+name = "db"
+command = ["@APP@"]
+
+[[tenant]]
+name = "acme"
+
+[[tenant.process]]
+name = "acd"
+command = ["@APP@"]
+)";
+
+// The exposition format, line by line: every sample's family was declared (HELP and TYPE, once,
+// before its samples), names and labels are well formed, values are numbers, and no series
+// appears twice. Returns what is wrong, or "".
+std::string format_errors(const std::string& text) {
+  static const std::regex help(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$)");
+  static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$)");
+  static const std::regex sample(
+      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$)");
+  std::set<std::string> helped, typed, series;
+  std::istringstream in(text);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    std::smatch m;
+    const std::string at = "line " + std::to_string(n) + " (" + line + "): ";
+    if (std::regex_match(line, m, help)) {
+      if (!helped.insert(m[1]).second) return at + "a second HELP";
+    } else if (std::regex_match(line, m, type)) {
+      if (!typed.insert(m[1]).second) return at + "a second TYPE";
+    } else if (std::regex_match(line, m, sample)) {
+      if (typed.count(m[1]) == 0 || helped.count(m[1]) == 0) return at + "no HELP/TYPE before it";
+      if (!series.insert(m[1].str() + m[2].str()).second) return at + "a series twice";
+    } else {
+      return at + "not the text format";
+    }
+  }
+  return n == 0 ? "empty" : "";
+}
+
+// `promtool check metrics` on the text, where Prometheus's own tool is installed.
+std::optional<std::string> promtool_says(const std::string& text) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return std::nullopt;
+  char path[] = "/tmp/hamon-metrics-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) return "mkstemp failed";
+  (void)::write(fd, text.data(), text.size());
+  ::close(fd);
+  const std::string cmd = std::string("promtool check metrics < ") + path + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  for (char buf[512]; p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr;) out += buf;
+  const int rc = p != nullptr ? ::pclose(p) : -1;
+  ::unlink(path);
+  return rc == 0 ? "" : "promtool: " + out;
+}
+
+// The value of the series `name{labels}` in an exposition, or -1.
+double value_of(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(text.c_str() + at + series.size() + 2, nullptr);
+}
+
+// hamon-exporter on a free port of the loopback, ended (by its pid) with the test.
+class Exporter {
+ public:
+  explicit Exporter(const TestNode& node) {
+    int out[2];
+    if (::pipe(out) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    const std::string bin = std::string(HAMON_BIN_DIR) + "/hamon-exporter";
+    std::vector<std::string> args{bin,       "--config", node.config_path(), "--node",
+                                  node.id(), "--listen", "127.0.0.1:0"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (::posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    // "listening on 127.0.0.1:PORT\n"
+    std::string line;
+    char c = 0;
+    while (line.size() < 200 && ::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    ::close(out[0]);
+    const auto colon = line.rfind(':');
+    if (line.rfind("listening on ", 0) == 0 && colon != std::string::npos) {
+      port_ = std::atoi(line.c_str() + colon + 1);
+    }
+  }
+  ~Exporter() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  [[nodiscard]] int port() const { return port_; }
+
+  // The whole HTTP response to GET `path` ("" when the connection failed).
+  [[nodiscard]] std::string get(const std::string& path) const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string response;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      const std::string req =
+          "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+      if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+        char buf[65536];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, n);
+      }
+    }
+    ::close(fd);
+    return response;
+  }
+  // The body of a 200 answer to GET /metrics, or "".
+  [[nodiscard]] std::string metrics() const {
+    const std::string r = get("/metrics");
+    const auto body = r.find("\r\n\r\n");
+    if (r.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return "";
+    return r.substr(body + 4);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+TEST(Metrics, HamonMetricsPrintsTheNodeInThePrometheusTextFormat) {
+  TestNode node(kProcesses);
+  ASSERT_EQ(node.up().code, 0);
+  const auto r = node.hamon({"metrics"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(format_errors(r.out), "") << r.out;
+  if (const auto p = promtool_says(r.out)) {
+    EXPECT_EQ(*p, "");
+  }
+  EXPECT_EQ(value_of(r.out, R"(hamon_process_up{tenant="system",name="db"})"), 1) << r.out;
+  EXPECT_EQ(value_of(r.out, R"(hamon_process_up{tenant="acme",name="acd"})"), 1) << r.out;
+  EXPECT_EQ(value_of(r.out, R"(hamon_process_state{tenant="acme",name="acd",state="running"})"),
+            1);
+  EXPECT_EQ(value_of(r.out, R"(hamon_process_state{tenant="acme",name="acd",state="hung"})"), 0);
+  EXPECT_EQ(value_of(r.out, R"(hamon_daemon_up{daemon="hamon-monitor"})"), 1);
+  EXPECT_EQ(value_of(r.out, R"(hamon_tenant_role{tenant="acme",role="active"})"), 1);
+  EXPECT_GE(value_of(r.out, R"(hamon_process_heartbeat_age_seconds{tenant="system",name="db"})"),
+            0);
+  // One shot: no counter of events to keep.
+  EXPECT_EQ(r.out.find("hamon_events_total"), std::string::npos);
+}
+
+TEST(Metrics, TheExporterServesLiveValuesOverHttp) {
+  TestNode node(kProcesses);
+  ASSERT_EQ(node.up().code, 0);
+  const Exporter exporter(node);
+  ASSERT_GT(exporter.port(), 0) << "the exporter did not say where it listens";
+  const std::string first = exporter.metrics();
+  ASSERT_NE(first, "");
+  EXPECT_EQ(format_errors(first), "") << first;
+  if (const auto p = promtool_says(first)) {
+    EXPECT_EQ(*p, "");
+  }
+  EXPECT_EQ(value_of(first, R"(hamon_process_restarts_total{tenant="acme",name="acd"})"), 0);
+  // A crash: the next scrapes show the restart and the events that told of it.
+  const auto acd = node.process("acme", "acd");
+  ASSERT_TRUE(acd && acd->pid > 0);
+  ASSERT_EQ(::kill(acd->pid, SIGKILL), 0);
+  std::string later;
+  EXPECT_TRUE(node.wait([&](const node::NodeView&) {
+    later = exporter.metrics();
+    return value_of(later, R"(hamon_process_restarts_total{tenant="acme",name="acd"})") == 1 &&
+           value_of(later, R"(hamon_process_up{tenant="acme",name="acd"})") == 1;
+  })) << later;
+  EXPECT_GE(value_of(later, R"(hamon_events_total{kind="exited"})"), 1) << later;
+  EXPECT_EQ(format_errors(later), "") << later;
+  // Anything but /metrics is not found; the exporter serves on.
+  EXPECT_EQ(exporter.get("/nothing").rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_NE(exporter.metrics(), "");
+  // The node down: the exporter says so, and does not fail.
+  ASSERT_EQ(node.down().code, 0);
+  EXPECT_EQ(exporter.get("/metrics").rfind("HTTP/1.1 503", 0), 0u);
+}
+
+}  // namespace
+}  // namespace hamon::test
