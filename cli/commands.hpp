@@ -33,6 +33,7 @@ void add_down(CLI::App& app, int& exit_code);
 void add_status(CLI::App& app, int& exit_code);  // status, top, metrics
 void add_events(CLI::App& app, int& exit_code);
 void add_keygen(CLI::App& app, int& exit_code);
+void add_logs(CLI::App& app, int& exit_code);
 // Last: it prints what the app knows when it runs.
 void add_completion(CLI::App& app, int& exit_code);
 // switchover, and `tenant activate` under `tenant`

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   cli::add_status(app, exit_code);
   cli::add_events(app, exit_code);
   cli::add_keygen(app, exit_code);
+  cli::add_logs(app, exit_code);
   cli::add_completion(app, exit_code);
 
   try {

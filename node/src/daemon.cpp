@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "hamon/node/daemon_log.hpp"
 #include "hamon/node/instance_lock.hpp"
 #include "hamon/node/runtime_upkeep.hpp"
 
@@ -14,6 +15,7 @@ namespace hamon::node {
 DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char** argv,
                          DaemonOptions options, const BeforeConfig& before_config)
     : binary_(binary), self_(self) {
+  start_daemon_log(binary);
   const DaemonArgs args =
       parse_daemon_args(binary, argc, argv, options.accepts_adopt ? &adopt_ : nullptr);
   // Exactly one per node: a second instance (started by a master that did not know of this

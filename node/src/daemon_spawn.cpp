@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "hamon/node/daemon_log.hpp"
+
 extern char** environ;
 
 namespace hamon::node {
@@ -30,8 +32,12 @@ pid_t spawn_daemon(const Node& node, const DaemonSpawn& what) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  // Under systemd, the daemons log to the journal's stream as their parent does (daemon_log.hpp);
+  // elsewhere each to its own file.
+  if (!is_journal_stream(2)) {
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // The caller blocks signals around its wait; the daemon starts with none blocked.

@@ -7,8 +7,8 @@
 namespace hamon::node {
 namespace {
 
-constexpr std::array kProcessStates{"waiting", "starting", "ready",   "running", "hung",
-                                    "exited",  "restarting", "stopping", "down",  "failed"};
+constexpr std::array kProcessStates{"waiting", "starting",   "ready",    "running", "hung",
+                                    "exited",  "restarting", "stopping", "down",    "failed"};
 constexpr std::array kRoles{"active", "standby", "taking-over", "stepping-down", "none"};
 
 class Exposition {

@@ -184,8 +184,7 @@ TEST(Metrics, HamonMetricsPrintsTheNodeInThePrometheusTextFormat) {
   }
   EXPECT_EQ(value_of(r.out, R"(hamon_process_up{tenant="system",name="db"})"), 1) << r.out;
   EXPECT_EQ(value_of(r.out, R"(hamon_process_up{tenant="acme",name="acd"})"), 1) << r.out;
-  EXPECT_EQ(value_of(r.out, R"(hamon_process_state{tenant="acme",name="acd",state="running"})"),
-            1);
+  EXPECT_EQ(value_of(r.out, R"(hamon_process_state{tenant="acme",name="acd",state="running"})"), 1);
   EXPECT_EQ(value_of(r.out, R"(hamon_process_state{tenant="acme",name="acd",state="hung"})"), 0);
   EXPECT_EQ(value_of(r.out, R"(hamon_daemon_up{daemon="hamon-monitor"})"), 1);
   EXPECT_EQ(value_of(r.out, R"(hamon_tenant_role{tenant="acme",role="active"})"), 1);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "hamon/node/clock.hpp"
+#include "hamon/node/daemon_log.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/node/proc.hpp"
 
@@ -79,6 +80,7 @@ inline void post_event(const shm::ControlSegment& c, shm::DaemonId source, const
   e.set_name(n.name);
   e.set_detail(n.detail);
   c.events().post(e);
+  log_event(e);
 }
 
 }  // namespace hamon::node
