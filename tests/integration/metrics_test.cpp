@@ -2,6 +2,7 @@
 // them once in the Prometheus text format, and hamon-exporter serves them over real HTTP with
 // live values — a process killed shows as restarted in the next scrape.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,6 +14,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <set>
@@ -101,6 +104,70 @@ double value_of(const std::string& text, const std::string& series) {
   return std::strtod(text.c_str() + at + series.size() + 2, nullptr);
 }
 
+// The whole HTTP response to GET `path` on the loopback's `port` ("" when it failed).
+std::string http_get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req =
+        "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[65536];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, n);
+    }
+  }
+  ::close(fd);
+  return response;
+}
+
+// A port of the loopback free a moment ago.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Runs `args` (stdout and stderr to `log`) until the object goes; ended by its pid.
+class Child {
+ public:
+  Child(std::vector<std::string> args, const std::string& log) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (::posix_spawnp(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  [[nodiscard]] bool started() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // hamon-exporter on a free port of the loopback, ended (by its pid) with the test.
 class Exporter {
  public:
@@ -141,25 +208,7 @@ class Exporter {
 
   [[nodiscard]] int port() const { return port_; }
 
-  // The whole HTTP response to GET `path` ("" when the connection failed).
-  [[nodiscard]] std::string get(const std::string& path) const {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string response;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      const std::string req =
-          "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-      if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-        char buf[65536];
-        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, n);
-      }
-    }
-    ::close(fd);
-    return response;
-  }
+  [[nodiscard]] std::string get(const std::string& path) const { return http_get(port_, path); }
   // The body of a 200 answer to GET /metrics, or "".
   [[nodiscard]] std::string metrics() const {
     const std::string r = get("/metrics");
@@ -224,6 +273,52 @@ TEST(Metrics, TheExporterServesLiveValuesOverHttp) {
   // The node down: the exporter says so, and does not fail.
   ASSERT_EQ(node.down().code, 0);
   EXPECT_EQ(exporter.get("/metrics").rfind("HTTP/1.1 503", 0), 0u);
+}
+
+// A real Prometheus server scrapes the exporter: a query returns the live restart count.
+TEST(Metrics, APrometheusServerScrapesTheLiveRestartCount) {
+  if (std::system("command -v prometheus >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "prometheus is not installed here (scripts/install-deps installs it)";
+  }
+  TestNode node(kProcesses);
+  ASSERT_EQ(node.up().code, 0);
+  const Exporter exporter(node);
+  ASSERT_GT(exporter.port(), 0);
+  const std::string dir = node.dir() + "/prometheus";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/prometheus.yml")
+      << "global:\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\n"
+      << "scrape_configs:\n  - job_name: hamon\n    static_configs:\n"
+      << "      - targets: ['127.0.0.1:" << exporter.port() << "']\n";
+  const int port = free_port();
+  ASSERT_GT(port, 0);
+  const Child prometheus({"prometheus", "--config.file=" + dir + "/prometheus.yml",
+                          "--storage.tsdb.path=" + dir + "/data",
+                          "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                         dir + "/prometheus.log");
+  ASSERT_TRUE(prometheus.started());
+  const std::string query =
+      "/api/v1/query?query=hamon_process_restarts_total%7Btenant%3D%22acme%22%7D";
+  // Scraped: the series is there with 0 restarts.
+  std::string answer;
+  ASSERT_TRUE(node.wait(
+      [&](const node::NodeView&) {
+        answer = http_get(port, query);
+        return answer.find("\"name\":\"acd\"") != std::string::npos &&
+               answer.find("\"0\"]") != std::string::npos;
+      },
+      30s))
+      << answer;
+  const auto acd = node.process("acme", "acd");
+  ASSERT_TRUE(acd && acd->pid > 0);
+  ASSERT_EQ(::kill(acd->pid, SIGKILL), 0);
+  EXPECT_TRUE(node.wait(
+      [&](const node::NodeView&) {
+        answer = http_get(port, query);
+        return answer.find("\"1\"]") != std::string::npos;
+      },
+      30s))
+      << "Prometheus never saw the restart: " << answer;
 }
 
 }  // namespace
