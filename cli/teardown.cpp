@@ -202,10 +202,12 @@ void Teardown::remove_segments() const {
   shm::Segment::remove(target_.control_segment);
   node::remove_keep_link(target_.control_segment);
   const std::string prefix = shm::heartbeat_segment_name(target_.cluster, target_.node, "");
+  // A copy a daemon was making of the control segment when it was killed (rescue_control_segment).
+  const std::string staging = target_.control_segment + ".rescue.";
   if (DIR* d = ::opendir("/dev/shm")) {
     while (const dirent* e = ::readdir(d)) {
       const std::string name = e->d_name;
-      if (name.rfind(prefix, 0) == 0) shm::Segment::remove(name);
+      if (name.rfind(prefix, 0) == 0 || name.rfind(staging, 0) == 0) shm::Segment::remove(name);
       if (name.rfind("." + prefix, 0) == 0) node::remove_keep_link(name.substr(1));
     }
     ::closedir(d);

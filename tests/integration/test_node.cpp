@@ -212,6 +212,12 @@ void TestNode::force_cleanup() {
     shm::Segment::remove(n);
     node::remove_keep_link(n);
   }
+  // A copy of the control segment a daemon killed mid-rescue left (segment_links.hpp).
+  const std::string staging = control_segment() + ".rescue.";
+  for (const auto& entry : fs::directory_iterator("/dev/shm", proc_error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(staging, 0) == 0) shm::Segment::remove(name);
+  }
 }
 
 RunResult TestNode::up() {
