@@ -24,7 +24,9 @@ struct StatusOptions {
   long iterations = -1;
 };
 
-int status(const StatusOptions& o) {
+// The node's view, read once, printed by `render`: status and metrics differ only there.
+template <typename Render>
+int print_view(const StatusOptions& o, Render render) {
   int code = exit_ok;
   const auto target = find_node(o.node, code, true);
   if (!target) return code;
@@ -35,23 +37,18 @@ int status(const StatusOptions& o) {
   }
   node::NodeView v = node::read_view(*ctl);
   node::add_trees(v);
-  std::cout << (o.json ? node::render_json(v) : node::render_table(v));
+  std::cout << render(v);
   return exit_ok;
 }
 
+int status(const StatusOptions& o) {
+  return print_view(o, [&o](const node::NodeView& v) {
+    return o.json ? node::render_json(v) : node::render_table(v);
+  });
+}
+
 int metrics(const StatusOptions& o) {
-  int code = exit_ok;
-  const auto target = find_node(o.node, code, true);
-  if (!target) return code;
-  auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
-  if (!ctl) {
-    std::cerr << "hamon: " << ctl.error().message << '\n';
-    return exit_not_running;
-  }
-  node::NodeView v = node::read_view(*ctl);
-  node::add_trees(v);
-  std::cout << node::render_metrics(v, nullptr);
-  return exit_ok;
+  return print_view(o, [](const node::NodeView& v) { return node::render_metrics(v, nullptr); });
 }
 
 volatile sig_atomic_t g_quit = 0;
