@@ -63,9 +63,8 @@ pid_t launch_watcher(const node::Node& node) {
   ::dup2(out, 1);
   ::dup2(out, 2);
   // Bare program names in the configuration find hamon's own programs first.
-  const char* path = std::getenv("PATH");
-  std::string search = daemons == bin_dir ? bin_dir : daemons + ":" + bin_dir;
-  ::setenv("PATH", (search + ":" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
+  node::search_first_in(bin_dir);
+  node::search_first_in(daemons);
   const std::string watcher = daemons + "/hamon-watcher";
   const std::string running = node.running_config();
   ::execl(watcher.c_str(), watcher.c_str(), "--config", running.c_str(), "--source",

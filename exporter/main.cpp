@@ -1,18 +1,21 @@
 // hamon-exporter: serves a node's metrics to Prometheus (GET /metrics, text format 0.0.4). It
 // reads the node's segments read-only, as `hamon status` does: a scrape costs the daemons
 // nothing, and the exporter can be restarted, or never run, without the node noticing. It
-// counts the node's events from the moment it starts (hamon_events_total).
+// follows the node's events from the moment it starts (hamon_events_total, the restart and hang
+// histograms: node/event_stats.hpp).
 //
 //   hamon-exporter --config FILE [--node ID] [--listen 127.0.0.1:9464]
 //
-// One thread: a scrape is answered in well under a millisecond at thousands of processes, so
-// scrapes are served one after another; a client slower than 2 s is dropped.
+// One thread, every socket asynchronous: a scrape is answered in well under a millisecond at
+// thousands of processes, and a client that sends nothing, or trickles, holds no one else up —
+// each connection has 2 s for its request and the answer, then it is dropped.
 #include <sys/stat.h>
 
 #include <utility>  // before Boost 1.74's Asio, which uses std::exchange without it
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -54,7 +58,7 @@ class Source {
     }
     if (!ctl_ || st.st_ino != ino_) attach(st.st_ino);  // up again since: a new node
     if (!ctl_) return std::nullopt;
-    count_events();
+    follow_events();
     hamon::node::NodeView v = hamon::node::read_view(*ctl_);
     hamon::node::add_trees(v);
     return hamon::node::render_metrics(v, &events_);
@@ -62,22 +66,27 @@ class Source {
 
  private:
   void attach(ino_t ino) {
+    const bool again = ino_ != 0;
     ino_ = ino;
     cursor_.reset();
     ctl_.reset();
     auto c = hamon::shm::ControlSegment::attach(name_, hamon::shm::Access::read_only);
     if (!c) return;
     ctl_.emplace(std::move(c).value());
-    cursor_.emplace(ctl_->events(), ctl_->events().head());
+    // At the exporter's start, what comes next; a node that came up since, from its first event:
+    // all of it happened while the exporter ran.
+    if (again) events_.restart_node();
+    const auto& ring = ctl_->events();
+    cursor_.emplace(ring, again ? ring.oldest() : ring.head());
   }
-  void count_events() {
+  void follow_events() {
     hamon::shm::Event e;
     for (int n = 0; n < 100000; ++n) {
       const auto step = cursor_->next(e, hamon::node::now_ns());
       if (step.kind == hamon::shm::EventCursor::Kind::event) {
-        ++events_[hamon::shm::to_string(e.kind)];
+        events_.observe(e);
       } else if (step.kind == hamon::shm::EventCursor::Kind::lost) {
-        events_["lost"] += step.lost;
+        events_.lost(step.lost);
       } else {
         break;
       }
@@ -88,7 +97,7 @@ class Source {
   ino_t ino_ = 0;
   std::optional<hamon::shm::ControlSegment> ctl_;
   std::optional<hamon::shm::EventCursor> cursor_;
-  hamon::node::EventCounts events_;
+  hamon::node::EventStats events_;
 };
 
 http::response<http::string_body> answer(const http::request<http::string_body>& req,
@@ -120,22 +129,61 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
   return res;
 }
 
-void serve(tcp::socket socket, Source& source) {
-  beast::tcp_stream stream(std::move(socket));
-  stream.expires_after(std::chrono::seconds(2));
-  beast::flat_buffer buffer;
-  http::request<http::string_body> req;
-  beast::error_code ec;
-  // Blocking, with the stream's deadline enforced through a synchronous read on a socket set
-  // to time out: a client that sends nothing is dropped at the deadline.
-  const timeval tv{2, 0};
-  ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  http::read(stream, buffer, req, ec);
-  if (ec) return;
-  http::write(stream, answer(req, source), ec);
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-}
+// One client's connection: its request read and answered within the deadline, or dropped.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Source& source) : stream_(std::move(socket)), source_(source) {}
+
+  void start() {
+    stream_.expires_after(kDeadline);  // for the request and the answer together
+    http::async_read(stream_, buffer_, req_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (!ec) self->respond();
+                     });
+  }
+
+ private:
+  static constexpr auto kDeadline = std::chrono::seconds(2);
+
+  void respond() {
+    res_ = answer(req_, source_);
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  }
+
+  beast::tcp_stream stream_;
+  Source& source_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> req_;
+  http::response<http::string_body> res_;
+};
+
+// Accepts connections for ever. When accepting fails (out of descriptors under a flood), it
+// waits a moment rather than spinning on the error.
+class Listener {
+ public:
+  Listener(asio::io_context& io, tcp::acceptor& acceptor, Source& source)
+      : acceptor_(acceptor), source_(source), pause_(io) {}
+
+  void accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        pause_.expires_after(std::chrono::milliseconds(100));
+        pause_.async_wait([this](beast::error_code) { accept(); });
+        return;
+      }
+      std::make_shared<Session>(std::move(socket), source_)->start();
+      accept();
+    });
+  }
+
+ private:
+  tcp::acceptor& acceptor_;
+  Source& source_;
+  asio::steady_timer pause_;
+};
 
 }  // namespace
 
@@ -194,10 +242,8 @@ int main(int argc, char** argv) {
   std::printf("listening on %s:%u\n", bound.address().to_string().c_str(), bound.port());
   std::fflush(stdout);
   Source source(node.control_segment());
-  for (;;) {
-    tcp::socket socket(io);
-    acceptor.accept(socket, ec);
-    if (ec) continue;
-    serve(std::move(socket), source);
-  }
+  Listener listener(io, acceptor, source);
+  listener.accept();
+  io.run();
+  return 0;
 }

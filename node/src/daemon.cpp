@@ -8,6 +8,7 @@
 
 #include "hamon/node/daemon_log.hpp"
 #include "hamon/node/instance_lock.hpp"
+#include "hamon/node/node.hpp"
 #include "hamon/node/runtime_upkeep.hpp"
 
 namespace hamon::node {
@@ -16,6 +17,7 @@ DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char*
                          DaemonOptions options, const BeforeConfig& before_config)
     : binary_(binary), self_(self) {
   start_daemon_log(binary);
+  search_first_in(self_dir());
   const DaemonArgs args =
       parse_daemon_args(binary, argc, argv, options.accepts_adopt ? &adopt_ : nullptr);
   // Exactly one per node: a second instance (started by a master that did not know of this

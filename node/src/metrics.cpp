@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <sstream>
 
 namespace hamon::node {
@@ -11,25 +13,6 @@ constexpr std::array kProcessStates{"waiting", "starting",   "ready",    "runnin
                                     "exited",  "restarting", "stopping", "down",    "failed"};
 constexpr std::array kRoles{"active", "standby", "taking-over", "stepping-down", "none"};
 
-class Exposition {
- public:
-  // Each family once, with its help and type, before its samples.
-  void family(const char* name, const char* type, const char* help) {
-    o_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
-  }
-  void sample(const char* name, const std::string& labels, double value) {
-    char num[64];
-    std::snprintf(num, sizeof num, "%.17g", value);
-    o_ << name;
-    if (!labels.empty()) o_ << '{' << labels << '}';
-    o_ << ' ' << num << '\n';
-  }
-  [[nodiscard]] std::string str() const { return o_.str(); }
-
- private:
-  std::ostringstream o_;
-};
-
 std::string label(const char* key, const std::string& value) {
   return std::string(key) + "=\"" + prometheus_label(value) + '"';
 }
@@ -37,6 +20,54 @@ std::string label(const char* key, const std::string& value) {
 std::string process_labels(const ProcessRow& p) {
   return label("tenant", p.tenant) + ',' + label("name", p.name);
 }
+
+class Exposition {
+ public:
+  // Each family once, with its help and type, before its samples.
+  void family(const char* name, const char* type, const char* help) {
+    o_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(const std::string& name, const std::string& labels, double value) {
+    char num[64];
+    std::snprintf(num, sizeof num, "%.17g", value);
+    o_ << name;
+    if (!labels.empty()) o_ << '{' << labels << '}';
+    o_ << ' ' << num << '\n';
+  }
+  // A gauge or counter with one sample per process, where `value` gives one.
+  template <class Value>
+  void per_process(const NodeView& v, const char* name, const char* type, const char* help,
+                   Value value) {
+    family(name, type, help);
+    for (const auto& p : v.processes) {
+      const std::optional<double> x = value(p);
+      if (x) sample(name, process_labels(p), *x);
+    }
+  }
+  // A histogram by tenant: cumulative buckets up to +Inf, then the sum and the count.
+  void histograms(const char* name, const char* help,
+                  const std::map<std::string, Histogram>& by_tenant) {
+    family(name, "histogram", help);
+    const std::string base = name;
+    for (const auto& [tenant, h] : by_tenant) {
+      const std::string t = label("tenant", tenant);
+      std::uint64_t below = 0;
+      for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i) {
+        below += h.buckets[i];
+        char le[32];
+        std::snprintf(le, sizeof le, "%g", Histogram::kBounds[i]);
+        sample(base + "_bucket", t + ',' + label("le", le), static_cast<double>(below));
+      }
+      sample(base + "_bucket", t + ",le=\"+Inf\"", static_cast<double>(h.count));
+      sample(base + "_sum", t, h.sum);
+      sample(base + "_count", t, static_cast<double>(h.count));
+    }
+  }
+  [[nodiscard]] std::string str() const { return o_.str(); }
+
+ private:
+  std::ostringstream o_;
+};
 
 bool is_up(const std::string& state) { return state == "running" || state == "ready"; }
 
@@ -58,7 +89,7 @@ std::string prometheus_label(const std::string& value) {
   return out;
 }
 
-std::string render_metrics(const NodeView& v, const EventCounts* events) {
+std::string render_metrics(const NodeView& v, const EventStats* events) {
   Exposition e;
   e.family("hamon_node_info", "gauge", "The node this exposition describes (always 1).");
   e.sample("hamon_node_info", label("cluster", v.cluster) + ',' + label("node", v.node), 1);
@@ -73,10 +104,10 @@ std::string render_metrics(const NodeView& v, const EventCounts* events) {
     e.sample("hamon_daemon_restarts_total", label("daemon", d.name), d.restarts);
   }
 
-  e.family("hamon_process_up", "gauge", "Whether the process runs and is ready (1) or not (0).");
-  for (const auto& p : v.processes) {
-    e.sample("hamon_process_up", process_labels(p), is_up(p.state) ? 1 : 0);
-  }
+  using Sample = std::optional<double>;
+  e.per_process(v, "hamon_process_up", "gauge",
+                "Whether the process runs and is ready (1) or not (0).",
+                [](const ProcessRow& p) -> Sample { return is_up(p.state) ? 1 : 0; });
   e.family("hamon_process_state", "gauge", "The process's state: 1 for the current one.");
   for (const auto& p : v.processes) {
     for (const char* s : kProcessStates) {
@@ -84,28 +115,23 @@ std::string render_metrics(const NodeView& v, const EventCounts* events) {
                p.state == s ? 1 : 0);
     }
   }
-  e.family("hamon_process_restarts_total", "counter", "Times hamon restarted the process.");
-  for (const auto& p : v.processes) {
-    e.sample("hamon_process_restarts_total", process_labels(p), p.restarts);
-  }
-  e.family("hamon_process_incarnation", "gauge",
-           "The process's incarnation: grows with each start.");
-  for (const auto& p : v.processes) {
-    e.sample("hamon_process_incarnation", process_labels(p), static_cast<double>(p.incarnation));
-  }
-  e.family("hamon_process_heartbeat_age_seconds", "gauge",
-           "Time since the process's latest heartbeat (absent: no beat to age).");
-  for (const auto& p : v.processes) {
-    if (p.heartbeat_age_us) {
-      e.sample("hamon_process_heartbeat_age_seconds", process_labels(p),
-               static_cast<double>(*p.heartbeat_age_us) / 1e6);
-    }
-  }
-  e.family("hamon_process_tree_processes", "gauge",
-           "Processes in the process's cgroup: itself and all it forked (absent: no cgroup).");
-  for (const auto& p : v.processes) {
-    if (p.tree) e.sample("hamon_process_tree_processes", process_labels(p), *p.tree);
-  }
+  e.per_process(v, "hamon_process_restarts_total", "counter", "Times hamon restarted the process.",
+                [](const ProcessRow& p) -> Sample { return p.restarts; });
+  e.per_process(v, "hamon_process_incarnation", "gauge",
+                "The process's incarnation: grows with each start.",
+                [](const ProcessRow& p) -> Sample { return static_cast<double>(p.incarnation); });
+  e.per_process(v, "hamon_process_heartbeat_age_seconds", "gauge",
+                "Time since the process's latest heartbeat (absent: no beat to age).",
+                [](const ProcessRow& p) -> Sample {
+                  if (!p.heartbeat_age_us) return std::nullopt;
+                  return static_cast<double>(*p.heartbeat_age_us) / 1e6;
+                });
+  e.per_process(v, "hamon_process_tree_processes", "gauge",
+                "Processes in the process's cgroup: itself and all it forked (absent: no cgroup).",
+                [](const ProcessRow& p) -> Sample {
+                  if (!p.tree) return std::nullopt;
+                  return *p.tree;
+                });
 
   e.family("hamon_tenant_role", "gauge", "The tenant's duplex role on this node: 1 for it.");
   for (const auto& t : v.tenants) {
@@ -148,9 +174,15 @@ std::string render_metrics(const NodeView& v, const EventCounts* events) {
   if (events != nullptr) {
     e.family("hamon_events_total", "counter",
              "Events the node posted, by kind, since this exporter started.");
-    for (const auto& [kind, n] : *events) {
+    for (const auto& [kind, n] : events->counts()) {
       e.sample("hamon_events_total", label("kind", kind), static_cast<double>(n));
     }
+    e.histograms("hamon_restart_seconds",
+                 "From a process's exit or hang to the ready of the incarnation hamon restarted.",
+                 events->restart_seconds());
+    e.histograms("hamon_hang_silence_seconds",
+                 "How long a process had been silent when it was declared hung.",
+                 events->hang_silence_seconds());
   }
   return e.str();
 }

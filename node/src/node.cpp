@@ -101,4 +101,11 @@ std::string daemon_dir() {
   return here + "/" HAMON_DAEMON_DIR_FROM_BIN;
 }
 
+void search_first_in(const std::string& dir) {
+  const char* path = std::getenv("PATH");
+  const std::string now = path != nullptr ? path : "/usr/bin:/bin";
+  if (now == dir || now.rfind(dir + ":", 0) == 0) return;
+  ::setenv("PATH", (dir + ":" + now).c_str(), 1);
+}
+
 }  // namespace hamon::node

@@ -23,6 +23,7 @@
 #include "hamon/peer/key_file.hpp"
 #include "hamon/peer/reject.hpp"
 #include "hamon/peer/session.hpp"
+#include "test_support.hpp"
 
 namespace hamon::test {
 namespace {
@@ -242,17 +243,34 @@ timeout = "100ms"
 
   // A frame replayed inside an authenticated connection. Holding the key, the stranger is "a" as
   // far as b can know: its connection replaces a's (a restarted peer reconnects the same way),
-  // then the replay ends it. The real a reconnects at once; nobody is lost.
-  {
-    Stranger s(port);
-    auto session = session_as(d.cluster(), *key);
-    handshake(s, session);
-    Bytes proof;
-    ASSERT_TRUE(session.write(peer::Heartbeat{1, 0, 0, 0}, proof));
-    s.send(proof);
-    s.send(proof);
-    EXPECT_TRUE(s.closed_by_peer());
+  // then the replay ends it. The real a reconnects at once; nobody is lost. The real a's
+  // reconnection may in turn replace the stranger's before its frames are read (a race the
+  // stranger can lose on a loaded machine, seen in CI): then nothing was replayed, and it tries
+  // again. Both copies go in one send to keep that window small.
+  auto replays = [&] {
+    const auto now = d.b().events();
+    return std::count_if(now.begin(), now.end(), [](const EventRow& e) {
+      return e.kind == shm::EventKind::frame_rejected &&
+             e.value == static_cast<std::int64_t>(peer::Reason::replayed);
+    });
+  };
+  bool replay_rejected = false;
+  for (int attempt = 0; attempt < 5 && !replay_rejected; ++attempt) {
+    const auto before = replays();
+    {
+      Stranger s(port);
+      auto session = session_as(d.cluster(), *key);
+      handshake(s, session);
+      Bytes proof;
+      ASSERT_TRUE(session.write(peer::Heartbeat{1, 0, 0, 0}, proof));
+      Bytes twice = proof;
+      twice.insert(twice.end(), proof.begin(), proof.end());
+      s.send(twice);
+      EXPECT_TRUE(s.closed_by_peer());
+    }
+    replay_rejected = wait_until([&] { return replays() > before; }, std::chrono::seconds(2));
   }
+  ASSERT_TRUE(replay_rejected) << node::render_table(d.b().view());
   ASSERT_TRUE(d.b().wait([](const node::NodeView& v) {
     const auto p = peer_of(v);
     return p && p->last_reject.rfind("replayed", 0) == 0;

@@ -2,6 +2,7 @@
 // them once in the Prometheus text format, and hamon-exporter serves them over real HTTP with
 // live values — a process killed shows as restarted in the next scrape.
 #include <arpa/inet.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,11 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "test_node.hpp"
+#include "test_support.hpp"
 
 extern char** environ;
 
@@ -53,13 +58,16 @@ command = ["@APP@"]
 
 // The exposition format, line by line: every sample's family was declared (HELP and TYPE, once,
 // before its samples), names and labels are well formed, values are numbers, and no series
-// appears twice. Returns what is wrong, or "".
+// appears twice; a histogram's buckets (NAME_bucket) grow with `le`, end at +Inf with its
+// NAME_count. Returns what is wrong, or "".
 std::string format_errors(const std::string& text) {
   static const std::regex help(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$)");
-  static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$)");
+  static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
   static const std::regex sample(
       R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$)");
-  std::set<std::string> helped, typed, series;
+  static const std::regex le(R"re(,?le="([^"]*)")re");
+  std::set<std::string> helped, typed, histograms, series;
+  std::map<std::string, double> last_bucket, inf_bucket;  // by family and labels but `le`
   std::istringstream in(text);
   int n = 0;
   for (std::string line; std::getline(in, line);) {
@@ -70,9 +78,34 @@ std::string format_errors(const std::string& text) {
       if (!helped.insert(m[1]).second) return at + "a second HELP";
     } else if (std::regex_match(line, m, type)) {
       if (!typed.insert(m[1]).second) return at + "a second TYPE";
+      if (m[2] == "histogram") histograms.insert(m[1]);
     } else if (std::regex_match(line, m, sample)) {
-      if (typed.count(m[1]) == 0 || helped.count(m[1]) == 0) return at + "no HELP/TYPE before it";
+      std::string family = m[1];
+      std::string part;
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        const std::string f = family.substr(0, family.size() - std::strlen(suffix));
+        if (family.ends_with(suffix) && histograms.count(f) != 0) {
+          part = suffix;
+          family = f;
+        }
+      }
+      if (typed.count(family) == 0 || helped.count(family) == 0)
+        return at + "no HELP/TYPE before it";
+      if (histograms.count(family) != 0 && part.empty()) return at + "a histogram's bare sample";
       if (!series.insert(m[1].str() + m[2].str()).second) return at + "a series twice";
+      const double value = std::strtod(m[7].str().c_str(), nullptr);
+      const std::string labels = m[3];
+      const std::string key = family + '{' + std::regex_replace(labels, le, "") + '}';
+      if (part == "_bucket") {
+        std::smatch bound;
+        if (!std::regex_search(labels, bound, le)) return at + "a bucket without le";
+        if (last_bucket.count(key) != 0 && value < last_bucket[key]) return at + "buckets shrink";
+        last_bucket[key] = value;
+        if (bound[1] == "+Inf") inf_bucket[key] = value;
+      } else if (part == "_count") {
+        if (inf_bucket.count(key) == 0) return at + "no +Inf bucket before the count";
+        if (inf_bucket[key] != value) return at + "the count is not the +Inf bucket";
+      }
     } else {
       return at + "not the text format";
     }
@@ -112,6 +145,8 @@ std::string http_get(int port, const std::string& path) {
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string response;
+  const timeval patience{10, 0};  // a server that never answers fails the test, not hangs it
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
     const std::string req =
         "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
@@ -273,6 +308,77 @@ TEST(Metrics, TheExporterServesLiveValuesOverHttp) {
   // The node down: the exporter says so, and does not fail.
   ASSERT_EQ(node.down().code, 0);
   EXPECT_EQ(exporter.get("/metrics").rfind("HTTP/1.1 503", 0), 0u);
+}
+
+// What the exporter saw happen: a crash and a hang, each restarted, in the restart histogram of
+// their tenants; the hang's silence in the hang histogram — at least the process's timeout, as a
+// process is declared hung only once it has been silent that long.
+TEST(Metrics, TheExporterMeasuresEachRestartAndEachHangItSaw) {
+  TestNode node(kProcesses);
+  ASSERT_EQ(node.up().code, 0);
+  const Exporter exporter(node);
+  ASSERT_GT(exporter.port(), 0);
+  const std::string first = exporter.metrics();
+  ASSERT_NE(first, "");
+  EXPECT_EQ(first.find("hamon_restart_seconds_count"), std::string::npos) << first;
+  const auto db = node.process("system", "db");
+  const auto acd = node.process("acme", "acd");
+  ASSERT_TRUE(db && db->pid > 0 && acd && acd->pid > 0);
+  ASSERT_EQ(::kill(db->pid, SIGKILL), 0);
+  ASSERT_EQ(::kill(acd->pid, SIGSTOP), 0);  // hangs: hamon kills it after 300 ms of silence
+  std::string later;
+  EXPECT_TRUE(node.wait([&](const node::NodeView&) {
+    later = exporter.metrics();
+    return value_of(later, R"(hamon_restart_seconds_count{tenant="system"})") == 1 &&
+           value_of(later, R"(hamon_restart_seconds_count{tenant="acme"})") == 1;
+  })) << later;
+  EXPECT_EQ(value_of(later, R"(hamon_hang_silence_seconds_count{tenant="acme"})"), 1) << later;
+  EXPECT_GE(value_of(later, R"(hamon_hang_silence_seconds_sum{tenant="acme"})"), 0.3) << later;
+  EXPECT_EQ(value_of(later, R"(hamon_hang_silence_seconds_count{tenant="system"})"), -1) << later;
+  EXPECT_GT(value_of(later, R"(hamon_restart_seconds_sum{tenant="system"})"), 0) << later;
+  EXPECT_EQ(value_of(later, R"(hamon_restart_seconds_bucket{tenant="acme",le="+Inf"})"), 1);
+  EXPECT_EQ(format_errors(later), "") << later;
+  if (const auto p = promtool_says(later)) {
+    EXPECT_EQ(*p, "");
+  }
+}
+
+// A client that opens a connection and then trickles its request a byte at a time (or sends
+// nothing) holds no other scrape up, and is dropped once its time is up — not kept for as long
+// as it keeps trickling.
+TEST(Metrics, ATricklingClientHoldsNoScrapeUpAndIsDropped) {
+  TestNode node(kProcesses);
+  ASSERT_EQ(node.up().code, 0);
+  const Exporter exporter(node);
+  ASSERT_GT(exporter.port(), 0);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(exporter.port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::atomic<bool> dropped{false}, stop{false};
+  std::thread trickle([&] {
+    const std::string req = "GET /metrics HTTP/1.1\r\nX-Slow: ";
+    for (std::size_t i = 0; !stop; ++i) {
+      const char c = i < req.size() ? req[i] : 'x';
+      if (::send(fd, &c, 1, MSG_NOSIGNAL) != 1) break;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 200) > 0) {
+        char buf[64];
+        if (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0) break;
+      }
+    }
+    dropped = true;
+  });
+  // Others are served meanwhile.
+  for (int i = 0; i < 3; ++i) EXPECT_NE(exporter.metrics(), "") << "scrape " << i;
+  EXPECT_TRUE(wait_until([&] { return dropped.load(); }, 20s))
+      << "a client trickling its request is kept for ever";
+  stop = true;
+  trickle.join();
+  ::close(fd);
+  EXPECT_NE(exporter.metrics(), "");
 }
 
 // A real Prometheus server scrapes the exporter: a query returns the live restart count.

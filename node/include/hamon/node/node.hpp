@@ -70,6 +70,11 @@ std::string self_dir();
 // installation puts them relative to it (/usr/bin/hamon → /usr/libexec/hamon).
 std::string daemon_dir();
 
+// Puts `dir` first in PATH unless it is there already: bare program names in a configuration
+// find hamon's own programs (hamon-demo-app) first, however the node was started — by `hamon up`
+// or by the systemd unit, whose PATH does not name /usr/libexec/hamon.
+void search_first_in(const std::string& dir);
+
 }  // namespace hamon::node
 
 #endif  // HAMON_NODE_NODE_HPP
