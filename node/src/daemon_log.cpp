@@ -1,14 +1,19 @@
 #include "hamon/node/daemon_log.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 namespace hamon::node {
 namespace {
@@ -18,7 +23,6 @@ struct LogState {
   bool journal = false;
   std::int64_t cap = kLogFileCap;
   std::string daemon;
-  std::uint64_t dropped = 0;
 };
 LogState g_log;
 
@@ -48,6 +52,105 @@ void cap_file() {
   ::dup2(fd, 2);
   ::dup2(fd, 1);
   ::close(fd);
+}
+
+// Every byte of `line` to fd 2, or false. A journal that takes nothing for a second loses the
+// line rather than the daemon its exit (which waits for this thread).
+bool write_all(const std::string& line, bool journal) {
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n =
+        journal ? ::send(2, line.data() + done, line.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT)
+                : ::write(2, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && journal && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{2, POLLOUT, 0};
+      if (::poll(&p, 1, 1000) > 0) continue;
+      return false;
+    }
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Lines are written by a thread of their own: a daemon's loop (the monitor's, with its
+// sub-millisecond deadlines) never waits for a disk or for journald, and the lines of the
+// daemon's threads (the monitor's peer link posts too) never mix. What it cannot keep up with
+// is dropped and counted in the next line it writes.
+class Writer {
+ public:
+  Writer() = default;
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  // At the daemon's exit: what is queued is written first.
+  ~Writer() {
+    {
+      const std::lock_guard lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void push(std::string line) {
+    {
+      const std::lock_guard lock(m_);
+      if (queue_.size() >= kQueueCap) {
+        ++dropped_;
+        return;
+      }
+      if (dropped_ != 0) {
+        line.insert(line.size() - 1, " (" + std::to_string(dropped_) +
+                                         " earlier lines dropped: the log fell behind)");
+        dropped_ = 0;
+      }
+      queue_.push_back(std::move(line));
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    }
+    cv_.notify_one();
+  }
+
+  // Until every line queued so far is written.
+  void flush() {
+    std::unique_lock lock(m_);
+    written_.wait(lock, [this] { return queue_.empty() && !writing_; });
+  }
+
+ private:
+  static constexpr std::size_t kQueueCap = 4096;
+
+  void run() {
+    std::unique_lock lock(m_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and all written
+      std::deque<std::string> batch;
+      batch.swap(queue_);
+      writing_ = true;
+      lock.unlock();
+      for (const auto& line : batch) {
+        if (!g_log.journal) cap_file();
+        (void)write_all(line, g_log.journal);
+      }
+      lock.lock();
+      writing_ = false;
+      written_.notify_all();
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_, written_;
+  std::deque<std::string> queue_;
+  bool writing_ = false;
+  std::uint64_t dropped_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+Writer& writer() {
+  static Writer w;
+  return w;
 }
 
 }  // namespace
@@ -118,20 +221,9 @@ void log_event(const shm::Event& e) {
   if (!g_log.on) return;
   std::timespec wall{};
   ::clock_gettime(CLOCK_REALTIME, &wall);
-  std::string line = log_line(e, g_log.daemon, g_log.journal, wall);
-  if (g_log.dropped != 0) {
-    line += " (" + std::to_string(g_log.dropped) + " earlier lines dropped: no room)";
-  }
-  line += '\n';
-  if (g_log.journal) {
-    const ssize_t n = ::send(2, line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    g_log.dropped = n == static_cast<ssize_t>(line.size()) ? 0 : g_log.dropped + 1;
-    return;
-  }
-  cap_file();
-  g_log.dropped = ::write(2, line.data(), line.size()) == static_cast<ssize_t>(line.size())
-                      ? 0
-                      : g_log.dropped + 1;
+  writer().push(log_line(e, g_log.daemon, g_log.journal, wall) + '\n');
 }
+
+void flush_daemon_log() { writer().flush(); }
 
 }  // namespace hamon::node

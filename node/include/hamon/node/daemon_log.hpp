@@ -7,8 +7,10 @@
 // and the file is capped — past 8 MiB it becomes hamon-DAEMON.log.1 (the previous .1 goes) and
 // a new one begins. `hamon logs` reads them.
 //
-// A line never blocks its daemon: to the journal it is sent without waiting (a line the stream
-// has no room for is dropped and counted in the next one that fits).
+// A line never blocks its daemon: a thread of the daemon's own writes the lines, whole, in the
+// order they were logged; the daemon only queues them (lines beyond 4096 waiting are dropped and
+// counted in the next one). Any of the daemon's threads may log. Queued lines are written at the
+// daemon's exit.
 #ifndef HAMON_NODE_DAEMON_LOG_HPP
 #define HAMON_NODE_DAEMON_LOG_HPP
 
@@ -33,6 +35,9 @@ void start_daemon_log(std::string_view daemon);
 
 // Logs the event, when the log is on.
 void log_event(const shm::Event& e);
+
+// Returns once every line logged so far is written (or given up on).
+void flush_daemon_log();
 
 // The line for an event, without its end of line: "<N>DAEMON: TEXT" for the journal, else
 // "TIME LEVEL DAEMON: TEXT" (TIME in UTC, ISO 8601, milliseconds). Pure, for tests.
