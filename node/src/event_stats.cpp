@@ -1,5 +1,6 @@
 #include "hamon/node/event_stats.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace hamon::node {
@@ -28,14 +29,16 @@ void EventStats::observe(const shm::Event& e) {
       hang_[tenant].observe(static_cast<double>(e.value) / 1e9);
       [[fallthrough]];
     case shm::EventKind::exited:
-      // The first end counts: a hung process is killed, and its exit follows.
-      pending_.try_emplace(key, Pending{e.t_ns, e.incarnation, false});
+    case shm::EventKind::restarting: {
+      // The end is the first of these: a hung process is killed and its exit follows; the
+      // server may decide the restart (from the monitor's news) before the spawner, which
+      // reaps the process, posts its exit. `restarting` says hamon brings it back, rather than
+      // an operator's later start.
+      const auto [it, fresh] = pending_.try_emplace(key, Pending{e.t_ns, e.incarnation, false});
+      if (!fresh) it->second.since_ns = std::min(it->second.since_ns, e.t_ns);
+      if (e.kind == shm::EventKind::restarting) it->second.restarting = true;
       break;
-    case shm::EventKind::restarting:
-      // hamon brings it back (not an operator's later start): the ready that follows is a
-      // restart's.
-      if (const auto it = pending_.find(key); it != pending_.end()) it->second.restarting = true;
-      break;
+    }
     case shm::EventKind::ready: {
       const auto it = pending_.find(key);
       if (it == pending_.end() || e.incarnation <= it->second.incarnation) break;

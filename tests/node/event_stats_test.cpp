@@ -60,6 +60,17 @@ TEST(EventStats, ARestartLastsFromTheEndToTheReadyOfItsSuccessor) {
   EXPECT_EQ(s.restart_seconds().at("acme").count, 1u);
 }
 
+// The server hears of a crash from the monitor and may post its restart before the spawner,
+// which reaps the process, posts the exit.
+TEST(EventStats, ARestartDecidedBeforeTheExitWasPostedIsStillOne) {
+  EventStats s;
+  s.observe(event(shm::EventKind::restarting, 100 * kMs, 1));
+  s.observe(event(shm::EventKind::exited, 101 * kMs, 1));
+  s.observe(event(shm::EventKind::ready, 105 * kMs, 2));
+  ASSERT_EQ(s.restart_seconds().count("acme"), 1u);
+  EXPECT_DOUBLE_EQ(s.restart_seconds().at("acme").sum, 0.005);
+}
+
 TEST(EventStats, AHangCountsItsSilenceAndItsRestartFromTheHangNotTheKill) {
   EventStats s;
   auto hung = event(shm::EventKind::hung, 500 * kMs, 4);
