@@ -192,6 +192,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
           t};
   const engine::BeatReading baseline = reading(w, now);
   bool was_running = false;
+  bool must_beat = false;
   std::uint64_t prev_beats = 0;
   if (adopted) {
     // It ran before this monitor did: its beats so far are not news, and it had been ready if
@@ -204,13 +205,16 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
       // Shown as it was: a monitor's restart is no news about the process, and a flip to
       // "ready" would go out to the peer as a change of every process on the node.
       was_running = prev.state == ProcessState::running;
-      // It beat for the previous monitor: it must go on beating for this one.
+      // It beat for the previous monitor: it must go on beating for this one. So must one ready
+      // at its spawn whose beats no change of state recorded, but its slot holds.
       prev_beats = prev.beat_count;
+      must_beat = prev_beats > 0 || (baseline.incarnation == inc && baseline.count > 0);
     }
   }
   w.live = engine::Liveness(inc, now, lp, baseline);
   w.beats_before = prev_beats;
-  if (prev_beats > 0) w.live.beaten_before();
+  // Not without a slot to read beats from: silence nobody can hear is no hang.
+  if (must_beat && beat != nullptr) w.live.beaten_before();
   w.pidfd = node::pidfd_open_checked(pid, ticks);
   if (w.pidfd < 0) {  // already gone
     watches_[slot].emplace(std::move(w));

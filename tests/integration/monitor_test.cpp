@@ -120,5 +120,29 @@ TEST(Monitor, FindsAHangThatBeganWhileNoMonitorRan) {
   EXPECT_EQ(h->restarts, 0u);
 }
 
+// The same for a process ready at its spawn (ready = "spawn") that beats all the same: no beat
+// made it ready, but its beats are in its slot, and they say it must go on beating.
+TEST(Monitor, FindsAHangThatBeganWhileNoMonitorRanInAProcessReadyAtSpawn) {
+  TestNode node(process("healthy", kSlow) +
+                process("frozen", std::string(kSlow) + "\nready = \"spawn\""));
+  ASSERT_EQ(node.up().code, 0);
+  // It has beaten, and the monitor has seen it.
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto p = node.process("system", "frozen");
+    return p && p->state == "running" && p->heartbeat_age_us && *p->heartbeat_age_us < 200'000;
+  })) << node::render_table(node.view());
+  const auto frozen = node.process("system", "frozen");
+  const auto monitor = daemon_row(node.view(), "hamon-monitor");
+  ASSERT_TRUE(frozen && monitor && monitor->pid > 0);
+  ASSERT_EQ(::kill(frozen->pid, SIGSTOP), 0);
+  ASSERT_EQ(::kill(monitor->pid, SIGKILL), 0);
+  EXPECT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto p = node.process("system", "frozen");
+    return p && p->pid != frozen->pid && p->state == "running";
+  })) << "the frozen process was never found hung\n"
+      << node::render_table(node.view());
+  EXPECT_GE(find_event(node.events(), EventKind::hung, "system", "frozen"), 0);
+}
+
 }  // namespace
 }  // namespace hamon::test
