@@ -66,6 +66,11 @@ std::uint64_t size_of(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
+ino_t inode_of(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
 void print_sorted(std::vector<Line>& lines) {
   std::stable_sort(lines.begin(), lines.end(),
                    [](const Line& a, const Line& b) { return a.stamp < b.stamp; });
@@ -90,6 +95,7 @@ int logs(const LogsOptions& o) {
   const std::string dir = node::log_dir(target->cluster, target->node) + "/";
   std::vector<std::string> files;
   std::vector<std::uint64_t> read;
+  std::vector<ino_t> inode;
   std::vector<Line> lines;
   bool any = false;
   for (const auto& d : daemons) {
@@ -97,6 +103,7 @@ int logs(const LogsOptions& o) {
     any = any || size_of(path) > 0 || ::access(path.c_str(), F_OK) == 0;
     (void)read_lines(path + ".1", 0, files.size(), lines);  // what was moved aside at the cap
     files.push_back(path);
+    inode.push_back(inode_of(path));
     read.push_back(read_lines(path, 0, files.size() - 1, lines));
   }
   if (!any) {
@@ -113,8 +120,15 @@ int logs(const LogsOptions& o) {
   while (!g_quit) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     for (std::size_t i = 0; i < files.size(); ++i) {
-      // Moved aside at its cap: the new file is read from its start.
-      if (size_of(files[i]) < read[i]) read[i] = 0;
+      // Moved aside at its cap: the rest of the file read so far is now FILE.1, and the new
+      // file is read from its start.
+      if (const ino_t now = inode_of(files[i]); now != inode[i]) {
+        if (inode[i] != 0 && inode_of(files[i] + ".1") == inode[i]) {
+          (void)read_lines(files[i] + ".1", read[i], i, lines);
+        }
+        inode[i] = now;
+        read[i] = 0;
+      }
       read[i] = read_lines(files[i], read[i], i, lines);
     }
     print_sorted(lines);

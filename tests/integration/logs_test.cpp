@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -119,6 +121,68 @@ TEST(Logs, AFilePastItsCapIsMovedAsideAndANewOneBegins) {
   EXPECT_TRUE(node.wait([&](const node::NodeView&) {
     return std::filesystem::exists(log) && std::filesystem::file_size(log) > 0;
   })) << "nothing was logged after the file was moved aside";
+}
+
+// `hamon logs --follow` across the cap: the line that took a file past its cap is the last of
+// the file moved aside, usually written after the follower's last look — it must still be shown,
+// as every line is, once.
+TEST(Logs, FollowShowsEveryLineOnceAcrossTheCap) {
+  constexpr int kCap = 1024;
+  const ScopedEnv cap("HAMON_LOG_FILE_CAP", std::to_string(kCap).c_str());
+  TestNode node(kOneProcess);
+  ASSERT_EQ(node.up().code, 0);
+  const std::string out = node.dir() + "/follow.out";
+  const std::string bin = std::string(HAMON_BIN_DIR) + "/hamon";
+  std::vector<std::string> args{
+      bin, "logs", "--follow", "spawner", "--config", node.config_path(), "--node", node.id()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t follower = -1;
+  const int rc = ::posix_spawn(&follower, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ASSERT_EQ(rc, 0);
+  auto shown = [&] {
+    std::ifstream in(out);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string log = node::log_dir(node.cluster(), node.id()) + "/hamon-spawner.log";
+  std::vector<int> pids;
+  int moved = 0;
+  ino_t last = 0;
+  // About five crashes fill a file: several moves aside, each one seen by the follower.
+  for (int i = 0; i < 40 && moved < 4; ++i) {
+    const auto db = node.process("system", "db");
+    ASSERT_TRUE(db && db->pid > 0);
+    pids.push_back(db->pid);
+    ASSERT_TRUE(crash_db(node)) << "crash " << i;
+    const auto now = node.process("system", "db");
+    ASSERT_TRUE(now);
+    // Shown before the next crash: at most one move aside between two looks of the follower.
+    EXPECT_TRUE(node.wait([&](const node::NodeView&) {
+      return shown().find("spawned system/db pid " + std::to_string(now->pid) + " ") !=
+             std::string::npos;
+    })) << "the follower never showed the start of pid "
+        << now->pid;
+    struct stat st {};
+    if (::stat(log.c_str(), &st) == 0 && st.st_ino != last) {
+      if (last != 0) ++moved;
+      last = st.st_ino;
+    }
+  }
+  ::kill(follower, SIGTERM);
+  ::waitpid(follower, nullptr, 0);
+  ASSERT_GE(moved, 1) << "the spawner's log never reached its cap";
+  const std::string text = shown();
+  for (const int pid : pids) {
+    const std::regex line("exited system/db pid " + std::to_string(pid) + " ");
+    const auto n =
+        std::distance(std::sregex_iterator(text.begin(), text.end(), line), std::sregex_iterator());
+    EXPECT_EQ(n, 1) << "the exit of pid " << pid << " was shown " << n << " times:\n" << text;
+  }
 }
 
 // Started as the systemd unit starts it — hamon-watcher with its stderr the journal's stream,
