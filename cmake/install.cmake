@@ -35,6 +35,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/tmpfiles.conf DESTINATION lib/tmpf
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT node)
 install(FILES ${PROJECT_SOURCE_DIR}/config/one-node.toml ${PROJECT_SOURCE_DIR}/config/demo-duplex.toml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT node)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/grafana/hamon.json
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples RENAME grafana-dashboard.json COMPONENT node)
 add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/hamon.bash-completion
                    COMMAND hamon completion bash > ${PROJECT_BINARY_DIR}/hamon.bash-completion
                    DEPENDS hamon VERBATIM)

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -47,26 +48,40 @@ namespace {
 // back up, or is not up yet).
 class Source {
  public:
-  explicit Source(std::string control_segment) : name_(std::move(control_segment)) {}
+  // Attaches at once when the node runs: its events are followed from now on.
+  explicit Source(std::string control_segment) : name_(std::move(control_segment)) {
+    (void)current();
+    started_ = true;
+  }
 
   // The exposition, or nullopt while the node does not run.
   std::optional<std::string> scrape() {
-    struct stat st {};
-    if (::stat(("/dev/shm/" + name_).c_str(), &st) != 0) {
-      ctl_.reset();  // down: nothing to show
-      return std::nullopt;
-    }
-    if (!ctl_ || st.st_ino != ino_) attach(st.st_ino);  // up again since: a new node
-    if (!ctl_) return std::nullopt;
+    if (!current()) return std::nullopt;
     follow_events();
     hamon::node::NodeView v = hamon::node::read_view(*ctl_);
     hamon::node::add_trees(v);
     return hamon::node::render_metrics(v, &events_);
   }
 
+  // Between scrapes: events are read as they come, so that a ring lapped between two scrapes
+  // loses none of them.
+  void follow() {
+    if (current()) follow_events();
+  }
+
  private:
+  // Whether the node runs, attached to its segments.
+  bool current() {
+    struct stat st {};
+    if (::stat(("/dev/shm/" + name_).c_str(), &st) != 0) {
+      ctl_.reset();  // down: nothing to show
+      return false;
+    }
+    if (!ctl_ || st.st_ino != ino_) attach(st.st_ino);  // up again since: a new node
+    return ctl_.has_value();
+  }
+
   void attach(ino_t ino) {
-    const bool again = ino_ != 0;
     ino_ = ino;
     cursor_.reset();
     ctl_.reset();
@@ -75,10 +90,11 @@ class Source {
     ctl_.emplace(std::move(c).value());
     // At the exporter's start, what comes next; a node that came up since, from its first event:
     // all of it happened while the exporter ran.
-    if (again) events_.restart_node();
+    if (started_) events_.restart_node();
     const auto& ring = ctl_->events();
-    cursor_.emplace(ring, again ? ring.oldest() : ring.head());
+    cursor_.emplace(ring, started_ ? ring.oldest() : ring.head());
   }
+
   void follow_events() {
     hamon::shm::Event e;
     for (int n = 0; n < 100000; ++n) {
@@ -94,6 +110,7 @@ class Source {
   }
 
   std::string name_;
+  bool started_ = false;
   ino_t ino_ = 0;
   std::optional<hamon::shm::ControlSegment> ctl_;
   std::optional<hamon::shm::EventCursor> cursor_;
@@ -237,13 +254,21 @@ int main(int argc, char** argv) {
                  ec.message().c_str());
     return 3;
   }
+  // Following the node's events before it says it listens: whoever started it may count on it.
+  Source source(node.control_segment());
   // The address it listens on, once, for whoever started it (a test asks for port 0).
   const auto bound = acceptor.local_endpoint();
   std::printf("listening on %s:%u\n", bound.address().to_string().c_str(), bound.port());
   std::fflush(stdout);
-  Source source(node.control_segment());
   Listener listener(io, acceptor, source);
   listener.accept();
+  asio::steady_timer tick(io);
+  std::function<void()> follow = [&] {
+    source.follow();
+    tick.expires_after(std::chrono::milliseconds(100));
+    tick.async_wait([&](beast::error_code) { follow(); });
+  };
+  follow();
   io.run();
   return 0;
 }
