@@ -219,9 +219,9 @@ TEST(Supervision, StopsInReverseDependencyOrder) {
 
 TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
   TestNode node(std::string(kDefaults) + sys("good1") + sys("good2") +
-                sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"2\""));
-  // Garbage reads as silence (its incarnation is wrong), so the vandal is replaced, again and
-  // again, until its restart budget runs out: `up` says so.
+                sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"20\""));
+  // Ready once it beat, then garbage: it reads as silence (its incarnation is wrong), so the
+  // vandal is replaced, again and again, until its restart budget runs out: `up` says so.
   const auto up = node.up();
   EXPECT_EQ(up.code, 5) << up.err;
   EXPECT_NE(up.err.find("system/vandal"), std::string::npos) << up.err;
