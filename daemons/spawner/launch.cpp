@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/sched.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -58,22 +59,107 @@ Argv make_env(const engine::ProcessConfig& p, const std::map<std::string, std::s
 
 bool needs_fork(const engine::ProcessConfig& p) {
   const auto& l = p.limits;
-  return p.user || p.unix_group || l.nofile || l.nproc || l.core || l.memlock;
+  return p.user || p.unix_group || l.nofile || l.nproc || l.core || l.memlock || p.scheduling.any();
+}
+
+// `v` in decimal into `out` (room for 12): snprintf is not async-signal-safe.
+std::size_t decimal(int v, char* out) noexcept {
+  char digits[12];
+  std::size_t n = 0;
+  unsigned u = v < 0 ? 0U - static_cast<unsigned>(v) : static_cast<unsigned>(v);
+  do {
+    digits[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  std::size_t k = 0;
+  if (v < 0) out[k++] = '-';
+  while (n != 0) out[k++] = digits[--n];
+  return k;
+}
+
+int policy_of(engine::SchedPolicy p) noexcept {
+  switch (p) {
+    case engine::SchedPolicy::fifo: return SCHED_FIFO;
+    case engine::SchedPolicy::rr: return SCHED_RR;
+    case engine::SchedPolicy::batch: return SCHED_BATCH;
+    case engine::SchedPolicy::idle: return SCHED_IDLE;
+    case engine::SchedPolicy::other: break;
+  }
+  return SCHED_OTHER;
+}
+
+// What the child could not do before its exec, reported with its errno.
+enum class Step : int { exec = 0, setup, limits, working_dir, sched, nice, cpus, oom, ids };
+
+const char* step_name(Step s) noexcept {
+  switch (s) {
+    case Step::setup: return "its session and standard streams";
+    case Step::limits: return "limits";
+    case Step::working_dir: return "working_dir";
+    case Step::sched: return "sched";
+    case Step::nice: return "nice";
+    case Step::cpus: return "cpus";
+    case Step::oom: return "oom_score_adjust";
+    case Step::ids: return "user and group";
+    case Step::exec: break;
+  }
+  return nullptr;
+}
+
+struct Report {
+  int err;
+  Step step;
+};
+
+// The process's scheduling settings, while it still has the spawner's privileges (a real-time
+// policy, a negative nice or OOM adjustment need them). 0 or errno, `step` the one that failed.
+// Async-signal-safe.
+int apply_scheduling(const engine::Scheduling& sc, Step& step) noexcept {
+  step = Step::oom;
+  if (sc.oom_score_adjust) {
+    char text[12];
+    const std::size_t n = decimal(*sc.oom_score_adjust, text);
+    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    const bool written = ::write(fd, text, n) == static_cast<ssize_t>(n);
+    const int err = errno;
+    ::close(fd);
+    if (!written) return err;
+  }
+  step = Step::sched;
+  if (sc.sched) {
+    sched_param param{};
+    param.sched_priority = sc.sched->rt_priority;
+    if (::sched_setscheduler(0, policy_of(sc.sched->policy), &param) != 0) return errno;
+  }
+  step = Step::nice;
+  if (sc.nice && ::setpriority(PRIO_PROCESS, 0, *sc.nice) != 0) return errno;
+  step = Step::cpus;
+  if (!sc.cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (const int cpu : sc.cpus) CPU_SET(static_cast<unsigned>(cpu), &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0) return errno;
+  }
+  return 0;
 }
 
 // Runs in the forked child only: async-signal-safe calls, then exec. Never returns.
 [[noreturn]] void exec_child(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
                              int null_fd, uid_t uid, gid_t gid, bool set_ids, int report_fd) {
-  auto fail = [&](int err) {
-    (void)!::write(report_fd, &err, sizeof err);
+  auto fail = [&](int err, Step step) {
+    const Report r{err, step};
+    (void)!::write(report_fd, &r, sizeof r);
     ::_exit(127);
   };
   sigset_t none;
   sigemptyset(&none);
   for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::setsid() < 0) fail(errno);
-  if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) fail(errno);
+  if (::setsid() < 0) fail(errno, Step::setup);
+  if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) {
+    fail(errno, Step::setup);
+  }
   if (g_child_nofile != 0) {
     rlimit rl{};
     if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -85,18 +171,22 @@ bool needs_fork(const engine::ProcessConfig& p) {
     if (!v) return;
     rlimit rl{};
     rl.rlim_cur = rl.rlim_max = *v == engine::Limits::unlimited ? RLIM_INFINITY : *v;
-    if (::setrlimit(res, &rl) != 0) fail(errno);
+    if (::setrlimit(res, &rl) != 0) fail(errno, Step::limits);
   };
   limit(RLIMIT_NOFILE, p.limits.nofile);
   limit(RLIMIT_NPROC, p.limits.nproc);
   limit(RLIMIT_CORE, p.limits.core);
   limit(RLIMIT_MEMLOCK, p.limits.memlock);
-  if (p.working_dir && ::chdir(p.working_dir->c_str()) != 0) fail(errno);
+  if (p.working_dir && ::chdir(p.working_dir->c_str()) != 0) fail(errno, Step::working_dir);
+  Step step = Step::sched;
+  if (const int err = apply_scheduling(p.scheduling, step); err != 0) fail(err, step);
   if (set_ids) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) fail(errno);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
+      fail(errno, Step::ids);
+    }
   }
   ::execvpe(argv[0], argv, envp);
-  fail(errno);
+  fail(errno, Step::exec);
   ::_exit(127);
 }
 
@@ -241,14 +331,14 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
     exec_child(p, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]);
   }
   ::close(report[1]);
-  int err = 0;
-  const ssize_t n = ::read(report[0], &err, sizeof err);  // EOF: exec succeeded (CLOEXEC)
+  Report r{};
+  const ssize_t n = ::read(report[0], &r, sizeof r);  // EOF: exec succeeded (CLOEXEC)
   ::close(report[0]);
-  if (n == sizeof err) {
+  if (n == sizeof r) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (out.pidfd >= 0) ::close(out.pidfd);
-    return {.pid = -err};
+    return {.pid = -r.err, .failed_at = step_name(r.step)};
   }
   out.pid = pid;
   return out;

@@ -35,6 +35,9 @@ struct Launched {
   // The child's pid; or -errno (exec failures included: the program was not found, say), and no
   // process.
   pid_t pid = -1;
+  // When the child failed before its exec, the setting it could not apply ("cpus",
+  // "oom_score_adjust", "user"...); null when the exec itself failed or nothing was started.
+  const char* failed_at = nullptr;
   // A pidfd for it, opened before anything could reap it, so it names this process for as long
   // as it is held.
   int pidfd = -1;

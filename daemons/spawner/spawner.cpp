@@ -372,14 +372,18 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (pid < 0) {
     ctl_.process(slot).spawn.write({inc, 0, now, node::now_ns(), 0, -1});
     send(ChannelId::spawner_to_server, Message::start_failed(slot, inc, -pid, now));
-    node::post_event(ctl_, shm::DaemonId::spawner,
-                     {.kind = shm::EventKind::exited,
-                      .group = group,
-                      .name = name,
-                      .slot = slot,
-                      .incarnation = inc,
-                      .value = -pid,
-                      .detail = std::string("cannot start: ") + std::strerror(-pid)});
+    node::post_event(
+        ctl_, shm::DaemonId::spawner,
+        {.kind = shm::EventKind::exited,
+         .group = group,
+         .name = name,
+         .slot = slot,
+         .incarnation = inc,
+         .value = -pid,
+         .detail = std::string("cannot start: ") +
+                   (launched.failed_at != nullptr ? std::string(launched.failed_at) + ": "
+                                                  : std::string()) +
+                   std::strerror(-pid)});
     return;
   }
   const std::uint64_t ticks = node::start_ticks(pid).value_or(0);

@@ -10,10 +10,12 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "config_scan.hpp"
 #include "config_sources.hpp"
 #include "hamon/engine/config_limits.hpp"
+#include "hamon/engine/scheduling.hpp"
 #include "hamon/engine/duration.hpp"
 #include "hamon/engine/names.hpp"
 #include "hamon/engine/parse_config.hpp"
@@ -49,7 +51,7 @@ constexpr std::array<std::string_view, 1> system_keys{"process"};
 constexpr std::array<std::string_view, 7> tenant_keys{
     "name", "user", "operators", "standby", "process", "preferred_side", "on_role_change"};
 // Keys a process and [defaults] share; docs/configuration.md lists them in this order.
-constexpr std::array<std::string_view, 18> settings_keys{"interval",
+constexpr std::array<std::string_view, 22> settings_keys{"interval",
                                                          "timeout",
                                                          "restart",
                                                          "ready",
@@ -66,7 +68,11 @@ constexpr std::array<std::string_view, 18> settings_keys{"interval",
                                                          "working_dir",
                                                          "user",
                                                          "group",
-                                                         "limits"};
+                                                         "limits",
+                                                         "sched",
+                                                         "nice",
+                                                         "cpus",
+                                                         "oom_score_adjust"};
 constexpr std::array<std::string_view, 3> process_only_keys{"name", "command", "depends_on"};
 constexpr std::array<std::string_view, 4> limit_keys{"nofile", "nproc", "core", "memlock"};
 
@@ -205,6 +211,7 @@ class Parser {
   void read_settings(const Section& s, ProcessSettings& out, SettingsSources& where);
   void read_env(const toml::table& table, std::map<std::string, std::string>& env);
   void read_limits(const Section& s, Limits& limits);
+  void read_scheduling(const Section& s, Scheduling& out);
   void read_tenant(const toml::table& table);
   void read_process(const toml::table& table, std::string_view header, const std::string& group,
                     const TenantConfig* tenant, bool keep);
@@ -591,6 +598,30 @@ void Parser::read_settings(const Section& s, ProcessSettings& out, SettingsSourc
   if (const toml::table* limits = get_table(s, "limits")) {
     read_limits(Section{*limits, "in 'limits' of " + s.in.substr(std::string_view("in ").size())},
                 out.limits);
+  }
+  read_scheduling(s, out.scheduling);
+}
+
+void Parser::read_scheduling(const Section& s, Scheduling& out) {
+  if (auto text = get_string(s, "sched")) {
+    auto parsed = parse_sched(text->value);
+    if (auto* sched = std::get_if<Sched>(&parsed)) {
+      out.sched = *sched;
+    } else {
+      error(text->where, "invalid sched '" + text->value + "': " + std::get<std::string>(parsed));
+    }
+  }
+  if (auto v = get_integer(s, "nice", -20, 19)) out.nice = static_cast<int>(v->value);
+  if (auto text = get_string(s, "cpus")) {
+    auto parsed = parse_cpus(text->value);
+    if (auto* cpus = std::get_if<std::vector<int>>(&parsed)) {
+      out.cpus = std::move(*cpus);
+    } else {
+      error(text->where, "invalid cpus '" + text->value + "': " + std::get<std::string>(parsed));
+    }
+  }
+  if (auto v = get_integer(s, "oom_score_adjust", -1000, 1000)) {
+    out.oom_score_adjust = static_cast<int>(v->value);
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "hamon/engine/address.hpp"
 #include "hamon/engine/config_error.hpp"
+#include "hamon/engine/scheduling.hpp"
 
 namespace hamon::engine {
 
@@ -155,6 +156,7 @@ struct ProcessSettings {
   std::optional<std::string> user;
   std::optional<std::string> unix_group;  // key "group"
   Limits limits;
+  Scheduling scheduling;  // sched, nice, cpus, oom_score_adjust (scheduling.hpp)
 
   friend bool operator==(const ProcessSettings&, const ProcessSettings&) = default;
 };

@@ -1,0 +1,134 @@
+// Specification of a process's scheduling settings on a real node (engine/scheduling.hpp): the
+// kernel runs each process with the policy, real-time priority, nice value, CPUs and OOM
+// adjustment its configuration gives it — from its first start and after every restart — and a
+// setting the kernel refuses keeps the process from starting, with the kernel's reason.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_node.hpp"
+
+namespace hamon::test {
+namespace {
+
+const char* kTwoKinds = R"(
+[defaults]
+interval = "20ms"
+timeout = "300ms"
+restart_delay = "1ms"
+
+[[system.process]]
+name = "beater"
+command = ["@APP@"]
+sched = "fifo:10"
+cpus = "0"
+oom_score_adjust = 200
+
+[[system.process]]
+name = "bulk"
+command = ["@APP@"]
+sched = "batch"
+nice = 7
+oom_score_adjust = 300
+
+[[system.process]]
+name = "plain"
+command = ["@APP@"]
+)";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+struct Seen {
+  int nice = 0, rt_priority = 0, policy = -1, oom_score_adj = 0;
+  std::string cpus;
+};
+
+// What the kernel says of `pid`: /proc/PID/stat (fields 19, 40, 41), Cpus_allowed_list,
+// oom_score_adj.
+Seen seen(int pid) {
+  Seen s;
+  std::string dir = "/proc/";  // appended: GCC 12's false -Wrestrict on "literal" + string&&
+  dir += std::to_string(pid);
+  const std::string stat = slurp(dir + "/stat");
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // from field 3
+  std::vector<std::string> f{"", "", ""};
+  for (std::string x; fields >> x;) f.push_back(x);
+  if (f.size() > 41) {
+    s.nice = std::stoi(f[19]);
+    s.rt_priority = std::stoi(f[40]);
+    s.policy = std::stoi(f[41]);
+  }
+  const std::string status = slurp(dir + "/status");
+  const auto at = status.find("Cpus_allowed_list:");
+  if (at != std::string::npos) {
+    std::istringstream line(status.substr(at + 18));
+    line >> s.cpus;
+  }
+  const std::string oom = slurp(dir + "/oom_score_adj");
+  s.oom_score_adj = oom.empty() ? 0 : std::stoi(oom);
+  return s;
+}
+
+void expect_beater(int pid) {
+  const Seen s = seen(pid);
+  EXPECT_EQ(s.policy, 1) << "SCHED_FIFO";
+  EXPECT_EQ(s.rt_priority, 10);
+  EXPECT_EQ(s.cpus, "0");
+  // Raised, not lowered: lowering needs CAP_SYS_RESOURCE, which a container's root may lack.
+  EXPECT_EQ(s.oom_score_adj, 200);
+}
+
+TEST(ProcessScheduling, EachProcessRunsAsItsSettingsSayFromItsFirstStartAndAfterARestart) {
+  TestNode node(kTwoKinds);
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  const auto beater = node.process("system", "beater");
+  const auto bulk = node.process("system", "bulk");
+  const auto plain = node.process("system", "plain");
+  ASSERT_TRUE(beater && bulk && plain && beater->pid > 0 && bulk->pid > 0 && plain->pid > 0);
+  expect_beater(beater->pid);
+  const Seen b = seen(bulk->pid);
+  EXPECT_EQ(b.policy, 3) << "SCHED_BATCH";
+  EXPECT_EQ(b.nice, 7);
+  EXPECT_EQ(b.oom_score_adj, 300);
+  // Without settings: as the spawner runs.
+  const Seen p = seen(plain->pid);
+  EXPECT_EQ(p.policy, 0) << "SCHED_OTHER";
+  EXPECT_EQ(p.nice, 0);
+  EXPECT_EQ(p.oom_score_adj, 0);
+  // Restarted: the same settings.
+  ASSERT_EQ(::kill(beater->pid, SIGKILL), 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto now = node.process("system", "beater");
+    return now && now->pid > 0 && now->pid != beater->pid && now->state == "running";
+  }));
+  expect_beater(node.process("system", "beater")->pid);
+}
+
+TEST(ProcessScheduling, ASettingTheKernelRefusesKeepsTheProcessFromStartingAndSaysWhy) {
+  TestNode node(std::string(kTwoKinds) +
+                "\n[[system.process]]\nname = \"nowhere\"\ncommand = [\"@APP@\"]\n"
+                "cpus = \"1000\"\nrestart_budget = 1\n");
+  const auto r = node.up();
+  EXPECT_EQ(r.code, 5);
+  EXPECT_NE(r.err.find("system/nowhere failed to start"), std::string::npos) << r.err;
+  const auto ev = node.events();
+  const int i = find_event(ev, shm::EventKind::exited, "system", "nowhere");
+  ASSERT_GE(i, 0);
+  EXPECT_EQ(ev[static_cast<std::size_t>(i)].detail, "cannot start: cpus: Invalid argument");
+  // The others run as configured.
+  const auto beater = node.process("system", "beater");
+  ASSERT_TRUE(beater && beater->pid > 0);
+  expect_beater(beater->pid);
+}
+
+}  // namespace
+}  // namespace hamon::test
