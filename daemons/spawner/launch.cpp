@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "hamon/node/apply_scheduling.hpp"
 #include "hamon/node/proc.hpp"
 
 extern char** environ;
@@ -59,96 +60,23 @@ Argv make_env(const engine::ProcessConfig& p, const std::map<std::string, std::s
 
 bool needs_fork(const engine::ProcessConfig& p) {
   const auto& l = p.limits;
-  return p.user || p.unix_group || l.nofile || l.nproc || l.core || l.memlock || p.scheduling.any();
-}
-
-// `v` in decimal into `out` (room for 12): snprintf is not async-signal-safe.
-std::size_t decimal(int v, char* out) noexcept {
-  char digits[12];
-  std::size_t n = 0;
-  unsigned u = v < 0 ? 0U - static_cast<unsigned>(v) : static_cast<unsigned>(v);
-  do {
-    digits[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  std::size_t k = 0;
-  if (v < 0) out[k++] = '-';
-  while (n != 0) out[k++] = digits[--n];
-  return k;
-}
-
-int policy_of(engine::SchedPolicy p) noexcept {
-  switch (p) {
-    case engine::SchedPolicy::fifo: return SCHED_FIFO;
-    case engine::SchedPolicy::rr: return SCHED_RR;
-    case engine::SchedPolicy::batch: return SCHED_BATCH;
-    case engine::SchedPolicy::idle: return SCHED_IDLE;
-    case engine::SchedPolicy::other: break;
-  }
-  return SCHED_OTHER;
+  return p.user || p.unix_group || l.nofile || l.nproc || l.core || l.memlock ||
+         p.scheduling.any() || node::scheduling_before_daemon_settings().any();
 }
 
 // What the child could not do before its exec, reported with its errno.
-enum class Step : int { exec = 0, setup, limits, working_dir, sched, nice, cpus, oom, ids };
-
-const char* step_name(Step s) noexcept {
-  switch (s) {
-    case Step::setup: return "its session and standard streams";
-    case Step::limits: return "limits";
-    case Step::working_dir: return "working_dir";
-    case Step::sched: return "sched";
-    case Step::nice: return "nice";
-    case Step::cpus: return "cpus";
-    case Step::oom: return "oom_score_adjust";
-    case Step::ids: return "user and group";
-    case Step::exec: break;
-  }
-  return nullptr;
-}
-
+// (Its name, a string literal: the parent reads the pointer, valid in its own memory too.)
 struct Report {
   int err;
-  Step step;
+  const char* failed_at;  // null: the exec
 };
 
-// The process's scheduling settings, while it still has the spawner's privileges (a real-time
-// policy, a negative nice or OOM adjustment need them). 0 or errno, `step` the one that failed.
-// Async-signal-safe.
-int apply_scheduling(const engine::Scheduling& sc, Step& step) noexcept {
-  step = Step::oom;
-  if (sc.oom_score_adjust) {
-    char text[12];
-    const std::size_t n = decimal(*sc.oom_score_adjust, text);
-    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    const bool written = ::write(fd, text, n) == static_cast<ssize_t>(n);
-    const int err = errno;
-    ::close(fd);
-    if (!written) return err;
-  }
-  step = Step::sched;
-  if (sc.sched) {
-    sched_param param{};
-    param.sched_priority = sc.sched->rt_priority;
-    if (::sched_setscheduler(0, policy_of(sc.sched->policy), &param) != 0) return errno;
-  }
-  step = Step::nice;
-  if (sc.nice && ::setpriority(PRIO_PROCESS, 0, *sc.nice) != 0) return errno;
-  step = Step::cpus;
-  if (!sc.cpus.empty()) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    for (const int cpu : sc.cpus) CPU_SET(static_cast<unsigned>(cpu), &set);
-    if (::sched_setaffinity(0, sizeof set, &set) != 0) return errno;
-  }
-  return 0;
-}
-
 // Runs in the forked child only: async-signal-safe calls, then exec. Never returns.
-[[noreturn]] void exec_child(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
-                             int null_fd, uid_t uid, gid_t gid, bool set_ids, int report_fd) {
-  auto fail = [&](int err, Step step) {
-    const Report r{err, step};
+[[noreturn]] void exec_child(const engine::ProcessConfig& p, const engine::Scheduling& sched,
+                             char** argv, char** envp, int log_fd, int null_fd, uid_t uid,
+                             gid_t gid, bool set_ids, int report_fd) {
+  auto fail = [&](int err, const char* failed_at) {
+    const Report r{err, failed_at};
     (void)!::write(report_fd, &r, sizeof r);
     ::_exit(127);
   };
@@ -156,9 +84,9 @@ int apply_scheduling(const engine::Scheduling& sc, Step& step) noexcept {
   sigemptyset(&none);
   for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::setsid() < 0) fail(errno, Step::setup);
+  if (::setsid() < 0) fail(errno, "its session and standard streams");
   if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) {
-    fail(errno, Step::setup);
+    fail(errno, "its session and standard streams");
   }
   if (g_child_nofile != 0) {
     rlimit rl{};
@@ -171,27 +99,30 @@ int apply_scheduling(const engine::Scheduling& sc, Step& step) noexcept {
     if (!v) return;
     rlimit rl{};
     rl.rlim_cur = rl.rlim_max = *v == engine::Limits::unlimited ? RLIM_INFINITY : *v;
-    if (::setrlimit(res, &rl) != 0) fail(errno, Step::limits);
+    if (::setrlimit(res, &rl) != 0) fail(errno, "limits");
   };
   limit(RLIMIT_NOFILE, p.limits.nofile);
   limit(RLIMIT_NPROC, p.limits.nproc);
   limit(RLIMIT_CORE, p.limits.core);
   limit(RLIMIT_MEMLOCK, p.limits.memlock);
-  if (p.working_dir && ::chdir(p.working_dir->c_str()) != 0) fail(errno, Step::working_dir);
-  Step step = Step::sched;
-  if (const int err = apply_scheduling(p.scheduling, step); err != 0) fail(err, step);
+  if (p.working_dir && ::chdir(p.working_dir->c_str()) != 0) fail(errno, "working_dir");
+  const char* failed_at = nullptr;
+  if (const int err = node::apply_scheduling(sched, failed_at); err != 0) {
+    fail(err, failed_at);
+  }
   if (set_ids) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
-      fail(errno, Step::ids);
+      fail(errno, "user and group");
     }
   }
   ::execvpe(argv[0], argv, envp);
-  fail(errno, Step::exec);
+  fail(errno, nullptr);
   ::_exit(127);
 }
 
 struct ChildArgs {
   const engine::ProcessConfig* p;
+  const engine::Scheduling* sched;
   char** argv;
   char** envp;
   int log_fd, null_fd;
@@ -203,7 +134,8 @@ struct ChildArgs {
 
 [[noreturn]] void run_child(void* arg) {
   const auto& a = *static_cast<const ChildArgs*>(arg);
-  exec_child(*a.p, a.argv, a.envp, a.log_fd, a.null_fd, a.uid, a.gid, a.set_ids, a.report_fd);
+  exec_child(*a.p, *a.sched, a.argv, a.envp, a.log_fd, a.null_fd, a.uid, a.gid, a.set_ids,
+             a.report_fd);
 }
 
 // Sanitizer runtimes keep per-thread state (stack bounds, shadow of frames) that a child sharing
@@ -306,12 +238,16 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
     if (gr == nullptr) return {.pid = -ENOENT};
     gid = gr->gr_gid;
   }
+  // Its own settings, and where it has none, what the spawner had before it applied hamon's
+  // daemon settings: a daemon's real-time policy or CPUs are not the process's.
+  const engine::Scheduling sched =
+      node::with_inherited(p.scheduling, node::scheduling_before_daemon_settings());
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return {.pid = -errno};
   Launched out;
   pid_t pid = -1;
   if (cgroup_fd >= 0) {
-    ChildArgs child{&p, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]};
+    ChildArgs child{&p, &sched, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]};
     pid = clone_into_cgroup(cgroup_fd, out.pidfd, child);
     out.contained = pid >= 0;
     if (pid < 0 && !cgroup_refused(errno)) out.pidfd = -1;
@@ -328,7 +264,7 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
   }
   if (pid == 0) {
     ::close(report[0]);
-    exec_child(p, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]);
+    exec_child(p, sched, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]);
   }
   ::close(report[1]);
   Report r{};
@@ -338,7 +274,7 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (out.pidfd >= 0) ::close(out.pidfd);
-    return {.pid = -r.err, .failed_at = step_name(r.step)};
+    return {.pid = -r.err, .failed_at = r.failed_at};
   }
   out.pid = pid;
   return out;

@@ -29,7 +29,7 @@ using internal::SettingsSources;
 using Keys = std::span<const std::string_view>;
 
 constexpr std::array<std::string_view, 4> top_keys{"cluster", "defaults", "system", "tenant"};
-constexpr std::array<std::string_view, 17> cluster_keys{"name",
+constexpr std::array<std::string_view, 21> cluster_keys{"name",
                                                         "peer_interval",
                                                         "peer_timeout",
                                                         "auth",
@@ -45,6 +45,10 @@ constexpr std::array<std::string_view, 17> cluster_keys{"name",
                                                         "drain_timeout",
                                                         "hook_timeout",
                                                         "max_role_changes",
+                                                        "daemon_sched",
+                                                        "daemon_nice",
+                                                        "daemon_cpus",
+                                                        "daemon_oom_score_adjust",
                                                         "role_change_window"};
 constexpr std::array<std::string_view, 3> node_keys{"id", "side", "address"};
 constexpr std::array<std::string_view, 1> system_keys{"process"};
@@ -211,7 +215,8 @@ class Parser {
   void read_settings(const Section& s, ProcessSettings& out, SettingsSources& where);
   void read_env(const toml::table& table, std::map<std::string, std::string>& env);
   void read_limits(const Section& s, Limits& limits);
-  void read_scheduling(const Section& s, Scheduling& out);
+  // `prefix`: "" for a process's keys, "daemon_" for [cluster]'s.
+  void read_scheduling(const Section& s, Scheduling& out, const std::string& prefix = "");
   void read_tenant(const toml::table& table);
   void read_process(const toml::table& table, std::string_view header, const std::string& group,
                     const TenantConfig* tenant, bool keep);
@@ -472,6 +477,7 @@ void Parser::read_cluster(const toml::table& table) {
   const auto auth = get_choice(s, "auth", auth_choices);
   if (auth) cluster.auth = auth->value;
   if (auto path = get_non_empty(s, "auth_key_file")) cluster.auth_key_file = std::move(path->value);
+  read_scheduling(s, cluster.daemon_scheduling, "daemon_");
 
   const auto nodes = get_tables(s, "node", "[[cluster.node]]");
   if (nodes.empty() && table.get("node") == nullptr) {
@@ -602,25 +608,29 @@ void Parser::read_settings(const Section& s, ProcessSettings& out, SettingsSourc
   read_scheduling(s, out.scheduling);
 }
 
-void Parser::read_scheduling(const Section& s, Scheduling& out) {
-  if (auto text = get_string(s, "sched")) {
+void Parser::read_scheduling(const Section& s, Scheduling& out, const std::string& prefix) {
+  const std::string sched_key = prefix + "sched", nice_key = prefix + "nice",
+                    cpus_key = prefix + "cpus", oom_key = prefix + "oom_score_adjust";
+  if (auto text = get_string(s, sched_key)) {
     auto parsed = parse_sched(text->value);
     if (auto* sched = std::get_if<Sched>(&parsed)) {
       out.sched = *sched;
     } else {
-      error(text->where, "invalid sched '" + text->value + "': " + std::get<std::string>(parsed));
+      error(text->where,
+            "invalid " + sched_key + " '" + text->value + "': " + std::get<std::string>(parsed));
     }
   }
-  if (auto v = get_integer(s, "nice", -20, 19)) out.nice = static_cast<int>(v->value);
-  if (auto text = get_string(s, "cpus")) {
+  if (auto v = get_integer(s, nice_key, -20, 19)) out.nice = static_cast<int>(v->value);
+  if (auto text = get_string(s, cpus_key)) {
     auto parsed = parse_cpus(text->value);
     if (auto* cpus = std::get_if<std::vector<int>>(&parsed)) {
       out.cpus = std::move(*cpus);
     } else {
-      error(text->where, "invalid cpus '" + text->value + "': " + std::get<std::string>(parsed));
+      error(text->where,
+            "invalid " + cpus_key + " '" + text->value + "': " + std::get<std::string>(parsed));
     }
   }
-  if (auto v = get_integer(s, "oom_score_adjust", -1000, 1000)) {
+  if (auto v = get_integer(s, oom_key, -1000, 1000)) {
     out.oom_score_adjust = static_cast<int>(v->value);
   }
 }

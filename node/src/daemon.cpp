@@ -1,11 +1,14 @@
 #include "hamon/node/daemon.hpp"
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
+#include "hamon/node/apply_scheduling.hpp"
 #include "hamon/node/daemon_log.hpp"
 #include "hamon/node/instance_lock.hpp"
 #include "hamon/node/node.hpp"
@@ -34,6 +37,20 @@ DaemonStart::DaemonStart(const char* binary, shm::DaemonId self, int argc, char*
     instance_lock_ = take_instance_lock_or_exit(node_.cluster(), node_.id, binary);
     if (options.attach_control)
       ctl_.emplace(attach_control_or_exit(binary, node_.cluster(), node_.id));
+  }
+  // As [cluster] says hamon's own daemons run: before this daemon starts its threads, which
+  // inherit it.
+  const engine::Scheduling& own = node_.config.cluster.daemon_scheduling;
+  capture_scheduling_before(own);
+  const char* failed = nullptr;
+  if (const int err = apply_scheduling(own, failed); err != 0) {
+    const std::string why = std::string("cannot apply [cluster] daemon_") + failed + ": " +
+                            std::strerror(err) + "; running without it";
+    std::fprintf(stderr, "%s: %s\n", binary, why.c_str());
+    if (ctl_) {
+      post_event(*ctl_, self,
+                 {.kind = shm::EventKind::alarm, .name = binary, .pid = ::getpid(), .detail = why});
+    }
   }
   if (options.doorbell_signals) {
     install_signal_handlers(signals_, ctl_ ? &ctl_->daemon(self).inbox : nullptr);

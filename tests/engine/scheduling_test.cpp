@@ -12,6 +12,7 @@ namespace {
 
 using Errors = std::vector<std::string>;
 using test::errors_of;
+using test::parse;
 using test::parse_with_cluster;
 
 TEST(Scheduling, ThePoliciesAndTheirRealTimePriorities) {
@@ -106,6 +107,43 @@ oom_score_adjust = 1001
                     "test.toml:6:8: error: invalid cpus '2-1': '2-1': CPUs are numbered from 0 to "
                     "1023, a range from low to high",
                     "test.toml:7:20: error: oom_score_adjust 1001 is out of range -1000..1000"}));
+}
+
+TEST(Scheduling, TheDaemonsOwnSettingsAreInTheClusterTable) {
+  const ParseResult r = parse(R"([cluster]
+name = "c"
+daemon_sched = "rr:20"
+daemon_nice = -5
+daemon_cpus = "1"
+daemon_oom_score_adjust = -1000
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7000"
+[[system.process]]
+name = "x"
+command = ["x"]
+)");
+  ASSERT_TRUE(r.errors.empty()) << errors_of(r).front();
+  const Scheduling& d = r.config->cluster.daemon_scheduling;
+  EXPECT_EQ(d.sched, (Sched{SchedPolicy::rr, 20}));
+  EXPECT_EQ(d.nice, -5);
+  EXPECT_EQ(d.cpus, (std::vector<int>{1}));
+  EXPECT_EQ(d.oom_score_adjust, -1000);
+  // Not the processes': theirs stay inherited.
+  EXPECT_FALSE(r.config->processes[0].scheduling.any());
+  const ParseResult bad = parse(R"([cluster]
+name = "c"
+daemon_sched = "fifo"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7000"
+)");
+  EXPECT_EQ(errors_of(bad),
+            (Errors{"test.toml:1:1: error: no processes configured",
+                    "test.toml:3:16: error: invalid daemon_sched 'fifo': fifo needs a real-time "
+                    "priority from 1 to 99, as \"fifo:10\""}));
 }
 
 }  // namespace

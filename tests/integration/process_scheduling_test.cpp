@@ -4,9 +4,11 @@
 // setting the kernel refuses keeps the process from starting, with the kernel's reason.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -128,6 +130,85 @@ TEST(ProcessScheduling, ASettingTheKernelRefusesKeepsTheProcessFromStartingAndSa
   const auto beater = node.process("system", "beater");
   ASSERT_TRUE(beater && beater->pid > 0);
   expect_beater(beater->pid);
+}
+
+// A one-node cluster of its own whose [cluster] table ends with `extra`.
+TestNode node_with_cluster_keys(const std::string& processes, const std::string& extra) {
+  static int counter = 0;
+  std::string name = "ds";
+  name += std::to_string(::getpid());
+  name += "x";
+  name += std::to_string(counter++);
+  std::string toml = "[cluster]\nname = \"";
+  toml += name;
+  toml += "\"\n";
+  toml += extra;
+  toml += "\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
+  return TestNode(processes, ClusterSpec{name, "a", toml});
+}
+
+const char* kOwnAndInherited = R"(
+[defaults]
+interval = "20ms"
+timeout = "300ms"
+
+[[system.process]]
+name = "plain"
+command = ["@APP@"]
+
+[[system.process]]
+name = "niced"
+command = ["@APP@"]
+nice = 5
+)";
+
+// hamon's own daemons run as [cluster] says; the processes they start get their own settings,
+// or what they would have had without the daemons' (not the daemons' CPU or OOM protection).
+TEST(ProcessScheduling, TheDaemonsRunAsTheClusterSaysAndTheirProcessesDoNotInheritIt) {
+  TestNode node = node_with_cluster_keys(
+      kOwnAndInherited, "daemon_nice = 3\ndaemon_cpus = \"0\"\ndaemon_oom_score_adjust = 100");
+  const Seen before = seen(::getpid());
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  const auto v = node.view();
+  ASSERT_EQ(v.daemons.size(), 5u);
+  for (const auto& d : v.daemons) {
+    ASSERT_GT(d.pid, 0) << d.name;
+    const Seen s = seen(d.pid);
+    EXPECT_EQ(s.nice, 3) << d.name;
+    EXPECT_EQ(s.cpus, "0") << d.name;
+    EXPECT_EQ(s.oom_score_adj, 100) << d.name;
+  }
+  const auto plain = node.process("system", "plain");
+  const auto niced = node.process("system", "niced");
+  ASSERT_TRUE(plain && niced && plain->pid > 0 && niced->pid > 0);
+  const Seen p = seen(plain->pid);
+  EXPECT_EQ(p.nice, before.nice);
+  EXPECT_EQ(p.cpus, before.cpus);
+  EXPECT_EQ(p.oom_score_adj, before.oom_score_adj);
+  const Seen n = seen(niced->pid);
+  EXPECT_EQ(n.nice, 5);
+  EXPECT_EQ(n.cpus, before.cpus);
+}
+
+// A daemon setting the kernel refuses costs the node nothing but the setting, and says so.
+TEST(ProcessScheduling, ADaemonSettingTheKernelRefusesIsAnAlarmNotAnOutage) {
+  TestNode node = node_with_cluster_keys(kOwnAndInherited, "daemon_cpus = \"1000\"");
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  std::set<std::string> said;
+  for (const auto& e : node.events()) {
+    if (e.kind != shm::EventKind::alarm) continue;
+    said.insert(e.name);
+    EXPECT_EQ(e.detail, "cannot apply [cluster] daemon_cpus: Invalid argument; running without it");
+  }
+  // Each daemon that attaches the node's segment at its start says it there (the others, in
+  // their logs) — the monitor among them.
+  EXPECT_EQ(said.count("hamon-monitor"), 1u);
+  EXPECT_EQ(said.count("hamon-spawner"), 1u);
+  for (const auto& d : node.view().daemons) EXPECT_EQ(d.state, "running") << d.name;
+  const auto plain = node.process("system", "plain");
+  ASSERT_TRUE(plain && plain->state == "running");
 }
 
 }  // namespace

@@ -113,6 +113,10 @@ struct ClusterConfig {
   // stepping_down lasts until the applications acknowledge, or this long.
   std::chrono::nanoseconds drain_timeout = std::chrono::nanoseconds{0};
   std::chrono::nanoseconds hook_timeout = std::chrono::seconds{5};  // on_role_change
+  // hamon's own daemons (daemon_sched, daemon_nice, daemon_cpus, daemon_oom_score_adjust): each
+  // applies them to itself at its start. A monitor starved by what it watches sees hangs that
+  // are not there.
+  Scheduling daemon_scheduling;
 };
 
 // Resource limits (setrlimit) applied to a process before exec; absent = inherited from the

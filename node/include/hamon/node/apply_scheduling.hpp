@@ -1,0 +1,33 @@
+// Applies scheduling settings (engine/scheduling.hpp) to the calling thread: the spawner to each
+// process between its fork and its exec, each daemon to itself at its start ([cluster]'s
+// daemon_* keys). Threads the caller starts afterwards inherit them.
+#ifndef HAMON_NODE_APPLY_SCHEDULING_HPP
+#define HAMON_NODE_APPLY_SCHEDULING_HPP
+
+#include "hamon/engine/scheduling.hpp"
+
+namespace hamon::node {
+
+// 0, or the errno of the first setting the kernel refused, whose key ("sched", "nice", "cpus",
+// "oom_score_adjust") is then in `failed`. Async-signal-safe: no allocation, no lock.
+int apply_scheduling(const engine::Scheduling& settings, const char*& failed) noexcept;
+
+// What the calling thread has now of each setting `changing` sets: read before a daemon applies
+// its own settings, so that the processes the spawner starts get what they would have had — a
+// daemon's real-time policy, its CPUs or its OOM protection are not theirs.
+[[nodiscard]] engine::Scheduling current_scheduling(const engine::Scheduling& changing);
+
+// `own`, and for each setting it leaves out, the one in `inherited`.
+[[nodiscard]] engine::Scheduling with_inherited(const engine::Scheduling& own,
+                                                const engine::Scheduling& inherited);
+
+// What the node's first daemon had of each setting `changing` sets, before hamon's daemon
+// settings were applied: read from the thread by the first, passed down to the daemons it starts
+// (HAMON_SCHEDULING_BEFORE in their environment). DaemonStart calls it once.
+void capture_scheduling_before(const engine::Scheduling& changing);
+// What capture_scheduling_before found: what a process without settings of its own gets.
+const engine::Scheduling& scheduling_before_daemon_settings();
+
+}  // namespace hamon::node
+
+#endif  // HAMON_NODE_APPLY_SCHEDULING_HPP
