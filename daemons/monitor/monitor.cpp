@@ -105,7 +105,20 @@ std::uint64_t Monitor::beat_bound(std::uint64_t stamp, std::uint64_t now) const 
 
 engine::BeatReading Monitor::reading(const Watch& w, std::uint64_t now) {
   const shm::BeatSnapshot s = read(w);
-  return {s.beat_count, s.beat_stamp, s.incarnation, s.ready, beat_bound(s.beat_stamp, now)};
+  const std::uint64_t bound = beat_bound(s.beat_stamp, now);
+  return {s.beat_count, s.beat_stamp, s.incarnation, s.ready, bound, lost_at(bound)};
+}
+
+std::uint64_t Monitor::lost_at(std::uint64_t t) const {
+  // Stalls end in increasing order; the latest that ended after `t` had not happened yet.
+  const std::size_t n = std::min(stall_count_, stalls_.size());
+  std::uint64_t lost = lost_ns_;
+  for (std::size_t k = 0; k < n; ++k) {
+    const Stall& s = stalls_[(stall_count_ - 1 - k) % stalls_.size()];
+    if (s.ended_ns <= t) break;
+    lost = s.lost_before_ns;
+  }
+  return lost;
 }
 
 shm::BeatSnapshot Monitor::read(const Watch& w) {
@@ -187,7 +200,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   Watch w{inc,        pid,
           -1,         id.group,
           id.hb_slot, id.interval_ns,
-          beat,       engine::Liveness(inc, now, lp, engine::BeatReading{}),
+          beat,       engine::Liveness(inc, now, lp, engine::BeatReading{}, lost_ns_),
           group_name, name,
           t};
   const engine::BeatReading baseline = reading(w, now);
@@ -211,7 +224,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
       must_beat = prev_beats > 0 || (baseline.incarnation == inc && baseline.count > 0);
     }
   }
-  w.live = engine::Liveness(inc, now, lp, baseline);
+  w.live = engine::Liveness(inc, now, lp, baseline, lost_ns_);
   w.beats_before = prev_beats;
   // Not without a slot to read beats from: silence nobody can hear is no hang.
   if (must_beat && beat != nullptr) w.live.beaten_before();
@@ -257,7 +270,7 @@ void Monitor::publish(std::uint32_t slot, const Watch& w, ProcessState state, st
 void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (slot >= watches_.size() || !watches_[slot] || watches_[slot]->incarnation != inc) return;
   Watch& w = *watches_[slot];
-  const auto v = w.live.observe(reading(w, now), now);
+  const auto v = w.live.observe(reading(w, now), now, lost_ns_);
   if (v.changed) {
     publish(slot, w, to_process_state(v.state), now);
     if (v.state == engine::LiveState::ready || v.state == engine::LiveState::hung) {
@@ -275,13 +288,19 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                         .incarnation = inc,
                         .pid = w.pid,
                         .value = hung ? static_cast<std::int64_t>(silence) : 0,
-                        .detail = hung ? (w.beats_before + w.live.beats() == 0
-                                              ? "never ready"
-                                              : "silent " + std::to_string(silence / 1000) + "us")
-                                       : ""});
+                        .detail = hung ? hang_detail(w, silence) : ""});
     }
   }
   if (v.next_check_ns != UINT64_MAX) due_.add(v.next_check_ns, slot, inc);
+}
+
+std::string Monitor::hang_detail(const Watch& w, std::uint64_t silence) const {
+  if (w.beats_before + w.live.beats() == 0) return "never ready";
+  std::string out = "silent " + std::to_string(silence / 1000) + "us";
+  if (const std::uint64_t excused = w.live.excused_ns(lost_ns_); excused != 0) {
+    out += ", " + std::to_string(excused / 1000) + "us of it excused: the monitor could not run";
+  }
+  return out;
 }
 
 void Monitor::exited(std::uint32_t slot, std::uint64_t now) {
@@ -302,8 +321,25 @@ void Monitor::handle_messages(std::uint64_t now) {
   }
 }
 
+std::uint64_t Monitor::clock() {
+  const std::uint64_t now = node::now_ns();
+  // Read within a turn, or after a wait that was to end at waiting_until_: later than that by
+  // more than twice the tick (at least a millisecond: a timer's ordinary lateness on a busy
+  // virtual machine), the monitor was not running — and neither, most likely, were the
+  // processes it watches.
+  const std::uint64_t allowance = std::max<std::uint64_t>(2 * tick_, 1'000'000);
+  const std::uint64_t expected = std::max(last_now_, waiting_until_) + allowance;
+  if (last_now_ != 0 && now > expected) {
+    stalls_[stall_count_++ % stalls_.size()] = {now, lost_ns_};
+    lost_ns_ += now - expected;
+  }
+  last_now_ = std::max(last_now_, now);
+  waiting_until_ = 0;
+  return now;
+}
+
 void Monitor::run_once() {
-  std::uint64_t now = node::now_ns();
+  std::uint64_t now = clock();
   // The clock is written every turn (a store per segment), so a stamp is never older than one
   // turn; the tick only paces the turns.
   publish_clock(now);
@@ -312,7 +348,7 @@ void Monitor::run_once() {
     next_tick_ = now + tick_;
   }
   handle_messages(now);
-  now = node::now_ns();
+  now = clock();
   publish_clock(now);
   expired_.clear();
   due_.expire(now, expired_);
@@ -330,8 +366,9 @@ void Monitor::run_once() {
   ts.tv_sec = static_cast<time_t>(wait / 1'000'000'000);
   ts.tv_nsec = static_cast<long>(wait % 1'000'000'000);
   epoll_event evs[64];
+  waiting_until_ = wake;
   const int n = ::epoll_pwait2(epfd_, evs, 64, &ts, nullptr);
-  now = node::now_ns();
+  now = clock();
   for (int i = 0; i < n; ++i) exited(static_cast<std::uint32_t>(evs[i].data.u64), now);
 }
 

@@ -78,7 +78,14 @@ class Monitor {
   std::shared_ptr<shm::HeartbeatTable> table(std::uint32_t group);
   shm::BeatSnapshot read(const Watch& w);
   engine::BeatReading reading(const Watch& w, std::uint64_t now);
+  // The time now, for the turn's decisions; a reading later than the turn or the wait before it
+  // explains adds the difference to lost_ns_.
+  std::uint64_t clock();
+  // lost_ns_ as it stood at time `t` (older than the stalls kept: before the oldest of them).
+  [[nodiscard]] std::uint64_t lost_at(std::uint64_t t) const;
   void publish_clock(std::uint64_t now);
+  // What a hung event says: the silence, and what of it was excused.
+  [[nodiscard]] std::string hang_detail(const Watch& w, std::uint64_t silence) const;
   // The latest time a beat stamped `stamp` can have happened: our next clock write after it.
   [[nodiscard]] std::uint64_t beat_bound(std::uint64_t stamp, std::uint64_t now) const;
 
@@ -86,6 +93,18 @@ class Monitor {
   link::ChangeFeed* feed_;
   std::uint64_t tick_;
   std::uint64_t next_tick_ = 0;
+  // The time this monitor could not run, summed: woken later than it asked, beyond what a
+  // timer's ordinary lateness explains (engine::Liveness::observe excuses silences by it).
+  std::uint64_t lost_ns_ = 0;
+  // The latest stalls: when each ended, and lost_ns_ before it (lost_at()).
+  struct Stall {
+    std::uint64_t ended_ns = 0;
+    std::uint64_t lost_before_ns = 0;
+  };
+  std::array<Stall, 16> stalls_{};
+  std::size_t stall_count_ = 0;
+  std::uint64_t last_now_ = 0;                      // the latest clock() reading
+  std::uint64_t waiting_until_ = 0;                 // while waiting: when the wait is to end
   std::array<std::uint64_t, 256> clock_history_{};  // recent clock writes, a ring
   std::size_t clock_writes_ = 0;
   int epfd_ = -1;

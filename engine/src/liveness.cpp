@@ -20,17 +20,20 @@ std::uint64_t tick_for(std::uint64_t shortest_interval_ns) noexcept {
 }
 
 Liveness::Liveness(std::uint64_t incarnation, std::uint64_t spawned_ns,
-                   const LivenessParams& params, const BeatReading& baseline) noexcept
+                   const LivenessParams& params, const BeatReading& baseline,
+                   std::uint64_t lost_ns) noexcept
     : incarnation_(incarnation),
       p_(params),
       spawned_(spawned_ns),
       last_count_(baseline.count),
       last_check_(spawned_ns),
-      alive_at_(spawned_ns) {
+      alive_at_(spawned_ns),
+      lost_at_alive_(lost_ns) {
   if (p_.ready_mode == Readiness::on_spawn) state_ = LiveState::ready;
 }
 
-Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noexcept {
+Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now,
+                                    std::uint64_t lost_ns) noexcept {
   const LiveState before = state_;
   if (state_ == LiveState::hung) return {state_, false, UINT64_MAX};
 
@@ -42,8 +45,12 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
     // future, or older than our last look) says only that it beat since the last look.
     const std::uint64_t bound = r.bound_ns != 0 ? r.bound_ns : r.stamp_ns + p_.tick_ns;
     const bool plausible = r.stamp_ns <= now && bound >= last_check_;
-    const std::uint64_t beat_at = plausible ? std::min(now, bound) : now;
-    alive_at_ = std::max(alive_at_, beat_at);
+    const bool bounded = plausible && bound < now;
+    const std::uint64_t beat_at = bounded ? bound : now;
+    if (beat_at > alive_at_) {
+      alive_at_ = beat_at;
+      lost_at_alive_ = bounded && r.bound_ns != 0 ? std::min(r.lost_at_bound_ns, lost_ns) : lost_ns;
+    }
   }
   if (mine) last_count_ = r.count;
   last_check_ = now;
@@ -51,7 +58,9 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
   // Silence counts only for a process that has beaten: one that never attaches (ready = "spawn",
   // a program that does not use the client) is watched for exit alone.
   const bool watched = beats_ > 0 || beaten_before_;
-  const bool silent = watched && now >= alive_at_ + p_.timeout_ns;
+  // The silence's deadline, moved on by the watcher's own stall since the last sign of life.
+  const std::uint64_t silent_at = alive_at_ + p_.timeout_ns + (lost_ns - lost_at_alive_);
+  const bool silent = watched && now >= silent_at;
   switch (state_) {
     case LiveState::starting: {
       const bool ready_now = mine && ((p_.ready_mode == Readiness::on_heartbeat && beats_ > 0) ||
@@ -71,7 +80,7 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now) noe
     case LiveState::hung: break;
   }
 
-  const std::uint64_t silence_at = watched ? alive_at_ + p_.timeout_ns : UINT64_MAX;
+  const std::uint64_t silence_at = watched ? silent_at : UINT64_MAX;
   std::uint64_t next = UINT64_MAX;
   switch (state_) {
     case LiveState::starting:

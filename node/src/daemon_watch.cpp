@@ -61,10 +61,13 @@ bool DaemonWatch::has_ended() const {
   return ::poll(&p, 1, 0) > 0;
 }
 
-bool DaemonWatch::silent(const shm::DaemonSlot& slot, std::uint64_t now) const {
+bool DaemonWatch::silent(const shm::DaemonSlot& slot, std::uint64_t now) {
+  if (last_look_ns_ != 0 && now > last_look_ns_ + kStallNs) resumed_ns_ = now;
+  last_look_ns_ = now;
   const std::uint64_t limit = hang_limit_ns(id_);
   const std::uint64_t hb = slot.heartbeat_ns.load(std::memory_order_relaxed);
-  return pid_ > 0 && now > started_ns_ + limit && hb != 0 && now > hb + limit;
+  return pid_ > 0 && now > started_ns_ + limit && hb != 0 &&
+         now > std::max(hb, resumed_ns_) + limit;
 }
 
 void DaemonWatch::signal(int sig) const {

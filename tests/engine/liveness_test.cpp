@@ -116,6 +116,76 @@ TEST(Liveness, AnAdoptedProcessThatBeatBeforeAndBeatsOnStaysRunning) {
   }
 }
 
+// The watcher's own stall (the time it could not run: a paused virtual machine, an overloaded
+// host) is no process's silence: the deadline moves on by it.
+TEST(Liveness, TheWatchersStallSinceTheLastBeatIsExcusedFromTheSilence) {
+  Liveness l = make(Readiness::on_spawn);
+  const std::uint64_t stamp = t0 + 3 * tick, alive = stamp + tick;
+  ASSERT_EQ(l.observe(mine(1, stamp), t0 + 4 * tick, 0).state, LiveState::running);
+  // The watcher then could not run for 50 ms.
+  const std::uint64_t stall = 50 * ms;
+  const auto v = l.observe(mine(1, stamp), alive + timeout, stall);
+  EXPECT_EQ(v.state, LiveState::running) << "hung by the watcher's own stall";
+  EXPECT_EQ(v.next_check_ns, alive + timeout + stall);
+  EXPECT_EQ(l.excused_ns(stall), stall);
+  EXPECT_EQ(l.observe(mine(1, stamp), alive + timeout + stall - 1, stall).state,
+            LiveState::running);
+  EXPECT_EQ(l.observe(mine(1, stamp), alive + timeout + stall, stall).state, LiveState::hung);
+}
+
+// Running processes are looked at only at their deadlines: a beat made before a stall is often
+// first seen after it. Placed at its bound (before the stall), it keeps the stall's excuse.
+TEST(Liveness, ABeatMadeBeforeAStallAndSeenAfterItKeepsTheExcuse) {
+  Liveness l = make(Readiness::on_spawn);
+  ASSERT_EQ(l.observe(mine(1, t0 + tick), t0 + 2 * tick, 0).state, LiveState::running);
+  // Beat 2 was stamped at t0 + 5 ticks, bounded by the clock write at t0 + 6 ticks, before the
+  // watcher stalled 400 ms; seen only now, after the stall.
+  const std::uint64_t bound = t0 + 6 * tick, stall = 400 * ms, now = bound + stall + tick;
+  BeatReading r = mine(2, t0 + 5 * tick);
+  r.bound_ns = bound;
+  r.lost_at_bound_ns = 0;
+  const auto v = l.observe(r, now, stall);
+  EXPECT_EQ(v.state, LiveState::running);
+  EXPECT_EQ(l.alive_at_ns(), bound);
+  EXPECT_EQ(l.excused_ns(stall), stall);
+  EXPECT_EQ(v.next_check_ns, bound + timeout + stall);
+}
+
+TEST(Liveness, AStallBeforeTheLastBeatExcusesNothing) {
+  Liveness l = make(Readiness::on_spawn);
+  const std::uint64_t stall = 30 * ms;
+  const std::uint64_t stamp = t0 + 40 * ms, alive = stamp + tick;
+  // Stalled, then it beat: the silence that counts starts at the beat, with no stall since.
+  ASSERT_EQ(l.observe(mine(1, stamp), stamp + tick, stall).state, LiveState::running);
+  EXPECT_EQ(l.excused_ns(stall), 0u);
+  EXPECT_EQ(l.observe(mine(1, stamp), alive + timeout - 1, stall).state, LiveState::running);
+  EXPECT_EQ(l.observe(mine(1, stamp), alive + timeout, stall).state, LiveState::hung);
+}
+
+TEST(Liveness, AWatchBegunAfterAStallCountsOnlyTheStallsAfterIt) {
+  // The monitor had lost a second before this watch began: none of it is this process's excuse.
+  Liveness l(inc, t0, params(Readiness::on_spawn), baseline, 1000 * ms);
+  l.beaten_before();
+  EXPECT_EQ(l.observe(baseline, t0 + timeout - 1, 1000 * ms).state, LiveState::running);
+  EXPECT_EQ(l.observe(baseline, t0 + timeout, 1000 * ms).state, LiveState::hung);
+}
+
+TEST(Liveness, AStallWhileAProcessIsTrulyHungOnlyDelaysTheVerdictByTheStall) {
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  // Stalls of 2 ms in every 10 ms of the watcher's time: a hung process is still found, once it
+  // has been silent for `timeout` of the time the watcher ran.
+  std::uint64_t now = t0, lost = 0;
+  LiveState state = LiveState::running;
+  while (state != LiveState::hung && now < t0 + 10 * timeout) {
+    now += 10 * ms;
+    lost += 2 * ms;
+    state = l.observe(baseline, now, lost).state;
+  }
+  EXPECT_EQ(state, LiveState::hung);
+  EXPECT_LE(now - t0 - lost, timeout + 10 * ms);
+}
+
 TEST(Liveness, HeartbeatModeBecomesReadyAtTheFirstBeatOfItsIncarnation) {
   Liveness l = make(Readiness::on_heartbeat);
   EXPECT_EQ(l.state(), LiveState::starting);

@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
+#include <ctime>
 #include <string>
+#include <vector>
+#include <thread>
 
 #include "test_node.hpp"
 
@@ -142,6 +146,110 @@ TEST(Monitor, FindsAHangThatBeganWhileNoMonitorRanInAProcessReadyAtSpawn) {
   })) << "the frozen process was never found hung\n"
       << node::render_table(node.view());
   EXPECT_GE(find_event(node.events(), EventKind::hung, "system", "frozen"), 0);
+}
+
+// The whole node stalls (a virtual machine paused, a host overloaded): the monitor and the
+// processes stop together for longer than the processes' timeout, and the monitor runs again
+// first. A process that resumes a moment later is no hang; one that stays stopped is found hung
+// once it has been silent for its timeout of the monitor's own running time — not at once.
+TEST(Monitor, AStallOfTheWholeNodeIsNoHangButAProcessStillSilentAfterItIs) {
+  const char* timing = "interval = \"20ms\"\ntimeout = \"150ms\"";
+  TestNode node(process("resumes", timing) + process("stays", timing));
+  ASSERT_EQ(node.up().code, 0);
+  const auto resumes = node.process("system", "resumes");
+  const auto stays = node.process("system", "stays");
+  const auto monitor = daemon_row(node.view(), "hamon-monitor");
+  ASSERT_TRUE(resumes && stays && monitor && resumes->pid > 0 && stays->pid > 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto a = node.process("system", "resumes");
+    const auto b = node.process("system", "stays");
+    return a && b && a->state == "running" && b->state == "running";
+  }));
+  ASSERT_EQ(::kill(resumes->pid, SIGSTOP), 0);
+  ASSERT_EQ(::kill(stays->pid, SIGSTOP), 0);
+  ASSERT_EQ(::kill(monitor->pid, SIGSTOP), 0);
+  // Well past the 150 ms timeout, well within the master's 1 s patience with its monitor.
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));
+  timespec resumed{};
+  ::clock_gettime(CLOCK_MONOTONIC, &resumed);
+  const auto resumed_ns = static_cast<std::uint64_t>(resumed.tv_sec) * 1'000'000'000ULL +
+                          static_cast<std::uint64_t>(resumed.tv_nsec);
+  ASSERT_EQ(::kill(monitor->pid, SIGCONT), 0);
+  // The monitor runs its turns alone for a moment, as it might after a real stall.
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ASSERT_EQ(::kill(resumes->pid, SIGCONT), 0) << "taken for hung at once";
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto b = node.process("system", "stays");
+    return b && b->pid != stays->pid && b->state == "running";
+  })) << "the process still stopped was never found hung\n"
+      << node::render_table(node.view());
+  const auto ev = node.events();
+  EXPECT_LT(find_event(ev, EventKind::hung, "system", "resumes"), 0)
+      << "a process that only stalled with the node was taken for hung";
+  const auto r = node.process("system", "resumes");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->pid, resumes->pid);
+  EXPECT_EQ(r->restarts, 0u);
+  const int h = find_event(ev, EventKind::hung, "system", "stays");
+  ASSERT_GE(h, 0);
+  const auto& hung = ev[static_cast<std::size_t>(h)];
+  // Not at once: after about 150 ms of the monitor's own time, less its 10 ms allowance for a
+  // late timer and the part of an interval between the last beat and the stall.
+  EXPECT_GE(hung.t_ns, resumed_ns + 100'000'000) << hung.detail;
+  for (const auto& d : node.view().daemons) EXPECT_EQ(d.restarts, 0u) << d.name;
+}
+
+// The same stall, longer than the master's patience with its monitor (1 s): daemons and
+// processes stop together and resume together — the watchers first, as it may happen. Nothing
+// is killed, nothing restarted.
+TEST(Monitor, AStallOfTheWholeNodeKillsNoDaemonAndRestartsNothing) {
+  const char* timing = "interval = \"20ms\"\ntimeout = \"150ms\"";
+  TestNode node(process("one", timing) + process("two", timing));
+  ASSERT_EQ(node.up().code, 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
+    return v.processes.size() == 2 && v.processes[0].state == "running" &&
+           v.processes[1].state == "running";
+  }));
+  const auto before = node.view();
+  std::vector<pid_t> processes, daemons;
+  for (const auto& p : before.processes) processes.push_back(p.pid);
+  for (const char* name :
+       {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-server", "hamon-monitor"}) {
+    const auto d = daemon_row(before, name);
+    ASSERT_TRUE(d && d->pid > 0) << name;
+    daemons.push_back(d->pid);
+  }
+  for (const pid_t p : processes) ASSERT_EQ(::kill(p, SIGSTOP), 0);
+  for (const pid_t p : daemons) ASSERT_EQ(::kill(p, SIGSTOP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  timespec resumed{};
+  ::clock_gettime(CLOCK_MONOTONIC, &resumed);
+  const auto resumed_ns = static_cast<std::uint64_t>(resumed.tv_sec) * 1'000'000'000ULL +
+                          static_cast<std::uint64_t>(resumed.tv_nsec);
+  for (const pid_t p : daemons) ASSERT_EQ(::kill(p, SIGCONT), 0);
+  for (const pid_t p : processes) ASSERT_EQ(::kill(p, SIGCONT), 0);
+  // Every daemon and every process has beaten since: any verdict on the stall is in by now.
+  ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
+    for (const auto& d : v.daemons) {
+      if (d.heartbeat_age_us && *d.heartbeat_age_us > 50'000) return false;
+    }
+    for (const auto& p : v.processes) {
+      if (!p.heartbeat_age_us || *p.heartbeat_age_us > 50'000) return false;
+    }
+    return node.monitor_tick_ns() != 0;
+  })) << node::render_table(node.view());
+  // And one more full timeout of the monitor's time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto after = node.view();
+  for (const auto& e : node.events()) {
+    if (e.t_ns < resumed_ns) continue;
+    EXPECT_NE(e.kind, EventKind::hung) << e.name << ": " << e.detail;
+    EXPECT_NE(e.kind, EventKind::daemon_exited) << e.name << ": " << e.detail;
+  }
+  for (std::size_t i = 0; i < after.processes.size(); ++i) {
+    EXPECT_EQ(after.processes[i].pid, processes[i]) << after.processes[i].name;
+  }
+  for (const auto& d : after.daemons) EXPECT_EQ(d.restarts, 0u) << d.name;
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
-// Specification of how a watcher paces the restarts of a daemon that keeps failing to start.
+// Specification of how a watcher paces the restarts of a daemon that keeps failing to start, and
+// when it takes a daemon for silent.
 #include "hamon/node/daemon_watch.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace hamon::node {
 namespace {
@@ -52,6 +54,41 @@ TEST(HangLimit, EveryDaemonHasOneAboveItsWorstTurn) {
   }
   // The spawner forks in bursts: it gets the longest.
   EXPECT_GT(hang_limit_ns(shm::DaemonId::spawner), hang_limit_ns(shm::DaemonId::monitor));
+}
+
+// A daemon watched from t0, its loop turning every 10 ms; the watcher looks every 10 ms too.
+struct Watched {
+  Watched() {
+    slot.heartbeat_ns.store(t0);
+    w.watch(::getpid(), -1, false, t0);
+  }
+  static constexpr std::uint64_t t0 = 1'000'000 * ms;
+  shm::DaemonSlot slot{};
+  DaemonWatch w{shm::DaemonId::server, "hamon-server"};
+};
+
+TEST(DaemonWatch, ADaemonSilentForItsLimitOfTheWatchersTimeIsSilent) {
+  Watched d;
+  const std::uint64_t limit = hang_limit_ns(shm::DaemonId::server);
+  std::uint64_t now = Watched::t0;
+  for (; now <= Watched::t0 + limit; now += 10 * ms) {
+    ASSERT_FALSE(d.w.silent(d.slot, now)) << (now - Watched::t0) / ms << " ms";
+  }
+  EXPECT_TRUE(d.w.silent(d.slot, now));
+}
+
+// A node resumed after a pause (a virtual machine migrated, a host overloaded): the watcher ran
+// no more than the daemon did, and the silence counts afresh from its first turn after it.
+TEST(DaemonWatch, AStallOfTheWatcherItselfIsNoDaemonsSilence) {
+  Watched d;
+  const std::uint64_t limit = hang_limit_ns(shm::DaemonId::server);
+  ASSERT_FALSE(d.w.silent(d.slot, Watched::t0 + 10 * ms));
+  // Nobody ran for twice the limit; the watcher's first look after it:
+  const std::uint64_t resumed = Watched::t0 + 2 * limit;
+  EXPECT_FALSE(d.w.silent(d.slot, resumed)) << "a daemon killed for the machine's stall";
+  std::uint64_t now = resumed;
+  for (; now <= resumed + limit; now += 10 * ms) ASSERT_FALSE(d.w.silent(d.slot, now));
+  EXPECT_TRUE(d.w.silent(d.slot, now)) << "a daemon truly silent since is still found";
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ struct BeatReading {
   // next clock write after stamp_ns, or now if there was none. A monitor that stalled does not
   // move its clock, so stamp_ns + tick would place a fresh beat too early. Zero: stamp + tick.
   std::uint64_t bound_ns = 0;
+  // The watcher's stalled time (observe's lost_ns) as it stood at bound_ns: a beat made before a
+  // stall and first seen after it keeps its excuse for the stall.
+  std::uint64_t lost_at_bound_ns = 0;
 };
 
 // The monitor's clock tick for the shortest interval it watches: half of it, within
@@ -55,9 +58,9 @@ struct LivenessParams {
 class Liveness {
  public:
   // `baseline` is the slot as read at spawn time: beats already counted there are not this
-  // incarnation's.
+  // incarnation's. `lost_ns`: the watcher's stalled time so far (see observe).
   Liveness(std::uint64_t incarnation, std::uint64_t spawned_ns, const LivenessParams& params,
-           const BeatReading& baseline) noexcept;
+           const BeatReading& baseline, std::uint64_t lost_ns = 0) noexcept;
 
   struct Verdict {
     LiveState state;
@@ -65,8 +68,19 @@ class Liveness {
     std::uint64_t next_check_ns;  // when to look again (absent new information)
   };
 
-  // REQUIRES: now_ns never decreases between calls.
-  Verdict observe(const BeatReading& reading, std::uint64_t now_ns) noexcept;
+  // REQUIRES: now_ns and lost_ns never decrease between calls.
+  //
+  // `lost_ns` is the time the watcher itself could not run, summed since it began (a monitor
+  // woken long after it asked to be: a virtual machine paused, the host overloaded). What of a
+  // silence falls in that time is excused: a machine that stalled stalled its processes too,
+  // and a process must be silent for `timeout` of the watcher's own running time to be hung.
+  Verdict observe(const BeatReading& reading, std::uint64_t now_ns,
+                  std::uint64_t lost_ns = 0) noexcept;
+
+  // Of the silence up to now, how much was excused (the watcher's stall since the last beat).
+  [[nodiscard]] std::uint64_t excused_ns(std::uint64_t lost_ns) const noexcept {
+    return lost_ns - lost_at_alive_;
+  }
 
   // It was seen beating before this watch began (a restarted monitor took it over): silence
   // counts from the watch's start even before a beat is seen, so a process that hung while no
@@ -91,6 +105,7 @@ class Liveness {
   std::uint64_t last_check_;
   std::uint64_t alive_at_;
   std::uint64_t beats_ = 0;
+  std::uint64_t lost_at_alive_;  // lost_ns when alive_at_ was last moved
   bool beaten_before_ = false;
 };
 

@@ -60,7 +60,12 @@ class DaemonWatch {
   // Whether its pidfd says it has ended.
   [[nodiscard]] bool has_ended() const;
   // Whether its heartbeat in `slot` is older than its hang limit (past a first grace period).
-  [[nodiscard]] bool silent(const shm::DaemonSlot& slot, std::uint64_t now) const;
+  // Asked every turn of the watching daemon's loop: a turn that comes more than kStallNs after
+  // the one before means the watcher itself (and most likely the machine) was stalled, and the
+  // silence counts afresh from then — a node resumed after a pause kills none of its daemons.
+  [[nodiscard]] bool silent(const shm::DaemonSlot& slot, std::uint64_t now);
+  // Far above a watching loop's turn (at most 10 ms of idling plus its bounded work).
+  static constexpr std::uint64_t kStallNs = 250'000'000;
   // Sends `sig` through the pidfd; never through a bare pid.
   void signal(int sig) const;
 
@@ -82,6 +87,8 @@ class DaemonWatch {
   bool child_ = false;
   std::uint64_t started_ns_ = 0;
   std::uint64_t restart_at_ = 0;
+  std::uint64_t last_look_ns_ = 0;  // the previous silent() call
+  std::uint64_t resumed_ns_ = 0;    // the end of the watcher's latest stall
   RestartPacer pacer_;
 };
 
