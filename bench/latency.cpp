@@ -362,6 +362,13 @@ class SimulatedNode {
   }
 
   void announce(std::uint32_t i, std::uint64_t ticks) {
+    // As the server does before each start: the identity line names this incarnation (the
+    // monitor does not watch a start its identity line is older than).
+    shm::ProcessIdentity id{};
+    if (ctl_->process(i).identity.read(id) && id.incarnation != inc_[i]) {
+      id.incarnation = inc_[i];
+      ctl_->process(i).identity.write(id);
+    }
     shm::Message m;
     m.kind = shm::MessageKind::started;
     m.slot = i;
