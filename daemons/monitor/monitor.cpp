@@ -270,7 +270,11 @@ void Monitor::publish(std::uint32_t slot, const Watch& w, ProcessState state, st
 void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (slot >= watches_.size() || !watches_[slot] || watches_[slot]->incarnation != inc) return;
   Watch& w = *watches_[slot];
-  const auto v = w.live.observe(reading(w, now), now, lost_ns_);
+  auto v = w.live.observe(reading(w, now), now, lost_ns_);
+  if (v.changed && v.state == engine::LiveState::hung && stalled_with_others(slot, w, now) &&
+      w.live.excuse(now, lost_ns_)) {
+    v = w.live.observe(reading(w, now), now, lost_ns_);
+  }
   if (v.changed) {
     publish(slot, w, to_process_state(v.state), now);
     if (v.state == engine::LiveState::ready || v.state == engine::LiveState::hung) {
@@ -292,6 +296,30 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
     }
   }
   if (v.next_check_ns != UINT64_MAX) due_.add(v.next_check_ns, slot, inc);
+}
+
+bool Monitor::stalled_with_others(std::uint32_t slot, const Watch& w, std::uint64_t now) {
+  // The others that should have beaten at least twice in this silence, up to kWitnesses of
+  // them, taken after this slot in turn: how many have not beaten for two of their own
+  // intervals either?
+  constexpr std::size_t kWitnesses = 16;
+  const std::uint64_t since = w.live.alive_at_ns();
+  const std::uint64_t silence = now > since ? now - since : 0;
+  std::size_t asked = 0, silent = 0;
+  for (std::size_t k = 1; k < watches_.size() && asked < kWitnesses; ++k) {
+    const auto& o = watches_[(slot + k) % watches_.size()];
+    if (!o || o->beat == nullptr || o->live.state() != engine::LiveState::running ||
+        o->interval_ns == 0 || 2 * o->interval_ns > silence) {
+      continue;
+    }
+    const engine::BeatReading r = reading(*o, now);
+    if (r.incarnation != o->incarnation) continue;
+    ++asked;
+    if (r.bound_ns + 2 * o->interval_ns < now) ++silent;
+  }
+  // Most of at least three fell silent with it: the machine stalled (a pause the monitor slept
+  // through), not this process.
+  return asked >= 3 && 2 * silent > asked;
 }
 
 std::string Monitor::hang_detail(const Watch& w, std::uint64_t silence) const {

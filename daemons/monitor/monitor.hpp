@@ -84,6 +84,9 @@ class Monitor {
   // lost_ns_ as it stood at time `t` (older than the stalls kept: before the oldest of them).
   [[nodiscard]] std::uint64_t lost_at(std::uint64_t t) const;
   void publish_clock(std::uint64_t now);
+  // Whether most of the other processes that should have beaten during `w`'s silence did not
+  // either (then its hang verdict is withdrawn once: engine::Liveness::excuse).
+  bool stalled_with_others(std::uint32_t slot, const Watch& w, std::uint64_t now);
   // What a hung event says: the silence, and what of it was excused.
   [[nodiscard]] std::string hang_detail(const Watch& w, std::uint64_t silence) const;
   // The latest time a beat stamped `stamp` can have happened: our next clock write after it.

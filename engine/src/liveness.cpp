@@ -47,6 +47,7 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now,
     const bool plausible = r.stamp_ns <= now && bound >= last_check_;
     const bool bounded = plausible && bound < now;
     const std::uint64_t beat_at = bounded ? bound : now;
+    excused_ = false;
     if (beat_at > alive_at_) {
       alive_at_ = beat_at;
       lost_at_alive_ = bounded && r.bound_ns != 0 ? std::min(r.lost_at_bound_ns, lost_ns) : lost_ns;
@@ -76,6 +77,7 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now,
     case LiveState::running:
       // `ready` is the moment of becoming ready; the next look makes it `running`.
       state_ = silent ? LiveState::hung : LiveState::running;
+      hung_silent_ = silent;
       break;
     case LiveState::hung: break;
   }
@@ -94,6 +96,16 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now,
     case LiveState::hung: break;
   }
   return {state_, state_ != before, next};
+}
+
+bool Liveness::excuse(std::uint64_t now, std::uint64_t lost_ns) noexcept {
+  if (state_ != LiveState::hung || !hung_silent_ || excused_) return false;
+  state_ = LiveState::running;
+  hung_silent_ = false;
+  excused_ = true;
+  alive_at_ = std::max(alive_at_, now);
+  lost_at_alive_ = lost_ns;
+  return true;
 }
 
 }  // namespace hamon::engine

@@ -186,6 +186,41 @@ TEST(Liveness, AStallWhileAProcessIsTrulyHungOnlyDelaysTheVerdictByTheStall) {
   EXPECT_LE(now - t0 - lost, timeout + 10 * ms);
 }
 
+// A hang verdict the watcher judges the machine's (most processes fell silent together) is
+// withdrawn once: one more timeout from then; a beat clears the slate, no beat and it stands.
+TEST(Liveness, AWithdrawnVerdictGivesOneMoreTimeoutOnce) {
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  ASSERT_EQ(l.observe(baseline, t0 + timeout).state, LiveState::hung);
+  const std::uint64_t now = t0 + timeout;
+  ASSERT_TRUE(l.excuse(now, 0));
+  EXPECT_EQ(l.state(), LiveState::running);
+  const auto v = l.observe(baseline, now);
+  EXPECT_EQ(v.state, LiveState::running);
+  EXPECT_EQ(v.next_check_ns, now + timeout);
+  EXPECT_EQ(l.observe(baseline, now + timeout).state, LiveState::hung);
+  EXPECT_FALSE(l.excuse(now + timeout, 0)) << "a second verdict without a beat stands";
+  EXPECT_EQ(l.state(), LiveState::hung);
+}
+
+TEST(Liveness, ABeatAfterAWithdrawnVerdictAllowsTheNextToBeWithdrawnToo) {
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  ASSERT_EQ(l.observe(baseline, t0 + timeout).state, LiveState::hung);
+  ASSERT_TRUE(l.excuse(t0 + timeout, 0));
+  const std::uint64_t stamp = t0 + timeout + 2 * tick;
+  ASSERT_EQ(l.observe(mine(1, stamp), stamp + tick).state, LiveState::running);
+  ASSERT_EQ(l.observe(mine(1, stamp), stamp + tick + timeout).state, LiveState::hung);
+  EXPECT_TRUE(l.excuse(stamp + tick + timeout, 0));
+}
+
+TEST(Liveness, AVerdictOfAStartThatNeverCameIsNotWithdrawn) {
+  Liveness l = make(Readiness::on_heartbeat);
+  ASSERT_EQ(l.observe(attached(), t0 + start_timeout).state, LiveState::hung);
+  EXPECT_FALSE(l.excuse(t0 + start_timeout, 0));
+  EXPECT_EQ(l.state(), LiveState::hung);
+}
+
 TEST(Liveness, HeartbeatModeBecomesReadyAtTheFirstBeatOfItsIncarnation) {
   Liveness l = make(Readiness::on_heartbeat);
   EXPECT_EQ(l.state(), LiveState::starting);

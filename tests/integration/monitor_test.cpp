@@ -252,5 +252,50 @@ TEST(Monitor, AStallOfTheWholeNodeKillsNoDaemonAndRestartsNothing) {
   for (const auto& d : after.daemons) EXPECT_EQ(d.restarts, 0u) << d.name;
 }
 
+// A stall the monitor sleeps through: the processes stop together for longer than their timeout
+// while the monitor, waiting for their deadlines, is never late. Most fell silent together: the
+// machine's stall, not theirs — no verdict if they beat again within one more timeout. A node
+// whose processes all truly hang still finds them hung, one timeout later.
+TEST(Monitor, ProcessesSilentTogetherAreGivenOneMoreTimeout) {
+  const char* timing = "interval = \"20ms\"\ntimeout = \"150ms\"";
+  TestNode node(process("a", timing) + process("b", timing) + process("c", timing) +
+                process("d", timing));
+  ASSERT_EQ(node.up().code, 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
+    if (v.processes.size() != 4) return false;
+    for (const auto& p : v.processes) {
+      if (p.state != "running") return false;
+    }
+    return true;
+  }));
+  std::vector<pid_t> pids;
+  for (const auto& p : node.view().processes) pids.push_back(p.pid);
+  for (const pid_t p : pids) ASSERT_EQ(::kill(p, SIGSTOP), 0);
+  // Past their 150 ms timeout, within one more.
+  std::this_thread::sleep_for(std::chrono::milliseconds(220));
+  for (const pid_t p : pids) ASSERT_EQ(::kill(p, SIGCONT), 0);
+  ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
+    for (const auto& p : v.processes) {
+      if (!p.heartbeat_age_us || *p.heartbeat_age_us > 50'000) return false;
+    }
+    return true;
+  })) << node::render_table(node.view());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // one more timeout
+  EXPECT_LT(find_event(node.events(), EventKind::hung, "system", "a"), 0);
+  const auto after = node.view();
+  for (std::size_t i = 0; i < after.processes.size(); ++i) {
+    EXPECT_EQ(after.processes[i].pid, pids[i]) << after.processes[i].name << " was restarted";
+  }
+  // All of them hung for good: found, one timeout later.
+  for (const auto& p : after.processes) ASSERT_EQ(::kill(p.pid, SIGSTOP), 0);
+  EXPECT_TRUE(node.wait([&](const node::NodeView& v) {
+    for (std::size_t i = 0; i < v.processes.size(); ++i) {
+      if (v.processes[i].pid == after.processes[i].pid) return false;
+    }
+    return true;
+  })) << "processes that all truly hang were never found hung\n"
+      << node::render_table(node.view());
+}
+
 }  // namespace
 }  // namespace hamon::test

@@ -77,6 +77,13 @@ class Liveness {
   Verdict observe(const BeatReading& reading, std::uint64_t now_ns,
                   std::uint64_t lost_ns = 0) noexcept;
 
+  // Withdraws a hang verdict of silence the watcher judged the whole machine's, not this
+  // process's (most processes fell silent together): it gets one more `timeout` from `now`.
+  // Once only until it beats again, so a verdict is at most one timeout late, and a process
+  // truly hung beside others truly hung is still found. False (nothing withdrawn) for a
+  // verdict that was not of silence, or a second one.
+  bool excuse(std::uint64_t now_ns, std::uint64_t lost_ns) noexcept;
+
   // Of the silence up to now, how much was excused (the watcher's stall since the last beat).
   [[nodiscard]] std::uint64_t excused_ns(std::uint64_t lost_ns) const noexcept {
     return lost_ns - lost_at_alive_;
@@ -107,6 +114,8 @@ class Liveness {
   std::uint64_t beats_ = 0;
   std::uint64_t lost_at_alive_;  // lost_ns when alive_at_ was last moved
   bool beaten_before_ = false;
+  bool hung_silent_ = false;  // the hung verdict was of silence (not of a start that never came)
+  bool excused_ = false;      // a verdict was withdrawn since the last beat
 };
 
 }  // namespace hamon::engine
