@@ -9,6 +9,11 @@
 //   hamon-latency daemon [--trials 100]    SIGKILL of each daemon in turn → replacement at work
 //   hamon-latency floor [--trials 1000]     the same restart with this harness as the parent:
 //                                           the floor a supervisor cannot beat
+//   hamon-latency spare [--trials 1000] [--init-delay 500ms --slow-trials 20]
+//                                           warm spares: SIGKILL of the serving instance → the
+//                                           promoted spare's first beat; then an application
+//                                           that initializes for --init-delay, restarted
+//                                           without a spare and promoted with one
 //   hamon-latency cpu --slots 4096 [--seconds 5]
 //                                           hamon-monitor's CPU with N slots beating at 1 ms
 // Prints the machine with every result.
@@ -112,7 +117,9 @@ struct RealNode {
   bool up = false;
   // `restart_delay`: "0s" restarts at once (the restart figure); a delay keeps the `exited` state
   // in view long enough that no crash-detection sample is lost to a fast restart.
-  explicit RealNode(const char* restart_delay = "0s") {
+  // `victim`: more keys for the measured process, and more arguments for it.
+  explicit RealNode(const char* restart_delay = "0s", const std::string& victim = "",
+                    const std::string& args = "") {
     std::string head = "[cluster]\nname = \"" + cluster + "\"\n";
     if (g_with_peer) {
       const std::string key = dir.path + "/peer.key";
@@ -131,10 +138,12 @@ struct RealNode {
       head += "[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
     }
     std::ofstream(config) << head << "[[system.process]]\nname = \"victim\"\ncommand = [\""
-                          << bin("hamon-demo-app") << "\"]\ninterval = \"1ms\"\ntimeout = "
+                          << bin("hamon-demo-app") << "\"" << args
+                          << "]\ninterval = \"1ms\"\ntimeout = "
                           << "\"50ms\"\nrestart_delay = \"" << restart_delay
                           << "\"\nrestart_delay_max = \"" << restart_delay
-                          << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n";
+                          << "\"\nrestart_budget = 1000000\nrestart_window = \"1s\"\n"
+                          << victim;
     setenv("HAMON_RUNTIME_DIR", (dir.path + "/run").c_str(), 1);
     for (const char* id : {"a", "b"}) {
       if (!g_with_peer && id[0] == 'b') break;
@@ -559,6 +568,109 @@ std::uint64_t cpu_ticks(pid_t pid) {
   return ut + st;
 }
 
+// Warm spares: one SIGKILL of the serving instance (slots 0 and 1: victim and victim~1) → the
+// parked one's return from park(), which clears its parked word and beats at once: µs to that,
+// or negative when it was not seen within `limit`.
+double kill_serving_once(const shm::ControlSegment& ctl, const shm::HeartbeatTable& hb,
+                         std::uint64_t limit) {
+  struct Seen {
+    shm::SpawnRecord sp{};
+    shm::WatchRecord w{};
+    shm::ProcessIdentity id{};
+    [[nodiscard]] bool running() const {
+      return sp.pid > 0 && sp.exited_ns == 0 && w.incarnation == sp.incarnation &&
+             w.state == shm::ProcessState::running;
+    }
+  };
+  Seen serving, parked;
+  const std::uint64_t wait_until = now_ns() + limit;
+  bool settled = false;
+  while (!settled && now_ns() < wait_until) {
+    Seen s[2];
+    for (std::uint32_t k = 0; k < 2; ++k) {
+      (void)ctl.process(k).spawn.read(s[k].sp);
+      (void)ctl.process(k).watch.read(s[k].w);
+      (void)ctl.process(k).identity.read(s[k].id);
+    }
+    for (int k = 0; k < 2 && !settled; ++k) {
+      if (s[k].running() && s[1 - k].running() && s[k].w.spare == shm::SpareState::serving &&
+          s[1 - k].w.spare == shm::SpareState::parked && s[1 - k].id.hb_slot < hb.slot_count()) {
+        serving = s[k];
+        parked = s[1 - k];
+        settled = true;
+      }
+    }
+    if (!settled) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (!settled) return -1;
+  const shm::HeartbeatSlot& slot = hb.slot(parked.id.hb_slot);
+  const auto me = static_cast<std::uint32_t>(parked.sp.incarnation);
+  const std::uint64_t t0 = now_ns();
+  kill(serving.sp.pid, SIGKILL);
+  while (now_ns() < t0 + 2'000'000'000ULL) {
+    if (slot.promoted.load(std::memory_order_acquire) == me &&
+        slot.parked.load(std::memory_order_acquire) == 0) {
+      return static_cast<double>(now_ns() - t0) / 1000.0;
+    }
+  }
+  return -1;
+}
+
+int spare(int trials, const std::string& init_delay, int slow_trials) {
+  std::vector<double> promoted, slow_restart, slow_promoted;
+  const std::string spares = "ready = \"explicit\"\nspares = 1\n";
+  const std::string init = ", \"--init-delay\", \"" + init_delay + "\"";
+  {
+    RealNode node("0s", spares);
+    if (!node.up) return 1;
+    auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"),
+                                           shm::Access::read_only);
+    auto hb = shm::HeartbeatTable::attach(shm::heartbeat_segment_name(node.cluster, "a", "system"),
+                                          shm::Access::read_only);
+    if (!ctl || !hb) return 1;
+    for (int t = 0; t < trials; ++t) {
+      const double us = kill_serving_once(*ctl, *hb, 5'000'000'000ULL);
+      if (us >= 0) promoted.push_back(us);
+    }
+  }
+  if (slow_trials > 0) {
+    {
+      RealNode node("0s", "ready = \"explicit\"\n", init);
+      if (!node.up) return 1;
+      auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"),
+                                             shm::Access::read_only);
+      auto hb = shm::HeartbeatTable::attach(
+          shm::heartbeat_segment_name(node.cluster, "a", "system"), shm::Access::read_only);
+      if (!ctl || !hb) return 1;
+      for (int t = 0; t < slow_trials; ++t) {
+        const double r = kill_once(*ctl, *hb).second;
+        if (r >= 0) slow_restart.push_back(r);
+      }
+    }
+    RealNode node("0s", spares, init);
+    if (!node.up) return 1;
+    auto ctl = shm::ControlSegment::attach(shm::control_segment_name(node.cluster, "a"),
+                                           shm::Access::read_only);
+    auto hb = shm::HeartbeatTable::attach(shm::heartbeat_segment_name(node.cluster, "a", "system"),
+                                          shm::Access::read_only);
+    if (!ctl || !hb) return 1;
+    for (int t = 0; t < slow_trials; ++t) {
+      // The killed instance initializes again before it parks: wait for it.
+      const double us = kill_serving_once(*ctl, *hb, 30'000'000'000ULL);
+      if (us >= 0) slow_promoted.push_back(us);
+    }
+  }
+  print_machine();
+  report("spare promoted (SIGKILL of the serving instance -> the spare's first beat)", promoted);
+  if (slow_trials > 0) {
+    report(("restart, " + init_delay + " initialization, no spare (SIGKILL -> first beat)").c_str(),
+           slow_restart);
+    report(("restart, " + init_delay + " initialization, a spare (SIGKILL -> first beat)").c_str(),
+           slow_promoted);
+  }
+  return promoted.empty() ? 1 : 0;
+}
+
 int cpu(std::uint32_t slots, int seconds) {
   SimulatedNode node(slots, 1'000'000, 3'000'000);
   node.wait_all_running();
@@ -597,6 +709,13 @@ int main(int argc, char** argv) {
   auto* f =
       app.add_subcommand("floor", "the bare restart floor: this harness as a minimal supervisor");
   f->add_option("--trials", trials);
+  std::string init_delay = "500ms";
+  int slow_trials = 20;
+  auto* sp =
+      app.add_subcommand("spare", "SIGKILL of the serving instance -> promoted spare's beat");
+  sp->add_option("--trials", trials);
+  sp->add_option("--init-delay", init_delay, "the initialization of the slow application");
+  sp->add_option("--slow-trials", slow_trials, "kills of the slow application (0: none)");
   auto* u = app.add_subcommand("cpu", "hamon-monitor CPU with N slots at 1 ms");
   u->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   u->add_option("--seconds", seconds);
@@ -607,5 +726,6 @@ int main(int argc, char** argv) {
   if (h->parsed()) return hang(slots, trials);
   if (f->parsed()) return floor_restart(trials);
   if (dm->parsed()) return daemon_restart(trials);
+  if (sp->parsed()) return spare(trials, init_delay, slow_trials);
   return cpu(slots, seconds);
 }

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
 #include "hamon/shm/fixed_string.hpp"
+#include "hamon/shm/futex.hpp"
 #include "link/change_feed.hpp"
 
 namespace hamon::monitor {
@@ -163,6 +165,14 @@ void Monitor::unwatch(std::uint32_t slot, std::uint64_t now) {
   if (auto it = intervals_.find(w->interval_ns); it != intervals_.end() && --it->second == 0) {
     intervals_.erase(it);
   }
+  if (w->family != 0) {
+    auto& members = families_[w->family];
+    std::erase(members, slot);
+    if (members.empty()) families_.erase(w->family);
+    if (auto s = serving_.find(w->family); s != serving_.end() && s->second == slot) {
+      serving_.erase(s);
+    }
+  }
   w.reset();
   // A segment made anew is unmapped with the last watch of a process that beat into it.
   std::erase_if(retired_, [](const auto& t) { return t.use_count() == 1; });
@@ -196,7 +206,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
 
   std::shared_ptr<shm::HeartbeatTable> t = table(id.group);
   if (t != nullptr && id.hb_slot >= t->slot_count()) t = nullptr;
-  const shm::HeartbeatSlot* beat = t != nullptr ? &t->slot(id.hb_slot) : nullptr;
+  shm::HeartbeatSlot* beat = t != nullptr ? &t->slot(id.hb_slot) : nullptr;
   Watch w{inc,        pid,
           -1,         id.group,
           id.hb_slot, id.interval_ns,
@@ -226,6 +236,15 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   }
   w.live = engine::Liveness(inc, now, lp, baseline, lost_ns_);
   w.beats_before = prev_beats;
+  w.family = id.family;
+  // A monitor that restarts finds the instance it promoted by the word it wrote in its slot.
+  if (w.family != 0 && beat != nullptr &&
+      beat->promoted.load(std::memory_order_acquire) == static_cast<std::uint32_t>(inc) &&
+      baseline.incarnation == inc) {
+    w.spare = shm::SpareState::serving;
+  } else if (w.family != 0 && parked(w)) {
+    w.spare = shm::SpareState::parked;
+  }
   // Not without a slot to read beats from: silence nobody can hear is no hang.
   if (must_beat && beat != nullptr) w.live.beaten_before();
   w.pidfd = node::pidfd_open_checked(pid, ticks);
@@ -239,6 +258,10 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   ev.data.u64 = slot;
   ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.pidfd, &ev);
   const bool spawn_ready = w.live.state() == engine::LiveState::ready;
+  if (w.family != 0) {
+    families_[w.family].push_back(slot);
+    if (w.spare == shm::SpareState::serving) serving_[w.family] = slot;
+  }
   auto& stored = watches_[slot].emplace(std::move(w));
   publish(slot, stored,
           was_running   ? ProcessState::running
@@ -263,7 +286,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
 
 void Monitor::publish(std::uint32_t slot, const Watch& w, ProcessState state, std::uint64_t now) {
   ctl_.process(slot).watch.write(
-      {w.incarnation, now, w.live.alive_at_ns(), w.beats_before + w.live.beats(), state, 0});
+      {w.incarnation, now, w.live.alive_at_ns(), w.beats_before + w.live.beats(), state, w.spare});
   if (feed_ != nullptr) feed_->changed(slot);
 }
 
@@ -295,7 +318,71 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                         .detail = hung ? hang_detail(w, silence) : ""});
     }
   }
+  if (w.family != 0) {
+    if (v.changed && v.state == engine::LiveState::hung && w.spare == shm::SpareState::serving) {
+      // The one serving hung: a parked instance takes over now, before the kill.
+      w.spare = shm::SpareState::none;
+      serving_.erase(w.family);
+      publish(slot, w, ProcessState::hung, now);
+      promote_in(w.family, slot, now, "the one serving hung", now);
+    } else {
+      follow_spare(slot, w, now);
+    }
+  }
   if (v.next_check_ns != UINT64_MAX) due_.add(v.next_check_ns, slot, inc);
+}
+
+bool Monitor::parked(const Watch& w) const {
+  if (w.beat == nullptr) return false;
+  return w.beat->parked.load(std::memory_order_acquire) ==
+             static_cast<std::uint32_t>(w.incarnation) &&
+         w.beat->incarnation.load(std::memory_order_acquire) == w.incarnation &&
+         w.beat->pid.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(w.pid);
+}
+
+void Monitor::follow_spare(std::uint32_t slot, Watch& w, std::uint64_t now) {
+  if (w.spare == shm::SpareState::serving || w.live.state() == engine::LiveState::hung) return;
+  const bool is_parked = parked(w);
+  const auto was = w.spare;
+  w.spare = is_parked ? shm::SpareState::parked : shm::SpareState::none;
+  if (is_parked && !serving_.contains(w.family)) {
+    promote(slot, now, "none served", now);
+  } else if (w.spare != was) {
+    publish(slot, w, to_process_state(w.live.state()), now);
+  }
+}
+
+void Monitor::promote_in(std::uint32_t family, std::uint32_t except, std::uint64_t trigger_ns,
+                         const char* why, std::uint64_t now) {
+  const auto f = families_.find(family);
+  if (f == families_.end() || serving_.contains(family)) return;
+  for (const std::uint32_t s : f->second) {
+    if (s == except || !watches_[s]) continue;
+    const Watch& w = *watches_[s];
+    if (w.live.state() == engine::LiveState::hung || !parked(w)) continue;
+    promote(s, trigger_ns, why, now);
+    return;
+  }
+}
+
+void Monitor::promote(std::uint32_t slot, std::uint64_t trigger_ns, const char* why,
+                      std::uint64_t now) {
+  Watch& w = *watches_[slot];
+  // The wake first: everything else can wait until the instance serves.
+  w.beat->promoted.store(static_cast<std::uint32_t>(w.incarnation), std::memory_order_release);
+  (void)shm::futex_wake(w.beat->promoted, INT_MAX);
+  w.spare = shm::SpareState::serving;
+  serving_[w.family] = slot;
+  publish(slot, w, to_process_state(w.live.state()), now);
+  node::post_event(ctl_, shm::DaemonId::monitor,
+                   {.kind = shm::EventKind::promoted,
+                    .group = w.group_name,
+                    .name = w.name,
+                    .slot = slot,
+                    .incarnation = w.incarnation,
+                    .pid = w.pid,
+                    .value = static_cast<std::int64_t>(now > trigger_ns ? now - trigger_ns : 0),
+                    .detail = std::string("serves: ") + why});
 }
 
 bool Monitor::stalled_with_others(std::uint32_t slot, const Watch& w, std::uint64_t now) {
@@ -333,7 +420,14 @@ std::string Monitor::hang_detail(const Watch& w, std::uint64_t silence) const {
 
 void Monitor::exited(std::uint32_t slot, std::uint64_t now) {
   if (slot >= watches_.size() || !watches_[slot]) return;
-  publish(slot, *watches_[slot], ProcessState::exited, now);
+  Watch& w = *watches_[slot];
+  if (w.spare == shm::SpareState::serving) {
+    // The one serving ended: a parked instance serves before anything else is done.
+    w.spare = shm::SpareState::none;
+    serving_.erase(w.family);
+    promote_in(w.family, slot, now, "the one serving exited", now);
+  }
+  publish(slot, w, ProcessState::exited, now);
   unwatch(slot, now);
 }
 

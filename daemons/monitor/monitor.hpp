@@ -9,6 +9,12 @@
 //
 // It never trusts a heartbeat slot: what it reads there goes through engine::Liveness, which can
 // only conclude things about that one process.
+//
+// Warm spares (docs/spares.md): the instances of a process with spares form a family (the
+// identity's `family`); the monitor alone decides which of them serves. When none does, it
+// promotes a parked one — at once when the serving instance's pidfd says it ended or it is
+// declared hung, else at the first check that finds an instance parked: one store and one futex
+// wake in that instance's slot.
 #ifndef HAMON_MONITOR_MONITOR_HPP
 #define HAMON_MONITOR_MONITOR_HPP
 
@@ -53,11 +59,13 @@ class Monitor {
     std::uint32_t group = 0;
     std::uint32_t hb_slot = 0;
     std::uint64_t interval_ns = 0;
-    const shm::HeartbeatSlot* beat = nullptr;  // in its group's segment; null if unreachable
+    shm::HeartbeatSlot* beat = nullptr;  // in its group's segment; null if unreachable
     engine::Liveness live;
     std::string group_name, name;
     std::shared_ptr<shm::HeartbeatTable> table;  // keeps `beat` mapped
     std::uint64_t beats_before = 0;  // seen by the monitors before this one (it was adopted)
+    std::uint32_t family = 0;        // ProcessIdentity::family: 0 without spares
+    shm::SpareState spare = shm::SpareState::none;
   };
   struct Mapped {
     std::uint32_t generation;  // GroupInfo::generation it was mapped in
@@ -69,6 +77,14 @@ class Monitor {
              std::uint64_t now, bool adopted);
   void check(std::uint32_t slot, std::uint64_t incarnation, std::uint64_t now);
   void exited(std::uint32_t slot, std::uint64_t now);
+  // Whether `w` is parked now, by its slot (its own incarnation's park, not a predecessor's).
+  [[nodiscard]] bool parked(const Watch& w) const;
+  // Promotes a parked instance of `family` other than `except`, if there is one.
+  void promote_in(std::uint32_t family, std::uint32_t except, std::uint64_t trigger_ns,
+                  const char* why, std::uint64_t now);
+  void promote(std::uint32_t slot, std::uint64_t trigger_ns, const char* why, std::uint64_t now);
+  // Keeps `w`'s spare state in step with its slot; promotes it when its family has none serving.
+  void follow_spare(std::uint32_t slot, Watch& w, std::uint64_t now);
   // Forgets a watch: its pidfd and its part in the tick.
   void unwatch(std::uint32_t slot, std::uint64_t now);
   // Follows the shortest interval watched: the tick, the wheel's granularity, every verdict's pace.
@@ -114,7 +130,9 @@ class Monitor {
   std::map<std::uint32_t, Mapped> tables_;  // by group index
   // Segments made anew since, still mapped by the watches of processes that beat into them.
   std::vector<std::shared_ptr<shm::HeartbeatTable>> retired_;
-  std::vector<std::optional<Watch>> watches_;         // by process slot
+  std::vector<std::optional<Watch>> watches_;                     // by process slot
+  std::map<std::uint32_t, std::vector<std::uint32_t>> families_;  // family → slots watched
+  std::map<std::uint32_t, std::uint32_t> serving_;                // family → the slot serving
   std::map<std::uint64_t, std::uint32_t> intervals_;  // interval → how many watches have it
   engine::TimerWheel due_;
   std::vector<engine::TimerWheel::Entry> expired_;

@@ -67,6 +67,11 @@ void Server::write_identity(std::size_t i, std::uint64_t incarnation) {
     case engine::Readiness::on_heartbeat: id.ready_mode = shm::ReadyMode::heartbeat; break;
     case engine::Readiness::on_ready_call: id.ready_mode = shm::ReadyMode::ready_call; break;
   }
+  if (const std::string family = p.family(); !family.empty()) {
+    if (const auto head = config_->process_index(p.group + "/" + family)) {
+      id.family = slots_.slot(*head) + 1;
+    }
+  }
   shm::write_fixed(id.name, p.name);
   ctl_.process(slots_.slot(i)).identity.write(id);
 }
@@ -239,6 +244,8 @@ int Server::do_work(std::uint64_t now) {
 void Server::failed_here(std::size_t i, std::uint64_t now) {
   const auto& p = config_->processes[i];
   if (!duplex_ || !p.critical || p.failover != engine::Failover::immediate) return;
+  // A spare serves on in its place: nothing failed for the tenant.
+  if (sup_->family_up_besides(i)) return;
   if (crashed_at_.size() != config_->processes.size())
     crashed_at_.assign(config_->processes.size(), 0);
   crashed_at_[i] = now;
@@ -271,7 +278,16 @@ void Server::duplex_turn(std::uint64_t now) {
                                   (ph == Phase::up && now >= crashed_at_[i] + 1'000'000'000))) {
         crashed_at_[i] = 0;
       }
-      critical[t] += ph == Phase::failed || crashed_at_[i] != 0 ? 1 : 0;
+    }
+    for (std::size_t i : tenant_processes(t)) {
+      const auto& p = config_->processes[i];
+      // A process with spares fails as a whole: when none of its instances can be kept up.
+      if (!p.critical || !p.spare_of.empty()) continue;
+      const auto failing = [&](std::size_t k) {
+        return sup_->phase(k) == Phase::failed || crashed_at_[k] != 0;
+      };
+      const auto all = sup_->instances(i);
+      critical[t] += std::all_of(all.begin(), all.end(), failing) ? 1 : 0;
     }
   }
   // Hot standby: a step-down ends once every running process of the tenant has said it drained

@@ -354,6 +354,8 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                               {HAMON_ENV_INCARNATION, std::to_string(inc)},
                               {HAMON_ENV_INTERVAL_NS, std::to_string(pc->interval.count())}},
                              node_.log_dir() + "/" + group + "." + name + ".log"};
+  // An instance of a process with spares parks in hamon_park() until the monitor promotes it.
+  if (!pc->family().empty()) req.extra_env[HAMON_ENV_PARK] = "1";
   // What the start needs that may have been removed under a running node: the log directory,
   // and the name by which the process finds its heartbeat segment (segment_links.hpp).
   if (::access(node_.log_dir().c_str(), F_OK) != 0) (void)node::make_dirs(node_.log_dir(), 0750);

@@ -77,7 +77,8 @@ constexpr std::array<std::string_view, 22> settings_keys{"interval",
                                                          "nice",
                                                          "cpus",
                                                          "oom_score_adjust"};
-constexpr std::array<std::string_view, 3> process_only_keys{"name", "command", "depends_on"};
+constexpr std::array<std::string_view, 4> process_only_keys{"name", "command", "depends_on",
+                                                            "spares"};
 constexpr std::array<std::string_view, 4> limit_keys{"nofile", "nproc", "core", "memlock"};
 
 // hamon passes a process what the client header needs in HAMON_* variables.
@@ -222,6 +223,8 @@ class Parser {
                     const TenantConfig* tenant, bool keep);
   void read_dependencies(const std::vector<Located<std::string>>& written, ProcessConfig& process,
                          ProcessSources& sources);
+  // Places each process's spare instances right after it (ProcessConfig::spares).
+  void add_spares();
 
   std::string file_;
   Config config_;
@@ -449,6 +452,7 @@ ParseResult Parser::run(const toml::table& root) {
   for (const toml::table* tenant : get_tables(top, "tenant", "[[tenant]]")) read_tenant(*tenant);
 
   internal::validate(config_, sources_, errors_);
+  if (errors_.empty()) add_spares();
 
   ParseResult result;
   std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
@@ -831,10 +835,35 @@ void Parser::read_process(const toml::table& table, std::string_view header,
   if (auto dependencies = get_string_list(s, "depends_on"))
     read_dependencies(*dependencies, process, sources);
 
+  if (auto v = get_integer(s, "spares", 0, max_spares)) {
+    process.spares = static_cast<std::uint32_t>(v->value);
+    sources.spares = v->where;
+  }
+
   if (keep && name) {
     config_.processes.push_back(std::move(process));
     sources_.processes.push_back(std::move(sources));
   }
+}
+
+void Parser::add_spares() {
+  std::vector<ProcessConfig> all;
+  std::vector<ProcessSources> where;
+  for (std::size_t i = 0; i < config_.processes.size(); ++i) {
+    const ProcessConfig& p = config_.processes[i];
+    all.push_back(p);
+    where.push_back(sources_.processes[i]);
+    for (std::uint32_t k = 1; k <= p.spares; ++k) {
+      ProcessConfig member = p;
+      member.name = p.name + "~" + std::to_string(k);
+      member.spares = 0;
+      member.spare_of = p.name;
+      all.push_back(std::move(member));
+      where.push_back(sources_.processes[i]);
+    }
+  }
+  config_.processes = std::move(all);
+  sources_.processes = std::move(where);
 }
 
 // Resolves the written names to qualified ones: a bare name means the process's own group.

@@ -24,6 +24,7 @@ struct ProcessSources {
   SourcePos name;
   SettingsSources settings;
   std::vector<SourcePos> depends_on;  // one per ProcessConfig::depends_on entry
+  std::optional<SourcePos> spares;
 };
 
 struct NodeSources {

@@ -170,6 +170,23 @@ class Validator {
                   std::to_string(sources_.processes[it->second].name.line) + ")");
       }
       check_settings(qualified, processes[i], sources_.processes[i].settings, &sources_.defaults);
+      check_spares(processes[i], sources_.processes[i]);
+    }
+  }
+
+  void check_spares(const ProcessConfig& p, const ProcessSources& where) {
+    if (p.spares == 0 || !where.spares) return;
+    // A member's name is NAME~N: it must fit the segments' 32-byte name fields.
+    const std::size_t suffix = 1 + std::to_string(p.spares).size();
+    if (p.name.size() + suffix > max_name_length) {
+      error(*where.spares, p.qualified() + ": with spares its name must be at most " +
+                               std::to_string(max_name_length - suffix) +
+                               " characters (its instances are named " + p.name + "~1…)");
+    }
+    if (p.ready != Readiness::on_ready_call) {
+      error(*where.spares, p.qualified() +
+                               ": spares need ready = \"explicit\": an instance is ready when it "
+                               "parks (hamon_park() / Heartbeat::park()), initialized");
     }
   }
 
@@ -177,14 +194,22 @@ class Validator {
   // place a process or a group; one error, at the first item too many, for each table.
   void check_capacity() {
     const auto& processes = config_.processes;
-    if (processes.size() > max_processes) {
-      error(sources_.processes[max_processes].name,
-            processes[max_processes].qualified() + " is one process too many: a node runs " +
-                std::to_string(max_processes) + " processes at most");
+    // A process with spares counts once per instance.
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < processes.size(); ++i) {
+      const std::size_t before = total;
+      total += 1 + processes[i].spares;
+      if (before > max_processes || total <= max_processes) continue;
+      error(sources_.processes[i].name, processes[i].qualified() +
+                                            " is one process too many: a node runs " +
+                                            std::to_string(max_processes) + " processes at most");
     }
     std::unordered_map<std::string_view, std::size_t> members;  // group -> processes
     for (std::size_t i = 0; i < processes.size(); ++i) {
-      if (++members[processes[i].group] != max_group_processes + 1) continue;
+      std::size_t& n = members[processes[i].group];
+      const std::size_t before = n;
+      n += 1 + processes[i].spares;
+      if (before > max_group_processes || n <= max_group_processes) continue;
       error(sources_.processes[i].name,
             processes[i].qualified() + " is one process too many for group " + processes[i].group +
                 ": a group has " + std::to_string(max_group_processes) + " processes at most");

@@ -40,13 +40,19 @@ bool DependencyGraph::starts_before(std::size_t a, std::size_t b) const noexcept
 }
 
 std::vector<std::size_t> DependencyGraph::startable(std::span<const StartState> states) const {
-  assert(states.size() == size());
+  std::vector<bool> ready(states.size());
+  for (std::size_t i = 0; i < states.size(); ++i) ready[i] = states[i] == StartState::ready;
+  return startable(states, ready);
+}
+
+std::vector<std::size_t> DependencyGraph::startable(std::span<const StartState> states,
+                                                    const std::vector<bool>& dependable) const {
+  assert(states.size() == size() && dependable.size() == size());
   std::vector<std::size_t> result;
   for (std::size_t i = 0; i < size(); ++i) {
     if (states[i] != StartState::pending) continue;
     const auto& deps = dependencies_[i];
-    if (std::all_of(deps.begin(), deps.end(),
-                    [&](std::size_t d) { return states[d] == StartState::ready; })) {
+    if (std::all_of(deps.begin(), deps.end(), [&](std::size_t d) { return dependable[d]; })) {
       result.push_back(i);
     }
   }

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace hamon::engine {
@@ -26,6 +27,28 @@ Supervisor::Supervisor(const Config& config, std::uint64_t next_incarnation)
       next_incarnation_(std::max<std::uint64_t>(1, next_incarnation)) {
   procs_.reserve(config.processes.size());
   for (const auto& pc : config.processes) procs_.push_back(Proc{.budget = RestartBudget(pc)});
+  head_.resize(procs_.size());
+  members_.resize(procs_.size());
+  for (std::size_t i = 0; i < procs_.size(); ++i) {
+    const ProcessConfig& pc = config.processes[i];
+    const auto head =
+        pc.spare_of.empty() ? std::nullopt : config.process_index(pc.group + "/" + pc.spare_of);
+    head_[i] = head.value_or(i);
+    if (head) members_[*head].push_back(i);
+  }
+}
+
+std::vector<std::size_t> Supervisor::instances(std::size_t i) const {
+  std::vector<std::size_t> all{head_[i]};
+  all.insert(all.end(), members_[head_[i]].begin(), members_[head_[i]].end());
+  return all;
+}
+
+bool Supervisor::family_up_besides(std::size_t i) const {
+  for (std::size_t k : instances(i)) {
+    if (k != i && procs_[k].phase == Phase::up && !procs_[k].stop_wanted) return true;
+  }
+  return false;
 }
 
 bool Supervisor::running(const Proc& p) const noexcept {
@@ -69,6 +92,7 @@ void Supervisor::mark_start(std::size_t i) {
       if (p.phase == Phase::down || p.phase == Phase::failed) p.phase = Phase::waiting;
     }
     for (std::size_t d : graph_.dependencies(k)) todo.push_back(d);
+    if (k == head_[k]) todo.insert(todo.end(), members_[k].begin(), members_[k].end());
   }
 }
 
@@ -83,18 +107,22 @@ void Supervisor::stop(std::size_t i, std::uint64_t now) {
     if (!procs_[k].want && procs_[k].stop_wanted) continue;
     mark_stop(k, false);
     for (std::size_t d : graph_.dependents(k)) todo.push_back(d);
+    if (k == head_[k]) todo.insert(todo.end(), members_[k].begin(), members_[k].end());
   }
   schedule(now);
 }
 
 void Supervisor::restart(std::size_t i, std::uint64_t now) {
-  if (!running(procs_[i])) {
-    start(i, now);
-    return;
+  // A process with spares restarts as a whole: every instance.
+  const std::vector<std::size_t> all = i == head_[i] ? instances(i) : std::vector<std::size_t>{i};
+  bool any = false;
+  for (std::size_t k : all) {
+    if (!running(procs_[k])) continue;
+    any = true;
+    mark_stop(k, true);
   }
-  mark_stop(i, true);
   mark_start(i);  // what it depends on must run when it starts again (it may be being stopped)
-  restart_dependents(i);
+  if (any && (i == head_[i] || !family_up_besides(i))) restart_dependents(head_[i]);
   schedule(now);
 }
 
@@ -193,7 +221,8 @@ void Supervisor::end(std::size_t i, int status, bool spawn_failed, std::uint64_t
       p.restart_at = d.at_ns;
       notes_.push_back({Note::Kind::restarting, i, p.incarnation,
                         static_cast<std::int64_t>(d.at_ns - now), d.reason});
-      restart_dependents(i);
+      // Another instance serves on: to its dependents the process never went away.
+      if (!family_up_besides(i)) restart_dependents(head_[i]);
       break;
     case RestartBudget::Action::stay_down:
       p.phase = Phase::down;
@@ -224,7 +253,7 @@ void Supervisor::schedule(std::uint64_t now) {
   for (std::size_t i = 0; i < procs_.size(); ++i) {
     const Proc& p = procs_[i];
     if (!p.stop_wanted || (p.phase != Phase::starting && p.phase != Phase::up)) continue;
-    if (!dependents_being_stopped(i, memo)) stops.push_back(i);
+    if (!dependents_being_stopped(head_[i], memo)) stops.push_back(i);
   }
   std::sort(stops.begin(), stops.end(),
             [this](std::size_t a, std::size_t b) { return graph_.starts_before(b, a); });
@@ -242,7 +271,12 @@ void Supervisor::schedule(std::uint64_t now) {
                 : p.phase == Phase::up && !p.stop_wanted ? StartState::ready
                                                          : StartState::started;
   }
-  for (std::size_t i : graph_.startable(states)) {
+  // A process with spares is there for its dependents while any of its instances is.
+  std::vector<bool> dependable(procs_.size(), false);
+  for (std::size_t i = 0; i < procs_.size(); ++i) {
+    if (states[i] == StartState::ready) dependable[head_[i]] = true;
+  }
+  for (std::size_t i : graph_.startable(states, dependable)) {
     Proc& p = procs_[i];
     p.phase = Phase::starting;
     p.incarnation = next_incarnation_++;

@@ -1,9 +1,11 @@
 // hamon-demo-app: a process for demos, tests and benchmarks. It attaches with the client header,
 // beats at its interval and misbehaves on cue.
 //
-//   hamon-demo-app [--interval 10ms] [--ready-delay 0s] [--crash-after N] [--hang-after N]
+//   hamon-demo-app [--interval 10ms] [--init-delay 0s] [--crash-after N] [--hang-after N]
 //                  [--exit-after N --exit-code C] [--garbage-after N] [--drain-delay D]
-// Outside hamon it says so and exits 2.
+// Once initialized (--init-delay), it parks (Heartbeat::park): with spares configured, it waits
+// there until hamon promotes it; without, it is ready at once. Outside hamon it says so and
+// exits 2.
 #include <hamon/heartbeat.hpp>
 #include <signal.h>
 #include <time.h>
@@ -46,8 +48,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   app.add_option("--interval", interval_text,
                  "the interval to keep (default: the one hamon gives); beats twice per interval");
-  app.add_option("--ready-delay", ready_delay_text,
-                 "wait this long before the first beat and ready()");
+  app.add_option("--init-delay,--ready-delay", ready_delay_text,
+                 "initialize for this long (no beat) before parking: ready, or a spare waiting "
+                 "to be promoted");
   app.add_option("--crash-after", crash_after, "after N beats, die by SIGSEGV");
   app.add_option("--hang-after", hang_after, "after N beats, stop beating but stay alive");
   app.add_option("--exit-after", exit_after, "after N beats, exit with --exit-code");
@@ -75,7 +78,10 @@ int main(int argc, char** argv) {
   timespec t{};
   clock_gettime(CLOCK_MONOTONIC, &t);
   if (ready_delay.count() > 0) sleep_until(t, ready_delay);
-  hb.ready();
+  if (!hb.park()) {
+    std::fprintf(stderr, "%s\n", hb.error_message());
+    return 1;
+  }
   std::printf("hamon-demo-app: pid %d slot %u incarnation %llu interval %lldns role %s\n", getpid(),
               hb.slot(), static_cast<unsigned long long>(hb.incarnation()),
               static_cast<long long>(interval.count()), hamon::to_string(hb.role()));

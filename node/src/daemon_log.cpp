@@ -189,6 +189,7 @@ int log_level(shm::EventKind kind) noexcept {
     case K::peer_up:
     case K::restarting:
     case K::stopped:
+    case K::promoted:
     case K::config_loaded: return kLogNotice;
     default: return kLogInfo;
   }

@@ -142,6 +142,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
       case engine::Phase::up:
         if (w.incarnation == su.incarnation && w.state != shm::ProcessState::unused) {
           r.state = shm::to_string(w.state);
+          if (w.spare == shm::SpareState::parked) r.spare = "parked";
+          if (w.spare == shm::SpareState::serving) r.spare = "serving";
         } else {
           r.state = "starting";
         }
@@ -300,14 +302,20 @@ std::string render_table(const NodeView& v) {
     o << line;
   }
   o << '\n';
-  std::snprintf(line, sizeof line, "%-12s %-16s %8s  %-10s %-13s %9s  %8s  %11s  %4s\n", "TENANT",
-                "PROCESS", "PID", "STATE", "ROLE", "HEARTBEAT", "RESTARTS", "INCARNATION", "TREE");
+  const bool spares = std::any_of(v.processes.begin(), v.processes.end(),
+                                  [](const ProcessRow& p) { return !p.spare.empty(); });
+  const int state_width = spares ? 15 : 10;  // running/serving
+  std::snprintf(line, sizeof line, "%-12s %-16s %8s  %-*s %-13s %9s  %8s  %11s  %4s\n", "TENANT",
+                "PROCESS", "PID", state_width, "STATE", "ROLE", "HEARTBEAT", "RESTARTS",
+                "INCARNATION", "TREE");
   o << line;
   for (const auto& p : v.processes) {
     const std::string tree = p.tree ? std::to_string(*p.tree) : "-";
-    std::snprintf(line, sizeof line, "%-12s %-16s %8d  %-10s %-13s %9s  %8u  %11llu  %4s\n",
-                  p.tenant.c_str(), p.name.c_str(), p.pid, p.state.c_str(), p.role.c_str(),
-                  age(p.heartbeat_age_us).c_str(), p.restarts,
+    std::string state = p.state;
+    if (!p.spare.empty()) state.append(1, '/').append(p.spare);
+    std::snprintf(line, sizeof line, "%-12s %-16s %8d  %-*s %-13s %9s  %8u  %11llu  %4s\n",
+                  p.tenant.c_str(), p.name.c_str(), p.pid, state_width, state.c_str(),
+                  p.role.c_str(), age(p.heartbeat_age_us).c_str(), p.restarts,
                   static_cast<unsigned long long>(p.incarnation), tree.c_str());
     o << line;
   }
@@ -397,9 +405,9 @@ std::string render_json(const NodeView& v) {
     const auto& p = v.processes[i];
     o << (i ? "," : "") << "{\"slot\":" << p.slot << ",\"tenant\":" << json_string(p.tenant)
       << ",\"name\":" << json_string(p.name) << ",\"pid\":" << p.pid
-      << ",\"state\":" << json_string(p.state) << ",\"role\":" << json_string(p.role)
-      << ",\"incarnation\":" << p.incarnation << ",\"restarts\":" << p.restarts
-      << ",\"heartbeat_age_us\":" << json_age(p.heartbeat_age_us)
+      << ",\"state\":" << json_string(p.state) << ",\"spare\":" << json_string(p.spare)
+      << ",\"role\":" << json_string(p.role) << ",\"incarnation\":" << p.incarnation
+      << ",\"restarts\":" << p.restarts << ",\"heartbeat_age_us\":" << json_age(p.heartbeat_age_us)
       << ",\"tree\":" << (p.tree ? std::to_string(*p.tree) : std::string("null")) << "}";
   }
   o << "],\"tenants\":[";

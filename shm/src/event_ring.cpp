@@ -41,6 +41,7 @@ const char* to_string(EventKind k) noexcept {
     case EventKind::frame_rejected: return "frame-rejected";
     case EventKind::alarm: return "alarm";
     case EventKind::refused: return "refused";
+    case EventKind::promoted: return "promoted";
   }
   return "unknown";
 }

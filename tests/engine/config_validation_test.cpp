@@ -1120,5 +1120,60 @@ failover = "sometimes"
                     "immediate"}));
 }
 
+TEST(ConfigSpares, AProcessWithSparesIsFollowedByItsInstances) {
+  const auto r = test::parse_with_cluster(R"([[system.process]]
+name = "svc"
+command = ["/bin/svc"]
+ready = "explicit"
+spares = 2
+[[system.process]]
+name = "dep"
+command = ["/bin/dep"]
+depends_on = ["svc"]
+)");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(test::errors_of(r));
+  const auto& p = r.config->processes;
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_EQ(p[0].name, "svc");
+  EXPECT_EQ(p[0].spares, 2u);
+  EXPECT_EQ(p[0].family(), "svc");
+  EXPECT_EQ(p[1].name, "svc~1");
+  EXPECT_EQ(p[2].name, "svc~2");
+  EXPECT_EQ(p[2].spare_of, "svc");
+  EXPECT_EQ(p[2].family(), "svc");
+  EXPECT_EQ(p[2].command, p[0].command);
+  EXPECT_EQ(p[3].name, "dep");
+  EXPECT_EQ(p[3].family(), "");
+  EXPECT_EQ(p[3].depends_on, std::vector<std::string>{"system/svc"});
+}
+
+TEST(ConfigSpares, SparesNeedExplicitReadinessAndANameThatLeavesRoom) {
+  EXPECT_EQ(test::errors_of(test::parse_with_cluster(R"([[system.process]]
+name = "svc"
+command = ["/bin/svc"]
+spares = 1
+)")),
+            std::vector<std::string>{
+                "test.toml:4:10: error: system/svc: spares need ready = \"explicit\": an instance "
+                "is ready when it parks (hamon_park() / Heartbeat::park()), initialized"});
+  EXPECT_EQ(test::errors_of(test::parse_with_cluster(R"([[system.process]]
+name = "abcdefghijklmnopqrstuvwxyz01234"
+command = ["/bin/svc"]
+ready = "explicit"
+spares = 1
+)")),
+            std::vector<std::string>{
+                "test.toml:5:10: error: system/abcdefghijklmnopqrstuvwxyz01234: with spares its "
+                "name must be at most 29 characters (its instances are named "
+                "abcdefghijklmnopqrstuvwxyz01234~1…)"});
+  EXPECT_FALSE(test::parse_with_cluster(R"([[system.process]]
+name = "svc"
+command = ["/bin/svc"]
+ready = "explicit"
+spares = 17
+)")
+                   .ok());
+}
+
 }  // namespace
 }  // namespace hamon::engine

@@ -1251,5 +1251,50 @@ TEST(Supervisor, RandomEventsOnRandomConfigurationsKeepEveryInvariant) {
   }
 }
 
+// Warm spares: a process with spares is a family of instances (svc, svc~1, ...).
+constexpr std::string_view explicit_ready = "ready = \"explicit\"\nspares = 1\n";
+
+TEST(SupervisorSpares, ItsDependentStartsOnceAnyInstanceIsReady) {
+  Node n({{"svc", 50, {}, std::string(explicit_ready)}, {"dep", 50, {"svc"}}});
+  n.sup.start_all(t0);
+  EXPECT_EQ(n.acts(), (std::vector<std::string>{"start svc", "start svc~1"}));
+  n.spawned("svc", t0);
+  n.spawned("svc~1", t0);
+  n.ready("svc~1", t0 + ms);
+  EXPECT_EQ(n.acts(), std::vector<std::string>{"start dep"});
+}
+
+TEST(SupervisorSpares, AnInstanceThatEndsWhileAnotherIsUpRestartsAloneItsDependentsStay) {
+  Node n({{"svc", 50, {}, std::string(explicit_ready)}, {"dep", 50, {"svc"}}});
+  n.bring_up(t0);
+  n.exited("svc", killed_by(SIGKILL), t0 + ms);
+  EXPECT_EQ(n.acts(), std::vector<std::string>{"start svc"});
+  EXPECT_EQ(n.phase("dep"), Phase::up);
+}
+
+TEST(SupervisorSpares, WhenNoInstanceIsLeftUpItsDependentsRestartWithIt) {
+  Node n({{"svc", 50, {}, std::string(explicit_ready)}, {"dep", 50, {"svc"}}});
+  n.bring_up(t0);
+  n.exited("svc~1", killed_by(SIGKILL), t0 + ms);
+  (void)n.acts();
+  n.exited("svc", killed_by(SIGKILL), t0 + 2 * ms);
+  const auto acts = n.acts();
+  EXPECT_NE(std::find(acts.begin(), acts.end(), "stop dep"), acts.end());
+}
+
+TEST(SupervisorSpares, StoppingTheProcessStopsEveryInstanceAfterItsDependents) {
+  Node n({{"svc", 50, {}, std::string(explicit_ready)}, {"dep", 50, {"svc"}}});
+  n.bring_up(t0);
+  n.sup.stop(n.id("svc"), t0 + ms);
+  EXPECT_EQ(n.acts(), std::vector<std::string>{"stop dep"});
+  n.exited("dep", 0, t0 + 2 * ms);
+  EXPECT_EQ(n.acts(), (std::vector<std::string>{"stop svc~1", "stop svc"}));  // reverse start order
+  n.sup.start(n.id("svc"), t0 + 3 * ms);
+  EXPECT_EQ(n.acts(), std::vector<std::string>{});  // still stopping
+  n.exited("svc", 0, t0 + 4 * ms);
+  n.exited("svc~1", 0, t0 + 4 * ms);
+  EXPECT_EQ(n.acts(), (std::vector<std::string>{"start svc", "start svc~1"}));
+}
+
 }  // namespace
 }  // namespace hamon::engine

@@ -367,6 +367,49 @@ static inline int hamon_wait_role_change(hamon_client* c, enum hamon_role seen, 
   }
 }
 
+/* Waits, parked, until hamon makes this instance the one that serves (warm spares,
+ * docs/spares.md). Call it where the process is initialized and ready to serve: a process
+ * configured with `spares = N` runs N+1 instances, and each parks here; hamon-monitor promotes one
+ * at once and, when it crashes or hangs, another with one futex wake (no fork, no exec, no
+ * initialization). Marks the process ready and beats while parked (a parked instance that stops
+ * beating is hung, and replaced). Returns 0 once promoted, at once for a process without spares;
+ * or -HAMON_E_NOT_ATTACHED, -HAMON_E_SYSTEM. */
+static inline int hamon_park(hamon_client* c) HAMON_NOEXCEPT_ {
+  uint32_t* promoted;
+  uint32_t me;
+  const char* park = getenv(HAMON_ENV_PARK);
+  struct timespec pace;
+  uint64_t every;
+  if (c->slot == HAMON_NULL_) return -HAMON_E_NOT_ATTACHED;
+  if (park == HAMON_NULL_ || strcmp(park, "1") != 0) return hamon_ready(c);
+  me = HAMON_NUM_(uint32_t, c->incarnation);
+  promoted = hamon_u32_(c->slot, HAMON_HB_SLOT_PROMOTED);
+  /* Beat at least twice per interval while asleep: a parked instance is watched like any. */
+  every = c->interval_ns != 0 ? c->interval_ns / 2 : 50000000u;
+  if (every < 100000u) every = 100000u;
+  pace.tv_sec = HAMON_NUM_(time_t, every / 1000000000u);
+  pace.tv_nsec = HAMON_NUM_(long, every % 1000000000u);
+  __atomic_store_n(hamon_u32_(c->slot, HAMON_HB_SLOT_PARKED), me, __ATOMIC_RELEASE);
+  hamon_ready(c);
+  for (;;) {
+    uint32_t seen = __atomic_load_n(promoted, __ATOMIC_ACQUIRE);
+    long rc;
+    if (seen == me) {
+      __atomic_store_n(hamon_u32_(c->slot, HAMON_HB_SLOT_PARKED), 0u, __ATOMIC_RELAXED);
+      hamon_beat(c);
+      return 0;
+    }
+    /* A shared (not private) futex: the waker is hamon-monitor. */
+    rc = syscall(SYS_futex, promoted, FUTEX_WAIT, seen, &pace, HAMON_NULL_, 0);
+    if (rc != 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+      snprintf(c->error, sizeof c->error, "hamon: futex wait while parked failed: %s",
+               strerror(errno));
+      return -HAMON_E_SYSTEM;
+    }
+    hamon_beat(c);
+  }
+}
+
 /* The message of the latest error, or "" when there was none. */
 static inline const char* hamon_error_message(const hamon_client* c) HAMON_NOEXCEPT_ {
   return c->error;

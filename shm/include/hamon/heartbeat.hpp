@@ -110,6 +110,11 @@ class Heartbeat {
   // Marks the process ready (for ready = "explicit") and beats. False when not attached.
   bool ready() noexcept { return hamon_ready(&c_) == 0; }
 
+  // Warm spares: waits, parked, until hamon makes this instance the one that serves; returns at
+  // once for a process without spares. Call it where the process is ready to serve (it marks it
+  // ready). False when not attached or the wait failed (see error_message()).
+  bool park() noexcept { return hamon_park(&c_) == 0; }
+
   // The tenant's current role; one acquire load.
   [[nodiscard]] Role role() const noexcept { return static_cast<Role>(hamon_get_role(&c_)); }
 

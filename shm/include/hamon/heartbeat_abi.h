@@ -15,8 +15,9 @@
  *   | slot count, group name                                  | line    | line    | (128 B each)
  *   +---------------------------------------------------------+---------+---------+---------
  *
- * Each slot is one 128-byte block written only by the process that owns it (see the offsets
- * below); the role line is written only by hamon-server, the clock line only by hamon-monitor.
+ * Each slot is one 128-byte block written by the process that owns it (see the offsets below;
+ * one word is the monitor's); the role line is written only by hamon-server, the clock line only by
+ * hamon-monitor.
  */
 #ifndef HAMON_HEARTBEAT_ABI_H
 #define HAMON_HEARTBEAT_ABI_H
@@ -46,7 +47,8 @@
 #define HAMON_HB_SLOT_SIZE 128u
 #define HAMON_HB_MAX_SLOTS 65536u
 
-/* Slot fields (offsets from the slot's start); every one written only by the slot's process. */
+/* Slot fields (offsets from the slot's start); each written only by the slot's process, except
+ * PROMOTED (hamon-monitor's). */
 #define HAMON_HB_SLOT_BEAT_COUNT 0   /* u64: incremented by every beat */
 #define HAMON_HB_SLOT_BEAT_STAMP 8   /* u64: copy of the clock line at the latest beat */
 #define HAMON_HB_SLOT_INCARNATION 16 /* u64: written at attach: the incarnation hamon gave */
@@ -55,12 +57,20 @@
 /* u64: the epoch whose step-down the process has drained (hamon_drained()); 0 = none. In what
  * was padding: a client that never writes it leaves the drain to drain_timeout. */
 #define HAMON_HB_SLOT_DRAINED 32
+/* Warm spares (docs/spares.md), both in what was padding:
+ * u32, the process: the low 32 bits of its incarnation once it is parked (hamon_park()).
+ * u32, hamon-monitor (the one field of a slot the process does not write): the low 32 bits of the
+ * incarnation it promoted; a futex word the parked process sleeps on. A value left by an earlier
+ * incarnation names that one, never the process now in the slot. */
+#define HAMON_HB_SLOT_PARKED 40
+#define HAMON_HB_SLOT_PROMOTED 44
 
 /* Environment the spawner sets for every process it starts. */
 #define HAMON_ENV_SEGMENT "HAMON_HEARTBEAT_SEGMENT" /* e.g. "/hamon.demo.a.hb.acme" */
 #define HAMON_ENV_SLOT "HAMON_SLOT"                 /* decimal slot index */
 #define HAMON_ENV_INCARNATION "HAMON_INCARNATION"   /* decimal incarnation */
 #define HAMON_ENV_INTERVAL_NS "HAMON_INTERVAL_NS"   /* decimal: how often to beat */
+#define HAMON_ENV_PARK "HAMON_PARK" /* "1": one of a process's instances with spares: park */
 
 /* Roles (the tenant's duplex role). */
 enum hamon_role {

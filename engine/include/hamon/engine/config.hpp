@@ -171,15 +171,27 @@ struct ProcessConfig : ProcessSettings {
   std::vector<std::string> command;     // program (a path, or a name looked up on PATH), args
   std::vector<std::string> depends_on;  // qualified names, in the order written
   SourcePos where;                      // its [[system.process]] / [[tenant.process]] header
+  // Warm spares (docs/spares.md): a process written with `spares = N` runs as N+1 instances,
+  // itself and N members named NAME~1…NAME~N placed right after it, which parse_config() adds
+  // with spare_of = NAME and the same settings. Each instance parks once initialized; one serves.
+  std::uint32_t spares = 0;
+  std::string spare_of;
 
   // "group/name": unique in a Config, the name the CLI and the logs use.
   [[nodiscard]] std::string qualified() const { return group + "/" + name; }
   [[nodiscard]] bool is_system() const noexcept;
   // Whether running `other` instead would be the same process: every setting, the command and
-  // the dependencies (not the position in the file). `hamon reload` restarts what differs.
+  // the dependencies (not the position in the file). `hamon reload` restarts what differs; a
+  // changed number of spares adds or removes members, it restarts nothing.
   [[nodiscard]] bool same_as(const ProcessConfig& other) const {
     return static_cast<const ProcessSettings&>(*this) == other && group == other.group &&
-           name == other.name && command == other.command && depends_on == other.depends_on;
+           name == other.name && command == other.command && depends_on == other.depends_on &&
+           spare_of == other.spare_of;
+  }
+  // The name of the process whose instances this one is part of: spare_of, or its own name when
+  // it has spares; "" for a process without.
+  [[nodiscard]] std::string family() const {
+    return spare_of.empty() && spares != 0 ? name : spare_of;
   }
 };
 

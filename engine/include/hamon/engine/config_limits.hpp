@@ -24,6 +24,8 @@ inline constexpr std::size_t max_groups =
 // hamon-server sizes a group's heartbeat segment at four times its processes (room for a reload
 // to add some), and a heartbeat segment holds 65,536 slots.
 inline constexpr std::size_t max_group_processes = 16384;
+// Warm spares of one process (each an instance that runs, initialized, beside it).
+inline constexpr std::size_t max_spares = 16;
 // Linux's MAX_ARG_STRLEN (131,072) less the terminating NUL: execve() fails with E2BIG on a
 // longer argument or "NAME=value".
 inline constexpr std::size_t max_exec_string = 131071;

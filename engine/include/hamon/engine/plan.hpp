@@ -44,6 +44,10 @@ class DependencyGraph {
   // The pending processes whose dependencies are all ready, in start order.
   // REQUIRES: states.size() == size().
   [[nodiscard]] std::vector<std::size_t> startable(std::span<const StartState> states) const;
+  // The same, where `dependable[d]` says whether d counts as ready for what depends on it.
+  // REQUIRES: dependable.size() == size().
+  [[nodiscard]] std::vector<std::size_t> startable(std::span<const StartState> states,
+                                                   const std::vector<bool>& dependable) const;
 
  private:
   std::vector<std::vector<std::size_t>> dependencies_;

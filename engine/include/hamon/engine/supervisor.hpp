@@ -11,7 +11,11 @@
 //  - an ended process is restarted by its RestartBudget; when it restarts, its dependents that
 //    have restart_with_dependencies are stopped and started again after it is up;
 //  - every report names the incarnation it is about; a report about an incarnation that is no
-//    longer current is ignored, so duplicated or late reports do no harm.
+//    longer current is ignored, so duplicated or late reports do no harm;
+//  - a process with spares is a family of instances (ProcessConfig::spares): it is up for its
+//    dependents while any instance is up, an instance's end restarts that instance alone (its
+//    dependents only when no instance is left up), and starting, stopping or restarting the
+//    process does so to every instance; its dependents stop before any instance does.
 //
 // Not thread-safe; the server calls it from its one loop.
 #ifndef HAMON_ENGINE_SUPERVISOR_HPP
@@ -96,6 +100,10 @@ class Supervisor {
   [[nodiscard]] bool wanted(std::size_t i) const { return procs_[i].want; }
   // Every wanted process is up (and at least one is wanted).
   [[nodiscard]] bool all_up() const noexcept;
+  // The instances of i's family, its first first (i itself alone when it has no spares).
+  [[nodiscard]] std::vector<std::size_t> instances(std::size_t i) const;
+  // Whether an instance of i's family other than i is up (and not being stopped).
+  [[nodiscard]] bool family_up_besides(std::size_t i) const;
   // Nothing is running or about to run.
   [[nodiscard]] bool all_down() const noexcept;
 
@@ -138,6 +146,8 @@ class Supervisor {
   const Config& config_;
   DependencyGraph graph_;
   std::vector<Proc> procs_;
+  std::vector<std::size_t> head_;                  // by process: its family's first instance
+  std::vector<std::vector<std::size_t>> members_;  // by head: its spare instances
   std::uint64_t next_incarnation_;
   std::vector<Action> actions_;
   std::vector<Note> notes_;

@@ -33,6 +33,9 @@ struct ProcessRow {
   std::string state;  // waiting, starting, ready, running, hung, exited, restarting, stopping,
                       // down, failed
   std::string role;
+  // An instance of a process with spares (docs/spares.md): "parked" or "serving"; "" otherwise
+  // (or not parked yet).
+  std::string spare;
   std::uint64_t incarnation = 0;
   std::uint32_t restarts = 0;
   std::optional<std::uint64_t> heartbeat_age_us;

@@ -221,7 +221,8 @@ struct ProcessIdentity {       // hamon-server, when it assigns the slot and bef
   std::uint64_t timeout_ns;    // → monitor
   std::uint32_t group;         // index into the group table → monitor, spawner, server, view
   std::uint32_t hb_slot;       // slot in the group's heartbeat segment → monitor, spawner, view
-  std::uint32_t reserved0;     // once the priority, which no daemon read
+  std::uint32_t family;        // warm spares: 1 + the slot of its family's first instance; 0
+                               // for a process without spares (was the unread priority) → monitor
   ReadyMode ready_mode;        // → monitor
   std::uint32_t reserved1[2];  // once flags (critical) and a config hash, which none read
   char name[kNameMax];         // → monitor, spawner, server (adoption), view
@@ -243,13 +244,20 @@ struct SpawnRecord {          // hamon-spawner
 };
 static_assert(sizeof(SpawnRecord) <= kLine - 8);
 
+// An instance of a process with spares, as the monitor last saw it (WatchRecord::spare).
+enum class SpareState : std::uint32_t {
+  none = 0,  // not an instance of a process with spares, or not parked yet
+  parked,    // initialized, waiting to be promoted
+  serving,   // the one promoted: it serves
+};
+
 struct WatchRecord {           // hamon-monitor
   std::uint64_t incarnation;   // → monitor (adoption), view, bench
   std::uint64_t since_ns;      // when `state` was entered → bench
   std::uint64_t last_beat_ns;  // the monitor's estimate of the latest beat → bench
   std::uint64_t beat_count;    // this incarnation's beats → bench
   ProcessState state;          // → monitor (adoption), view, bench
-  std::uint32_t reserved;
+  SpareState spare;            // → view, bench, tests
 };
 static_assert(sizeof(WatchRecord) <= kLine - 8);
 

@@ -36,6 +36,7 @@ enum class EventKind : std::uint16_t {
   frame_rejected,  // the link refused a frame and dropped the connection; value = Reason, detail
   alarm,           // needs an operator: a tenant held by flap damping, a fence that failed
   refused,         // a control request its caller may not make; pid = caller, value = uid
+  promoted,        // a parked spare instance serves now; value = ns from the trigger, detail why
 };
 
 const char* to_string(EventKind k) noexcept;

@@ -28,6 +28,8 @@ struct alignas(HAMON_HB_SLOT_SIZE) HeartbeatSlot {
   std::atomic<std::uint32_t> ready;        // the process
   std::atomic<std::uint32_t> pid;          // the process, at attach
   std::atomic<std::uint64_t> drained;      // the process: the epoch it drained (docs/roles.md)
+  std::atomic<std::uint32_t> parked;       // the process: its incarnation's low half, parked
+  std::atomic<std::uint32_t> promoted;     // hamon-monitor: the low half it promoted (futex)
 };
 static_assert(sizeof(HeartbeatSlot) == HAMON_HB_SLOT_SIZE);
 static_assert(offsetof(HeartbeatSlot, beat_count) == HAMON_HB_SLOT_BEAT_COUNT);
@@ -36,6 +38,8 @@ static_assert(offsetof(HeartbeatSlot, incarnation) == HAMON_HB_SLOT_INCARNATION)
 static_assert(offsetof(HeartbeatSlot, ready) == HAMON_HB_SLOT_READY);
 static_assert(offsetof(HeartbeatSlot, pid) == HAMON_HB_SLOT_PID);
 static_assert(offsetof(HeartbeatSlot, drained) == HAMON_HB_SLOT_DRAINED);
+static_assert(offsetof(HeartbeatSlot, parked) == HAMON_HB_SLOT_PARKED);
+static_assert(offsetof(HeartbeatSlot, promoted) == HAMON_HB_SLOT_PROMOTED);
 
 struct HeartbeatHeader {
   std::uint64_t magic;
