@@ -228,8 +228,10 @@ std::pair<double, double> kill_once(const shm::ControlSegment& ctl, const shm::H
       // The monitor's own time of publishing, without this harness's delay in noticing it.
       detected = static_cast<double>(w.since_ns - t0) / 1000.0;
     }
+    // Its ready(), which beats: the count alone is the previous incarnation's until then (an
+    // application that initializes for a while attaches long before it beats).
     const auto b = hb.snapshot(0);
-    if (b.incarnation > old_inc && b.beat_count > 0) {
+    if (b.incarnation > old_inc && b.ready != 0 && b.beat_count > 0) {
       restarted = static_cast<double>(now_ns() - t0) / 1000.0;
       break;
     }
@@ -585,6 +587,9 @@ double kill_serving_once(const shm::ControlSegment& ctl, const shm::HeartbeatTab
   Seen serving, parked;
   const std::uint64_t wait_until = now_ns() + limit;
   bool settled = false;
+  // The records lag the slots by a monitor turn: the instance killed last may still read as
+  // serving, the one promoted then as parked. What is chosen must be so in its slot, too.
+  static pid_t last_killed = 0;
   while (!settled && now_ns() < wait_until) {
     Seen s[2];
     for (std::uint32_t k = 0; k < 2; ++k) {
@@ -593,8 +598,11 @@ double kill_serving_once(const shm::ControlSegment& ctl, const shm::HeartbeatTab
       (void)ctl.process(k).identity.read(s[k].id);
     }
     for (int k = 0; k < 2 && !settled; ++k) {
-      if (s[k].running() && s[1 - k].running() && s[k].w.spare == shm::SpareState::serving &&
-          s[1 - k].w.spare == shm::SpareState::parked && s[1 - k].id.hb_slot < hb.slot_count()) {
+      const Seen& p = s[1 - k];
+      if (s[k].running() && p.running() && s[k].w.spare == shm::SpareState::serving &&
+          p.w.spare == shm::SpareState::parked && s[k].sp.pid != last_killed &&
+          p.id.hb_slot < hb.slot_count() &&
+          hb.slot(p.id.hb_slot).parked.load() == static_cast<std::uint32_t>(p.sp.incarnation)) {
         serving = s[k];
         parked = s[1 - k];
         settled = true;
@@ -607,6 +615,7 @@ double kill_serving_once(const shm::ControlSegment& ctl, const shm::HeartbeatTab
   const auto me = static_cast<std::uint32_t>(parked.sp.incarnation);
   const std::uint64_t t0 = now_ns();
   kill(serving.sp.pid, SIGKILL);
+  last_killed = serving.sp.pid;
   while (now_ns() < t0 + 2'000'000'000ULL) {
     if (slot.promoted.load(std::memory_order_acquire) == me &&
         slot.parked.load(std::memory_order_acquire) == 0) {
