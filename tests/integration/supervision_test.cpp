@@ -221,10 +221,17 @@ TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
   TestNode node(std::string(kDefaults) + sys("good1") + sys("good2") +
                 sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"20\""));
   // Ready once it beat, then garbage: it reads as silence (its incarnation is wrong), so the
-  // vandal is replaced, again and again, until its restart budget runs out: `up` says so.
+  // vandal is replaced, again and again, until its restart budget runs out. `up` says so when
+  // that happens before everything was running (on a busy machine it may not: `up` is done then).
   const auto up = node.up();
-  EXPECT_EQ(up.code, 5) << up.err;
-  EXPECT_NE(up.err.find("system/vandal"), std::string::npos) << up.err;
+  ASSERT_TRUE(up.code == 0 || up.code == 5) << up.code << up.err;
+  if (up.code == 5) {
+    EXPECT_NE(up.err.find("system/vandal"), std::string::npos) << up.err;
+  }
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto v = node.process("system", "vandal");
+    return v && v->state == "failed";
+  })) << "the vandal was not given up on";
   const auto vandal = node.process("system", "vandal");
   ASSERT_TRUE(vandal.has_value());
   EXPECT_GT(vandal->restarts, 0u);
