@@ -14,6 +14,9 @@
 //                                           promoted spare's first beat; then an application
 //                                           that initializes for --init-delay, restarted
 //                                           without a spare and promoted with one
+//   hamon-latency external --label NAME [--trials 30] -- SUPERVISOR ARGS...
+//                                           another supervisor restarting the same program
+//   (any of them with --samples FILE: the samples, one per line, for bench/peers' plot)
 //   hamon-latency cpu --slots 4096 [--seconds 5]
 //                                           hamon-monitor's CPU with N slots beating at 1 ms
 // Prints the machine with every result.
@@ -79,11 +82,20 @@ void remember_segment(const std::string& name) {
 }
 
 void on_interrupt(int sig) {
-  if (g_child > 0) kill(g_child, SIGKILL);
+  if (g_child > 0 || g_child < -1) kill(g_child, SIGKILL);  // negative: a process group
   for (auto& s : g_segments) {
     if (s[0] != '\0') shm_unlink(s);
   }
   _exit(128 + sig);
+}
+
+// --samples FILE: the figure's samples, one per line in µs, for plots (bench/peers).
+std::string g_samples;
+
+void save_samples(const std::vector<double>& us) {
+  if (g_samples.empty()) return;
+  std::ofstream out(g_samples);
+  for (const double v : us) out << v << '\n';
 }
 
 void report(const char* what, std::vector<double> us) {
@@ -258,6 +270,7 @@ int crash(int trials) {
   print_machine();
   report("crash detected (SIGKILL -> exited)", detect);
   report("restart (SIGKILL -> replacement's first beat)", restart);
+  save_samples(restart);
   return 0;
 }
 
@@ -299,7 +312,85 @@ int floor_restart(int trials) {
   shm::Segment::remove(name);
   print_machine();
   report("floor (SIGKILL -> waitpid -> spawn -> first beat)", us);
+  save_samples(us);
   return 0;
+}
+
+// Another supervisor, started as `command` (in a process group of its own) with the client's
+// environment pointing at a heartbeat segment this harness made: the program it supervises
+// (hamon-demo-app, as for every row) attaches there. Each trial lets the running instance live
+// `settle_s` (runsv, supervise and s6-supervise hold back a restart of a service that ran less
+// than a second), SIGKILLs it, and times its replacement's first beat (its ready(), by its pid).
+int external(int trials, const std::string& label, double settle_s,
+             const std::vector<std::string>& command) {
+  const std::string name = "hamon-latency-ext." + std::to_string(getpid());
+  auto t = shm::HeartbeatTable::create(name, "ext", 4);
+  if (!t) return 1;
+  remember_segment(name);
+  setenv(HAMON_ENV_SEGMENT, t->client_name().c_str(), 1);
+  setenv(HAMON_ENV_SLOT, "0", 1);
+  setenv(HAMON_ENV_INCARNATION, "1", 1);
+  setenv(HAMON_ENV_INTERVAL_NS, "1000000", 1);
+  std::vector<char*> argv;
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t sup = -1;
+  const int rc = posix_spawnp(&sup, argv[0], nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    std::fprintf(stderr, "hamon-latency: cannot start %s: %s\n", argv[0], std::strerror(rc));
+    shm::Segment::remove(name);
+    return 1;
+  }
+  g_child = -sup;  // the whole group, on an interrupt
+  const shm::HeartbeatSlot& slot = t->slot(0);
+  const auto instance = [&]() -> pid_t {
+    if (slot.ready.load(std::memory_order_acquire) == 0 ||
+        slot.beat_count.load(std::memory_order_acquire) == 0)
+      return 0;
+    return static_cast<pid_t>(slot.pid.load(std::memory_order_acquire));
+  };
+  std::vector<double> us;
+  pid_t last = 0;
+  for (int i = 0; i < trials; ++i) {
+    const std::uint64_t wait_until = now_ns() + 10'000'000'000ULL;
+    pid_t p = 0;
+    while ((p = instance()) == 0 || p == last) {
+      if (now_ns() > wait_until) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (p == 0 || p == last) {
+      std::fprintf(stderr, "hamon-latency: %s started no instance within 10 s\n", label.c_str());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+    const std::uint64_t t0 = now_ns();
+    kill(p, SIGKILL);
+    last = p;
+    while (now_ns() < t0 + 10'000'000'000ULL) {
+      const pid_t q = instance();
+      if (q != 0 && q != p) {
+        us.push_back(static_cast<double>(now_ns() - t0) / 1000.0);
+        break;
+      }
+    }
+  }
+  // The supervisor first (so nothing restarts), then the instance it left.
+  kill(-sup, SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(-sup, SIGKILL);
+  waitpid(sup, nullptr, 0);
+  if (const pid_t left = static_cast<pid_t>(slot.pid.load()); left > 0) kill(left, SIGKILL);
+  g_child = -1;
+  shm::Segment::remove(name);
+  print_machine();
+  report((label + " (SIGKILL -> the replacement's first beat)").c_str(), us);
+  save_samples(us);
+  return us.empty() ? 1 : 0;
 }
 
 // A monitor-only node: this harness plays the server and the spawner, and N beaters.
@@ -671,6 +762,7 @@ int spare(int trials, const std::string& init_delay, int slow_trials) {
   }
   print_machine();
   report("spare promoted (SIGKILL of the serving instance -> the spare's first beat)", promoted);
+  save_samples(promoted);
   if (slow_trials > 0) {
     report(("restart, " + init_delay + " initialization, no spare (SIGKILL -> first beat)").c_str(),
            slow_restart);
@@ -725,6 +817,17 @@ int main(int argc, char** argv) {
   sp->add_option("--trials", trials);
   sp->add_option("--init-delay", init_delay, "the initialization of the slow application");
   sp->add_option("--slow-trials", slow_trials, "kills of the slow application (0: none)");
+  std::string label = "external";
+  double settle_s = 1.2;
+  std::vector<std::string> command;
+  auto* ex = app.add_subcommand(
+      "external", "another supervisor (-- COMMAND...) restarting hamon-demo-app: SIGKILL -> beat");
+  ex->add_option("--trials", trials);
+  ex->add_option("--label", label, "its name in the report");
+  ex->add_option("--settle", settle_s, "seconds each instance runs before it is killed");
+  ex->add_option("command", command, "the supervisor, run in a process group of its own")
+      ->required();
+  app.add_option("--samples", g_samples, "write the figure's samples (µs, one per line) here");
   auto* u = app.add_subcommand("cpu", "hamon-monitor CPU with N slots at 1 ms");
   u->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   u->add_option("--seconds", seconds);
@@ -736,5 +839,6 @@ int main(int argc, char** argv) {
   if (f->parsed()) return floor_restart(trials);
   if (dm->parsed()) return daemon_restart(trials);
   if (sp->parsed()) return spare(trials, init_delay, slow_trials);
+  if (ex->parsed()) return external(trials, label, settle_s, command);
   return cpu(slots, seconds);
 }
