@@ -241,6 +241,14 @@ int Server::do_work(std::uint64_t now) {
   return work;
 }
 
+bool Server::parked(std::size_t i) const {
+  // A parked spare (docs/spares.md) has no work in progress, and cannot say so: it is asleep in
+  // park() until promoted.
+  shm::WatchRecord w{};
+  return ctl_.process(slots_.slot(i)).watch.read(w) && w.incarnation == sup_->incarnation(i) &&
+         w.spare == shm::SpareState::parked;
+}
+
 void Server::failed_here(std::size_t i, std::uint64_t now) {
   const auto& p = config_->processes[i];
   if (!duplex_ || !p.critical || p.failover != engine::Failover::immediate) return;
@@ -300,7 +308,7 @@ void Server::duplex_turn(std::uint64_t now) {
     const auto g = groups_.index(config_->tenants[t].name);
     const auto procs = tenant_processes(t);
     if (g && std::all_of(procs.begin(), procs.end(), [&](std::size_t i) {
-          return sup_->phase(i) != Phase::up ||
+          return sup_->phase(i) != Phase::up || parked(i) ||
                  groups_.drained(*g, slots_.hb_slot(i), groups_.epoch(*g));
         })) {
       duplex_->drained(t, now);

@@ -74,6 +74,8 @@ class Server {
   void record(std::size_t i, bool force);
   void post(const shm::Message& m) { to_spawner_.send(m); }
   [[nodiscard]] bool runs_here(std::size_t i) const;
+  // Whether process i is a spare instance parked now (as hamon-monitor last saw it).
+  [[nodiscard]] bool parked(std::size_t i) const;
   // The duplex's turn: health in, role changes out, and what a cold standby starts or stops.
   void duplex_turn(std::uint64_t now);
   // A critical process with failover = "immediate" crashed or hung (its current incarnation).

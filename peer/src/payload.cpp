@@ -31,8 +31,9 @@ class Encoder {
  public:
   explicit Encoder(std::vector<std::uint8_t>& out) : w_(out) {}
 
-  void name(std::string_view what, std::string_view s) {
-    if (!engine::is_valid_name(s) && error_.empty()) {
+  void name(std::string_view what, std::string_view s, bool process = false) {
+    const bool valid = process ? engine::is_valid_process_name(s) : engine::is_valid_name(s);
+    if (!valid && error_.empty()) {
       error_ = std::string(what) + ": invalid name '" + std::string(s.substr(0, 64)) + "' (" +
                std::string(engine::name_rule) + ")";
     }
@@ -51,7 +52,7 @@ class Encoder {
   }
   void process(const ProcessRecord& p) {
     name("process group", p.group);
-    name("process", p.name);
+    name("process", p.name, true);
     check(static_cast<std::uint8_t>(p.state) <= max_process_state, "process state out of range");
     check(p.pid >= 0, "negative pid");
     w_.u8(static_cast<std::uint8_t>(p.state));
@@ -132,9 +133,10 @@ class Decoder {
  public:
   Decoder(FrameType type, std::span<const std::uint8_t> payload) : type_(type), r_(payload) {}
 
-  std::string name(const Where& where) {
+  std::string name(const Where& where, bool process = false) {
     std::string s = r_.str8();
-    if (r_.ok() && !engine::is_valid_name(s)) fail(where.str() + ": invalid name");
+    const bool valid = process ? engine::is_valid_process_name(s) : engine::is_valid_name(s);
+    if (r_.ok() && !valid) fail(where.str() + ": invalid name");
     return s;
   }
   TenantRecord tenant(const Where& where) {
@@ -157,7 +159,7 @@ class Decoder {
   ProcessRecord process(const Where& where) {
     ProcessRecord p;
     p.group = name({where.record, where.index, " group"});
-    p.name = name(where);
+    p.name = name(where, true);
     const std::uint8_t state = r_.u8();
     if (state > max_process_state) {
       fail(where.str() + ": state " + std::to_string(state) + " is not a process state");

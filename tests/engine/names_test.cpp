@@ -34,6 +34,17 @@ TEST(Names, RejectsLeadingDotOrDash) {
   EXPECT_FALSE(is_valid_name("-rf"));
 }
 
+TEST(Names, ASpareInstanceIsAValidProcessNameButNotAWrittenOne) {
+  EXPECT_TRUE(is_valid_process_name("acd"));
+  EXPECT_TRUE(is_valid_process_name("acd~1"));
+  EXPECT_TRUE(is_valid_process_name("acd~16"));
+  EXPECT_FALSE(is_valid_name("acd~1"));  // a configuration cannot write it
+  for (const char* bad : {"acd~0", "acd~17", "acd~01", "acd~", "~1", "acd~x", "a~1~1", "-a~1",
+                          "abcdefghijklmnopqrstuvwxyz0123~1"}) {
+    EXPECT_FALSE(is_valid_process_name(bad)) << bad;
+  }
+}
+
 TEST(HostPort, ParsesIpv4AndNames) {
   EXPECT_EQ(parse_host_port("127.0.0.1:7401"), (HostPort{"127.0.0.1", 7401}));
   EXPECT_EQ(parse_host_port("node-b.example:1"), (HostPort{"node-b.example", 1}));

@@ -252,6 +252,31 @@ critical = true)");
   EXPECT_EQ(role(d.a().view(), "globex"), "standby") << roles_of(d.a());
 }
 
+TEST(Roles, AParkedSpareDoesNotHoldAStepDownBack) {
+  // acme's acd has a warm spare: the parked instance is asleep in park() and cannot say it
+  // drained; the serving one says so 1 s into the step-down, and that is enough.
+  std::string tenants = kTenants;
+  const std::string acd = R"(command = ["@APP@", "--interval", "10ms"]
+critical = true)";
+  tenants.replace(tenants.find(acd), acd.size(),
+                  R"(command = ["@APP@", "--interval", "10ms", "--drain-delay", "1s"]
+critical = true
+ready = "explicit"
+spares = 1)");
+  Duplex d(tenants, {.cluster_keys = "drain_timeout = \"1m\""});
+  ASSERT_TRUE(both_up(d));
+  ASSERT_TRUE(roles_are(d.a(), "active", "standby")) << roles_of(d.a());
+  ASSERT_TRUE(d.a().wait([](const node::NodeView& v) {
+    int parked = 0;
+    for (const auto& p : v.processes) parked += p.tenant == "acme" && p.spare == "parked";
+    return parked == 1;
+  })) << "acme's spare did not park";
+  const auto r = d.a().hamon({"switchover", "acme", "--no-wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(roles_are(d.b(), "active", "active")) << roles_of(d.b());
+  EXPECT_TRUE(roles_are(d.a(), "standby", "standby")) << roles_of(d.a());
+}
+
 TEST(Roles, ATenantThatFailsOverTooOftenHoldsWhereItIsAndSaysSo) {
   // One automatic move per side in the window (each side counts the moves it makes): a hands
   // acme to b, b hands it back, and a's second failure holds it at a.

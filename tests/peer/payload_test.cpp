@@ -111,6 +111,28 @@ TEST(Payload, AProcessRecordIsItsNamesThenFixedFields) {
   EXPECT_EQ(encoded_size(p), bytes.size() - delta_fixed_size);
 }
 
+TEST(Payload, ASpareInstanceNameCrossesTheLinkAndNoOtherTildeDoes) {
+  ProcessRecord p{.group = "acme",
+                  .name = "acd~1",
+                  .state = ProcessState::running,
+                  .ready = true,
+                  .critical = true,
+                  .pid = 7,
+                  .incarnation = 7,
+                  .restarts = 0};
+  const Delta d{.state_seq = 1, .tenants = {}, .processes = {p}};
+  EXPECT_EQ(round_trip(d), Message{d});
+  Bytes bytes = encode(d);
+  const std::size_t digit = delta_fixed_size + 1 + 4 + 1 + 4;  // after the group and "acd~"
+  ASSERT_EQ(bytes[digit], '1');
+  bytes[digit] = '0';  // "acd~0": no instance is numbered 0
+  EXPECT_EQ(refusal(FrameType::delta, bytes).message(),
+            "malformed: delta: process 1: invalid name");
+  p.group = "ac~1";  // a tenant cannot be an instance
+  Bytes out;
+  EXPECT_FALSE(encode_payload(Delta{.state_seq = 1, .tenants = {}, .processes = {p}}, out));
+}
+
 TEST(Payload, RecordsOfTheLongestNamesHaveTheDocumentedMaximumSizes) {
   EXPECT_EQ(encoded_size(process_record(1)), max_process_record_size);
   EXPECT_EQ(encoded_size(tenant_record(1)), max_tenant_record_size);

@@ -3,10 +3,15 @@
 #include <gtest/gtest.h>
 #include <hamon/heartbeat.hpp>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <chrono>
+#include <thread>
+#include <functional>
+#include <climits>
 #include <cstring>
 
+#include "hamon/shm/futex.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
 #include "test_support.hpp"
 
@@ -227,6 +232,63 @@ TEST(Client, WaitRoleChangeWakesWhenAnotherProcessChangesTheRole) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   close(fds[0]);
   close(fds[1]);
+}
+
+TEST(Client, ParkWithoutSparesMarksTheProcessReadyAndReturnsAtOnce) {
+  ScopedName n("hb");
+  auto t = HeartbeatTable::create(n.str(), "acme", 4);
+  ASSERT_TRUE(t);
+  unsetenv(HAMON_ENV_PARK);
+  auto hb = Heartbeat::attach(n.slashed().c_str(), 1, 3);
+  ASSERT_TRUE(hb);
+  EXPECT_TRUE(hb.park());
+  EXPECT_EQ(t->snapshot(1).ready, 1u);
+  EXPECT_EQ(t->snapshot(1).beat_count, 1u);
+  EXPECT_EQ(t->slot(1).parked.load(), 0u);
+  hamon_client detached{};
+  EXPECT_EQ(hamon_park(&detached), -HAMON_E_NOT_ATTACHED);
+}
+
+// Waits (up to 10 s) for `pred`; false if it never held.
+bool eventually(const std::function<bool()>& pred) {
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > limit) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST(Client, AParkedInstanceBeatsWhileItWaitsAndReturnsOnlyWhenItsOwnIncarnationIsPromoted) {
+  ScopedName n("hb");
+  auto t = HeartbeatTable::create(n.str(), "acme", 4);
+  ASSERT_TRUE(t);
+  test::Child spare([&] {
+    setenv(HAMON_ENV_PARK, "1", 1);
+    auto hb = Heartbeat::attach(n.slashed().c_str(), 2, 7);
+    if (!hb) return 2;
+    return hb.park() ? 0 : 1;
+  });
+  auto& slot = t->slot(2);
+  ASSERT_TRUE(eventually([&] { return slot.parked.load() == 7u; })) << "it never parked";
+  EXPECT_EQ(slot.ready.load(), 1u) << "a parked instance is ready";
+  // Its beats go on while it sleeps: a parked instance is watched like any process.
+  const std::uint64_t before = slot.beat_count.load();
+  ASSERT_TRUE(eventually([&] { return slot.beat_count.load() >= before + 2; }));
+  // A promotion of another incarnation (an earlier one in this slot) does not wake it for good.
+  slot.promoted.store(6);
+  ASSERT_GE(shm::futex_wake(slot.promoted, INT_MAX), 0);
+  const std::uint64_t after_wrong = slot.beat_count.load();
+  ASSERT_TRUE(eventually([&] { return slot.beat_count.load() >= after_wrong + 2; }));
+  EXPECT_EQ(slot.parked.load(), 7u);
+  EXPECT_EQ(waitpid(spare.pid(), nullptr, WNOHANG), 0) << "it returned from park()";
+  // Its own: it returns, no longer parked.
+  slot.promoted.store(7);
+  ASSERT_GE(shm::futex_wake(slot.promoted, INT_MAX), 0);
+  const int status = spare.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(slot.parked.load(), 0u);
 }
 
 // A child process beats through the environment hamon would set; the parent reads its slot.

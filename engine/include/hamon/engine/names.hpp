@@ -18,6 +18,11 @@ inline constexpr std::string_view system_group = "system";
 
 [[nodiscard]] bool is_valid_name(std::string_view name) noexcept;
 
+// A process's name as the daemons and the peer link carry it: a valid name, or the name of a
+// warm-spare instance parse_config() adds, NAME~K (K = 1..16, docs/spares.md), which no
+// configuration can write itself.
+[[nodiscard]] bool is_valid_process_name(std::string_view name) noexcept;
+
 // The rule above in words, for error messages.
 inline constexpr std::string_view name_rule =
     "1-31 characters of letters, digits, '_', '.', '-', not starting with '.' or '-'";
