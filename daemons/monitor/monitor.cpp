@@ -10,6 +10,7 @@
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
+#include "hamon/node/supervise_record.hpp"
 #include "hamon/shm/fixed_string.hpp"
 #include "hamon/shm/futex.hpp"
 #include "link/change_feed.hpp"
@@ -184,7 +185,9 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   if (slot >= ctl_.max_processes()) return;
   if (watches_[slot]) {
     if (watches_[slot]->incarnation >= inc) return;  // duplicate or stale news
-    unwatch(slot, now);
+    // Its successor started: it ended, even if its pidfd has not said so yet (and if it served,
+    // another instance serves now).
+    exited(slot, now);
   }
   // The identity is written before the start request it describes, so it is this start's (or,
   // if the server has already moved on, a newer one's: then this incarnation is about to go).
@@ -260,7 +263,11 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   const bool spawn_ready = w.live.state() == engine::LiveState::ready;
   if (w.family != 0) {
     families_[w.family].push_back(slot);
-    if (w.spare == shm::SpareState::serving) serving_[w.family] = slot;
+    if (w.spare == shm::SpareState::serving && !serving_.contains(w.family)) {
+      serving_[w.family] = slot;
+    } else if (w.spare == shm::SpareState::serving) {
+      w.spare = shm::SpareState::none;  // one serves already: never two
+    }
   }
   auto& stored = watches_[slot].emplace(std::move(w));
   publish(slot, stored,
@@ -318,11 +325,15 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                         .detail = hung ? hang_detail(w, silence) : ""});
     }
   }
-  if (w.family != 0) {
+  if (w.family == 0 && w.beat != nullptr && parked(w)) {
+    // Parked, and no family: started as an instance of a process whose spares a reload has
+    // removed since. Nothing else would ever promote it.
+    w.beat->promoted.store(static_cast<std::uint32_t>(w.incarnation), std::memory_order_release);
+    (void)shm::futex_wake(w.beat->promoted, INT_MAX);
+  } else if (w.family != 0) {
     if (v.changed && v.state == engine::LiveState::hung && w.spare == shm::SpareState::serving) {
       // The one serving hung: a parked instance takes over now, before the kill.
-      w.spare = shm::SpareState::none;
-      serving_.erase(w.family);
+      demote(slot, w);
       publish(slot, w, ProcessState::hung, now);
       promote_in(w.family, slot, now, "the one serving hung", now);
     } else {
@@ -334,10 +345,25 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
 
 bool Monitor::parked(const Watch& w) const {
   if (w.beat == nullptr) return false;
+  // Not the pid: a program started through a wrapper that does not exec attaches as its child.
   return w.beat->parked.load(std::memory_order_acquire) ==
              static_cast<std::uint32_t>(w.incarnation) &&
-         w.beat->incarnation.load(std::memory_order_acquire) == w.incarnation &&
-         w.beat->pid.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(w.pid);
+         w.beat->incarnation.load(std::memory_order_acquire) == w.incarnation;
+}
+
+void Monitor::demote(std::uint32_t slot, Watch& w) {
+  w.spare = shm::SpareState::none;
+  // Its word no longer names it: a monitor that restarts must not find two serving.
+  if (w.beat != nullptr) w.beat->promoted.store(0, std::memory_order_release);
+  if (auto s = serving_.find(w.family); s != serving_.end() && s->second == slot) {
+    serving_.erase(s);
+  }
+}
+
+bool Monitor::being_stopped(std::uint32_t slot, const Watch& w) const {
+  shm::SuperviseRecord r{};
+  return ctl_.process(slot).supervise.read(r) && r.incarnation == w.incarnation &&
+         (r.flags & node::kStopWanted) != 0;
 }
 
 void Monitor::follow_spare(std::uint32_t slot, Watch& w, std::uint64_t now) {
@@ -345,7 +371,7 @@ void Monitor::follow_spare(std::uint32_t slot, Watch& w, std::uint64_t now) {
   const bool is_parked = parked(w);
   const auto was = w.spare;
   w.spare = is_parked ? shm::SpareState::parked : shm::SpareState::none;
-  if (is_parked && !serving_.contains(w.family)) {
+  if (is_parked && !serving_.contains(w.family) && !being_stopped(slot, w)) {
     promote(slot, now, "none served", now);
   } else if (w.spare != was) {
     publish(slot, w, to_process_state(w.live.state()), now);
@@ -359,7 +385,7 @@ void Monitor::promote_in(std::uint32_t family, std::uint32_t except, std::uint64
   for (const std::uint32_t s : f->second) {
     if (s == except || !watches_[s]) continue;
     const Watch& w = *watches_[s];
-    if (w.live.state() == engine::LiveState::hung || !parked(w)) continue;
+    if (w.live.state() == engine::LiveState::hung || !parked(w) || being_stopped(s, w)) continue;
     promote(s, trigger_ns, why, now);
     return;
   }
@@ -423,8 +449,7 @@ void Monitor::exited(std::uint32_t slot, std::uint64_t now) {
   Watch& w = *watches_[slot];
   if (w.spare == shm::SpareState::serving) {
     // The one serving ended: a parked instance serves before anything else is done.
-    w.spare = shm::SpareState::none;
-    serving_.erase(w.family);
+    demote(slot, w);
     promote_in(w.family, slot, now, "the one serving exited", now);
   }
   publish(slot, w, ProcessState::exited, now);

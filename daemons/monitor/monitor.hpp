@@ -83,6 +83,10 @@ class Monitor {
   void promote_in(std::uint32_t family, std::uint32_t except, std::uint64_t trigger_ns,
                   const char* why, std::uint64_t now);
   void promote(std::uint32_t slot, std::uint64_t trigger_ns, const char* why, std::uint64_t now);
+  // The instance in `slot` serves no more (it ended or hung).
+  void demote(std::uint32_t slot, Watch& w);
+  // Whether hamon-server is stopping this incarnation (its supervise record says so).
+  [[nodiscard]] bool being_stopped(std::uint32_t slot, const Watch& w) const;
   // Keeps `w`'s spare state in step with its slot; promotes it when its family has none serving.
   void follow_spare(std::uint32_t slot, Watch& w, std::uint64_t now);
   // Forgets a watch: its pidfd and its part in the tick.

@@ -291,11 +291,14 @@ void Server::duplex_turn(std::uint64_t now) {
       const auto& p = config_->processes[i];
       // A process with spares fails as a whole: when none of its instances can be kept up.
       if (!p.critical || !p.spare_of.empty()) continue;
-      const auto failing = [&](std::size_t k) {
-        return sup_->phase(k) == Phase::failed || crashed_at_[k] != 0;
-      };
+      // An instance's crash counts when no other instance was up to serve on (failed_here);
+      // running out of restarts, when every instance has.
       const auto all = sup_->instances(i);
-      critical[t] += std::all_of(all.begin(), all.end(), failing) ? 1 : 0;
+      const bool crashed =
+          std::any_of(all.begin(), all.end(), [&](std::size_t k) { return crashed_at_[k] != 0; });
+      const bool all_failed = std::all_of(
+          all.begin(), all.end(), [&](std::size_t k) { return sup_->phase(k) == Phase::failed; });
+      critical[t] += crashed || all_failed ? 1 : 0;
     }
   }
   // Hot standby: a step-down ends once every running process of the tenant has said it drained

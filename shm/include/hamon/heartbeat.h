@@ -373,7 +373,8 @@ static inline int hamon_wait_role_change(hamon_client* c, enum hamon_role seen, 
  * at once and, when it crashes or hangs, another with one futex wake (no fork, no exec, no
  * initialization). Marks the process ready and beats while parked (a parked instance that stops
  * beating is hung, and replaced). Returns 0 once promoted, at once for a process without spares;
- * or -HAMON_E_NOT_ATTACHED, -HAMON_E_SYSTEM. */
+ * or -HAMON_E_NOT_ATTACHED, -HAMON_E_SYSTEM, or -HAMON_E_INTERRUPTED when a signal handler ran
+ * (the process is still a parked spare: call it again to go on waiting, or exit). */
 static inline int hamon_park(hamon_client* c) HAMON_NOEXCEPT_ {
   uint32_t* promoted;
   uint32_t me;
@@ -401,7 +402,13 @@ static inline int hamon_park(hamon_client* c) HAMON_NOEXCEPT_ {
     }
     /* A shared (not private) futex: the waker is hamon-monitor. */
     rc = syscall(SYS_futex, promoted, FUTEX_WAIT, seen, &pace, HAMON_NULL_, 0);
-    if (rc != 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+    if (rc != 0 && errno == EINTR) {
+      /* A handler ran (SIGTERM, say): the application decides, still parked. */
+      snprintf(c->error, sizeof c->error, "hamon: %s",
+               "a signal handler ran while parked: not promoted");
+      return -HAMON_E_INTERRUPTED;
+    }
+    if (rc != 0 && errno != EAGAIN && errno != ETIMEDOUT) {
       snprintf(c->error, sizeof c->error, "hamon: futex wait while parked failed: %s",
                strerror(errno));
       return -HAMON_E_SYSTEM;

@@ -49,6 +49,7 @@ enum class Error : int {
   system = HAMON_E_SYSTEM,
   timeout = HAMON_E_TIMEOUT,
   not_attached = HAMON_E_NOT_ATTACHED,
+  interrupted = HAMON_E_INTERRUPTED,
 };
 
 constexpr const char* to_string(Role r) noexcept {
@@ -112,8 +113,13 @@ class Heartbeat {
 
   // Warm spares: waits, parked, until hamon makes this instance the one that serves; returns at
   // once for a process without spares. Call it where the process is ready to serve (it marks it
-  // ready). False when not attached or the wait failed (see error_message()).
-  bool park() noexcept { return hamon_park(&c_) == 0; }
+  // ready). False when not attached, the wait failed, or a signal handler ran while it waited
+  // (error() == Error::interrupted: still parked; call it again, or exit); see error_message().
+  bool park() noexcept {
+    const int rc = hamon_park(&c_);
+    if (rc != 0) error_ = static_cast<Error>(-rc);
+    return rc == 0;
+  }
 
   // The tenant's current role; one acquire load.
   [[nodiscard]] Role role() const noexcept { return static_cast<Role>(hamon_get_role(&c_)); }

@@ -84,17 +84,18 @@ enum hamon_role {
 /* Errors returned (negated) by the client API. */
 enum hamon_error {
   HAMON_OK = 0,
-  HAMON_E_NOT_MANAGED = 1,  /* the environment does not name a segment: not started by hamon */
-  HAMON_E_BAD_ENV = 2,      /* an environment variable is malformed */
-  HAMON_E_NO_SEGMENT = 3,   /* the segment does not exist */
-  HAMON_E_PERMISSION = 4,   /* the segment exists but may not be opened */
-  HAMON_E_BAD_MAGIC = 5,    /* not a hamon heartbeat segment */
-  HAMON_E_BAD_VERSION = 6,  /* a layout version this client does not know */
-  HAMON_E_TOO_SMALL = 7,    /* the segment is smaller than its header says */
-  HAMON_E_BAD_SLOT = 8,     /* slot index out of range */
-  HAMON_E_SYSTEM = 9,       /* another system call failed (see errno in the message) */
-  HAMON_E_TIMEOUT = 10,     /* a wait ran out of time */
-  HAMON_E_NOT_ATTACHED = 11 /* the client is not attached */
+  HAMON_E_NOT_MANAGED = 1,   /* the environment does not name a segment: not started by hamon */
+  HAMON_E_BAD_ENV = 2,       /* an environment variable is malformed */
+  HAMON_E_NO_SEGMENT = 3,    /* the segment does not exist */
+  HAMON_E_PERMISSION = 4,    /* the segment exists but may not be opened */
+  HAMON_E_BAD_MAGIC = 5,     /* not a hamon heartbeat segment */
+  HAMON_E_BAD_VERSION = 6,   /* a layout version this client does not know */
+  HAMON_E_TOO_SMALL = 7,     /* the segment is smaller than its header says */
+  HAMON_E_BAD_SLOT = 8,      /* slot index out of range */
+  HAMON_E_SYSTEM = 9,        /* another system call failed (see errno in the message) */
+  HAMON_E_TIMEOUT = 10,      /* a wait ran out of time */
+  HAMON_E_NOT_ATTACHED = 11, /* the client is not attached */
+  HAMON_E_INTERRUPTED = 12   /* a signal handler ran while parked: not promoted (park again) */
 };
 
 #endif /* HAMON_HEARTBEAT_ABI_H */

@@ -182,11 +182,12 @@ struct ProcessConfig : ProcessSettings {
   [[nodiscard]] bool is_system() const noexcept;
   // Whether running `other` instead would be the same process: every setting, the command and
   // the dependencies (not the position in the file). `hamon reload` restarts what differs; a
-  // changed number of spares adds or removes members, it restarts nothing.
+  // changed number of spares adds or removes members and restarts nothing else, unless it goes
+  // from none to some or back (the instance parks, or no longer does: docs/spares.md).
   [[nodiscard]] bool same_as(const ProcessConfig& other) const {
     return static_cast<const ProcessSettings&>(*this) == other && group == other.group &&
            name == other.name && command == other.command && depends_on == other.depends_on &&
-           spare_of == other.spare_of;
+           family() == other.family();
   }
   // The name of the process whose instances this one is part of: spare_of, or its own name when
   // it has spares; "" for a process without.
