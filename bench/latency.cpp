@@ -16,7 +16,9 @@
 //                                           without a spare and promoted with one
 //   hamon-latency external --label NAME [--trials 30] -- SUPERVISOR ARGS...
 //                                           another supervisor restarting the same program
-//   (any of them with --samples FILE: the samples, one per line, for bench/peers' plot)
+//   (any of them with --samples FILE: the samples, one per line, for bench/peers' plot; hang
+//   and cpu with --cluster-keys 'daemon_sched = "fifo:50"' and the like: the monitor's own
+//   scheduling settings)
 //   hamon-latency cpu --slots 4096 [--seconds 5]
 //                                           hamon-monitor's CPU with N slots beating at 1 ms
 // Prints the machine with every result.
@@ -88,6 +90,9 @@ void on_interrupt(int sig) {
   }
   _exit(128 + sig);
 }
+
+// --cluster-keys: more [cluster] keys for the simulated node's monitor (daemon_sched, ...).
+std::string g_cluster_keys;
 
 // --samples FILE: the figure's samples, one per line in µs, for plots (bench/peers).
 std::string g_samples;
@@ -401,8 +406,9 @@ class SimulatedNode {
     cluster_ = "sim" + std::to_string(getpid());
     config_ = dir_.path + "/node.toml";
     std::ofstream f(config_);
-    f << "[cluster]\nname = \"" << cluster_
-      << "\"\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
+    f << "[cluster]\nname = \"" << cluster_ << "\"\n"
+      << g_cluster_keys
+      << "\n[[cluster.node]]\nid = \"a\"\nside = \"primary\"\naddress = \"127.0.0.1:7401\"\n";
     for (std::uint32_t i = 0; i < slots; ++i) {
       f << "[[system.process]]\nname = \"p" << i << "\"\ncommand = [\"x\"]\ninterval = \""
         << interval_ns / 1000 << "us\"\ntimeout = \"" << timeout_ns / 1000 << "us\"\n";
@@ -828,6 +834,8 @@ int main(int argc, char** argv) {
   ex->add_option("command", command, "the supervisor, run in a process group of its own")
       ->required();
   app.add_option("--samples", g_samples, "write the figure's samples (µs, one per line) here");
+  app.add_option("--cluster-keys", g_cluster_keys,
+                 "hang, cpu: [cluster] lines for the monitor, e.g. 'daemon_sched = \"fifo:50\"'");
   auto* u = app.add_subcommand("cpu", "hamon-monitor CPU with N slots at 1 ms");
   u->add_option("--slots", slots)->check(CLI::Range(1u, 65536u));
   u->add_option("--seconds", seconds);
