@@ -1,5 +1,6 @@
 #include "monitor.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <climits>
 #include <cstring>
 
+#include "hamon/node/apply_scheduling.hpp"
 #include "hamon/node/clock.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
@@ -240,6 +242,7 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
   w.live = engine::Liveness(inc, now, lp, baseline, lost_ns_);
   w.beats_before = prev_beats;
   w.family = id.family;
+  w.realtime = id.realtime;
   // A monitor that restarts finds the instance it promoted by the word it wrote in its slot.
   if (w.family != 0 && beat != nullptr &&
       beat->promoted.load(std::memory_order_acquire) == static_cast<std::uint32_t>(inc) &&
@@ -306,6 +309,7 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
     v = w.live.observe(reading(w, now), now, lost_ns_);
   }
   if (v.changed) {
+    if (v.state == engine::LiveState::ready && w.realtime != 0) apply_realtime(slot, w);
     publish(slot, w, to_process_state(v.state), now);
     if (v.state == engine::LiveState::ready || v.state == engine::LiveState::hung) {
       (void)ctl_.send(
@@ -341,6 +345,22 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
     }
   }
   if (v.next_check_ns != UINT64_MAX) due_.add(v.next_check_ns, slot, inc);
+}
+
+void Monitor::apply_realtime(std::uint32_t slot, const Watch& w) {
+  // Not ours to reap: its pid names it only while its pidfd says it runs.
+  pollfd p{w.pidfd, POLLIN, 0};
+  if (w.pidfd < 0 || ::poll(&p, 1, 0) != 0) return;
+  std::string detail;
+  if (node::apply_realtime(w.pid, w.realtime, detail) == 0) return;
+  node::post_event(ctl_, shm::DaemonId::monitor,
+                   {.kind = shm::EventKind::note,
+                    .group = w.group_name,
+                    .name = w.name,
+                    .slot = slot,
+                    .incarnation = w.incarnation,
+                    .pid = w.pid,
+                    .detail = "its real-time policy, due at its ready, was refused: " + detail});
 }
 
 bool Monitor::parked(const Watch& w) const {

@@ -66,6 +66,7 @@ class Monitor {
     std::uint64_t beats_before = 0;  // seen by the monitors before this one (it was adopted)
     std::uint32_t family = 0;        // ProcessIdentity::family: 0 without spares
     shm::SpareState spare = shm::SpareState::none;
+    std::uint32_t realtime = 0;  // ProcessIdentity::realtime: applied at its ready
   };
   struct Mapped {
     std::uint32_t generation;  // GroupInfo::generation it was mapped in
@@ -89,6 +90,8 @@ class Monitor {
   [[nodiscard]] bool being_stopped(std::uint32_t slot, const Watch& w) const;
   // Keeps `w`'s spare state in step with its slot; promotes it when its family has none serving.
   void follow_spare(std::uint32_t slot, Watch& w, std::uint64_t now);
+  // Gives a process that became ready the real-time policy that waited for it.
+  void apply_realtime(std::uint32_t slot, const Watch& w);
   // Forgets a watch: its pidfd and its part in the tick.
   void unwatch(std::uint32_t slot, std::uint64_t now);
   // Follows the shortest interval watched: the tick, the wheel's granularity, every verdict's pace.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "hamon/engine/names.hpp"
+#include "hamon/node/apply_scheduling.hpp"
 #include "hamon/node/authorize.hpp"
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
@@ -72,6 +73,7 @@ void Server::write_identity(std::size_t i, std::uint64_t incarnation) {
       id.family = slots_.slot(*head) + 1;
     }
   }
+  id.realtime = node::realtime_at_ready(p);
   shm::write_fixed(id.name, p.name);
   ctl_.process(slots_.slot(i)).identity.write(id);
 }

@@ -240,8 +240,12 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
   }
   // Its own settings, and where it has none, what the spawner had before it applied hamon's
   // daemon settings: a daemon's real-time policy or CPUs are not the process's.
+  // A real-time policy that waits for the process's ready (node::realtime_at_ready) is
+  // hamon-monitor's to apply; until then it has what it would have without one.
+  engine::Scheduling own = p.scheduling;
+  if (node::realtime_at_ready(p) != 0) own.sched.reset();
   const engine::Scheduling sched =
-      node::with_inherited(p.scheduling, node::scheduling_before_daemon_settings());
+      node::with_inherited(own, node::scheduling_before_daemon_settings());
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return {.pid = -errno};
   Launched out;

@@ -43,7 +43,7 @@ void sleep_until(timespec& t, std::chrono::nanoseconds step) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hamon-demo-app: beats at an interval and misbehaves on cue"};
-  std::string interval_text, ready_delay_text = "0s", drain_delay_text;
+  std::string interval_text, ready_delay_text = "0s", init_spin_text = "0s", drain_delay_text;
   long crash_after = -1, hang_after = -1, exit_after = -1, garbage_after = -1;
   int exit_code = 0;
   app.add_option("--interval", interval_text,
@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   app.add_option("--init-delay,--ready-delay", ready_delay_text,
                  "initialize for this long (no beat) before parking: ready, or a spare waiting "
                  "to be promoted");
+  app.add_option("--init-spin", init_spin_text,
+                 "initialize busy on the CPU for this long (no beat, no sleep), after "
+                 "--init-delay");
   app.add_option("--crash-after", crash_after, "after N beats, die by SIGSEGV");
   app.add_option("--hang-after", hang_after, "after N beats, stop beating but stay alive");
   app.add_option("--exit-after", exit_after, "after N beats, exit with --exit-code");
@@ -78,6 +81,14 @@ int main(int argc, char** argv) {
   timespec t{};
   clock_gettime(CLOCK_MONOTONIC, &t);
   if (ready_delay.count() > 0) sleep_until(t, ready_delay);
+  if (const auto spin = duration_or_exit(init_spin_text, "--init-spin"); spin.count() > 0) {
+    const auto ns = [](const timespec& x) { return x.tv_sec * 1'000'000'000LL + x.tv_nsec; };
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const auto end = ns(now) + spin.count();
+    while (ns(now) < end) clock_gettime(CLOCK_MONOTONIC, &now);
+    t = now;
+  }
   if (!hb.park()) {
     std::fprintf(stderr, "%s\n", hb.error_message());
     return 1;

@@ -1,14 +1,16 @@
 #include "hamon/node/apply_scheduling.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <variant>
@@ -73,6 +75,43 @@ int apply_scheduling(const engine::Scheduling& sc, const char*& failed) noexcept
   }
   failed = nullptr;
   return 0;
+}
+
+std::uint32_t realtime_at_ready(const engine::ProcessConfig& p) noexcept {
+  const auto& s = p.scheduling.sched;
+  if (!s || p.ready == engine::Readiness::on_spawn) return 0;
+  if (s->policy != engine::SchedPolicy::fifo && s->policy != engine::SchedPolicy::rr) return 0;
+  return static_cast<std::uint32_t>(policy_of(s->policy)) << 8 |
+         static_cast<std::uint32_t>(s->rt_priority & 0xff);
+}
+
+int apply_realtime(pid_t pid, std::uint32_t realtime, std::string& detail) {
+  const int policy = static_cast<int>(realtime >> 8);
+  if (policy != SCHED_FIFO && policy != SCHED_RR) {
+    detail = "not a real-time policy: " + std::to_string(realtime);
+    return EINVAL;
+  }
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    detail = dir + ": " + std::strerror(errno);
+    return errno;
+  }
+  sched_param param{};
+  param.sched_priority = static_cast<int>(realtime & 0xff);
+  int err = 0;
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long tid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || tid <= 0) continue;
+    if (::sched_setscheduler(static_cast<pid_t>(tid), policy, &param) != 0 && errno != ESRCH) {
+      err = errno;
+      detail = "thread " + std::to_string(tid) + ": " + std::strerror(err);
+      break;
+    }
+  }
+  ::closedir(d);
+  return err;
 }
 
 engine::Scheduling current_scheduling(const engine::Scheduling& changing) {

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <future>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -130,6 +132,90 @@ TEST(ProcessScheduling, ASettingTheKernelRefusesKeepsTheProcessFromStartingAndSa
   const auto beater = node.process("system", "beater");
   ASSERT_TRUE(beater && beater->pid > 0);
   expect_beater(beater->pid);
+}
+
+// Every thread of `pid`, by /proc/PID/task.
+std::vector<int> threads_of(int pid) {
+  std::vector<int> out;
+  std::string dir = "/proc/";
+  dir += std::to_string(pid);
+  dir += "/task";
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    out.push_back(std::stoi(e.path().filename().string()));
+  }
+  return out;
+}
+
+const char* kSlowStarter = R"(
+[defaults]
+interval = "20ms"
+timeout = "300ms"
+
+[[system.process]]
+name = "slow"
+command = ["@APP@", "--init-delay", "600ms"]
+ready = "explicit"
+sched = "fifo:10"
+)";
+
+// A real-time policy waits for the process's ready: until then it runs as it would without one;
+// from then on, every thread of it runs with it — and after a restart, the same again.
+TEST(ProcessScheduling, ARealTimePolicyIsAppliedAtTheProcesssReadyNotAtItsStart) {
+  TestNode node(kSlowStarter);
+  auto up = std::async(std::launch::async, [&] { return node.up(); });
+  int pid = 0;
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto p = node.process("system", "slow");
+    pid = p && p->state == "starting" ? p->pid : 0;
+    return pid > 0;
+  }));
+  EXPECT_EQ(seen(pid).policy, 0) << "SCHED_OTHER while it initializes";
+  ASSERT_TRUE(node.wait([&](const node::NodeView&) {
+    const auto p = node.process("system", "slow");
+    return p && p->pid == pid && p->state == "running";
+  }));
+  EXPECT_EQ(up.get().code, 0);
+  for (const int tid : threads_of(pid)) {
+    const Seen s = seen(tid);
+    EXPECT_EQ(s.policy, 1) << "SCHED_FIFO, thread " << tid;
+    EXPECT_EQ(s.rt_priority, 10) << "thread " << tid;
+  }
+}
+
+const char* kSpinningStarter = R"(
+[defaults]
+interval = "5ms"
+timeout = "40ms"
+restart_delay = "1ms"
+sched = "fifo:10"
+cpus = "0"
+
+[[system.process]]
+name = "beater"
+command = ["@APP@"]
+
+[[system.process]]
+name = "spinner"
+command = ["@APP@", "--init-spin", "400ms"]
+ready = "explicit"
+depends_on = ["beater"]
+)";
+
+// Real-time processes of one priority are not time-sliced: one that initialized at that
+// priority would hold the CPU from a running beater beside it until its initialization ended
+// (here 400 ms, ten times the beater's timeout) — a hang verdict for a healthy process, and a
+// restart storm when each restart starts another such initialization. It initializes as an
+// ordinary process instead, and the beater is never silent.
+TEST(ProcessScheduling, AProcessInitializingDoesNotStarveARunningBeaterOfItsPriority) {
+  TestNode node(kSpinningStarter);
+  const auto up = node.up();
+  ASSERT_EQ(up.code, 0) << up.err;
+  const auto spinner = node.process("system", "spinner");
+  ASSERT_TRUE(spinner && spinner->state == "running");
+  EXPECT_EQ(find_event(node.events(), shm::EventKind::hung, "system", "beater"), -1);
+  const auto beater = node.process("system", "beater");
+  ASSERT_TRUE(beater);
+  EXPECT_EQ(beater->restarts, 0u);
 }
 
 // A one-node cluster of its own whose [cluster] table ends with `extra`.

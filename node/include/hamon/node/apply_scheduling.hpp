@@ -4,9 +4,32 @@
 #ifndef HAMON_NODE_APPLY_SCHEDULING_HPP
 #define HAMON_NODE_APPLY_SCHEDULING_HPP
 
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "hamon/engine/config.hpp"
 #include "hamon/engine/scheduling.hpp"
 
 namespace hamon::node {
+
+// A real-time policy ("fifo:N", "rr:N") waits for the process to be ready: its exec, its dynamic
+// loading and its initialization run as they would without one. Initialization at a real-time
+// priority holds its CPU from every process of that priority until it blocks (they are not
+// time-sliced), so a process starting beside running beaters of the same priority would starve
+// them into hang verdicts — and each restart would start another such storm. hamon-monitor
+// applies it the moment it sees the process ready (ProcessIdentity::realtime); a process ready
+// at its spawn (nothing to wait for) gets it from the spawner like any other setting.
+//
+// The word the identity line carries: the kernel's policy number << 8 | the priority; 0 when
+// nothing waits for the ready.
+[[nodiscard]] std::uint32_t realtime_at_ready(const engine::ProcessConfig& p) noexcept;
+
+// Gives every thread of `pid` the real-time policy `realtime` (as realtime_at_ready encodes it).
+// 0, or the errno of the first thread the kernel refused (threads that end meanwhile are
+// skipped); `detail` then says which and why.
+int apply_realtime(pid_t pid, std::uint32_t realtime, std::string& detail);
 
 // 0, or the errno of the first setting the kernel refused, whose key ("sched", "nice", "cpus",
 // "oom_score_adjust") is then in `failed`. Async-signal-safe: no allocation, no lock.

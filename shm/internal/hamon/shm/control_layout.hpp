@@ -214,18 +214,20 @@ enum class ReadyMode : std::uint32_t {
 
 // What a process is and how it is watched: the monitor's only source for a watch, so everything
 // it needs is here, written before the start request that it describes is posted.
-struct ProcessIdentity {       // hamon-server, when it assigns the slot and before each start
-  std::uint64_t incarnation;   // grows on every (re)start; 0 = never started → server (on
-                               // adoption: above every incarnation handed out)
-  std::uint64_t interval_ns;   // → monitor (its tick follows the shortest watched)
-  std::uint64_t timeout_ns;    // → monitor
-  std::uint32_t group;         // index into the group table → monitor, spawner, server, view
-  std::uint32_t hb_slot;       // slot in the group's heartbeat segment → monitor, spawner, view
-  std::uint32_t family;        // warm spares: 1 + the slot of its family's first instance; 0
-                               // for a process without spares (was the unread priority) → monitor
-  ReadyMode ready_mode;        // → monitor
-  std::uint32_t reserved1[2];  // once flags (critical) and a config hash, which none read
-  char name[kNameMax];         // → monitor, spawner, server (adoption), view
+struct ProcessIdentity {      // hamon-server, when it assigns the slot and before each start
+  std::uint64_t incarnation;  // grows on every (re)start; 0 = never started → server (on
+                              // adoption: above every incarnation handed out)
+  std::uint64_t interval_ns;  // → monitor (its tick follows the shortest watched)
+  std::uint64_t timeout_ns;   // → monitor
+  std::uint32_t group;        // index into the group table → monitor, spawner, server, view
+  std::uint32_t hb_slot;      // slot in the group's heartbeat segment → monitor, spawner, view
+  std::uint32_t family;       // warm spares: 1 + the slot of its family's first instance; 0
+                              // for a process without spares (was the unread priority) → monitor
+  ReadyMode ready_mode;       // → monitor
+  std::uint32_t realtime;     // the real-time policy to apply at its ready: the kernel's policy
+                              // << 8 | priority; 0 for none (node/apply_scheduling.hpp) → monitor
+  std::uint32_t reserved1;    // once flags (critical), which none read
+  char name[kNameMax];        // → monitor, spawner, server (adoption), view
 };
 static_assert(sizeof(ProcessIdentity) <= kLine - 8);
 static_assert(offsetof(ProcessIdentity, ready_mode) == 36);
