@@ -31,6 +31,13 @@ std::uint64_t wheel_granularity(std::uint64_t tick) {
   return std::max<std::uint64_t>(tick / 4, 10'000);
 }
 
+// A sentinel wakes every interval of the fastest process watched, not finer than a millisecond
+// (a wake per CPU costs a timer exit on a virtual machine), and stalls shorter than its period
+// plus its allowance may go unmeasured — a process's own interval of slack.
+std::uint64_t sentinel_period(std::uint64_t tick) {
+  return std::clamp<std::uint64_t>(2 * tick, 1'000'000, 25'000'000);
+}
+
 engine::Readiness to_readiness(shm::ReadyMode m) {
   switch (m) {
     case shm::ReadyMode::spawn: return engine::Readiness::on_spawn;
@@ -56,6 +63,7 @@ Monitor::Monitor(const shm::ControlSegment& control, link::ChangeFeed* feed)
     : ctl_(control),
       feed_(feed),
       tick_(engine::tick_for(UINT64_MAX)),
+      sentinels_(sentinel_period(tick_)),
       watches_(control.max_processes()),
       due_(wheel_granularity(tick_), 8192, node::now_ns()) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -152,6 +160,7 @@ void Monitor::retick(std::uint64_t now) {
   tick_ = tick;
   next_tick_ = std::min(next_tick_, now + tick_);
   due_.set_granularity(wheel_granularity(tick_), now);
+  sentinels_.set_period(sentinel_period(tick_));
   for (auto& w : watches_) {
     if (w) w->live.set_tick(tick_);
   }
@@ -304,8 +313,9 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (slot >= watches_.size() || !watches_[slot] || watches_[slot]->incarnation != inc) return;
   Watch& w = *watches_[slot];
   auto v = w.live.observe(reading(w, now), now, lost_ns_);
-  if (v.changed && v.state == engine::LiveState::hung && stalled_with_others(slot, w, now) &&
-      w.live.excuse(now, lost_ns_)) {
+  if (v.changed && v.state == engine::LiveState::hung &&
+      (w.live.forgive(cpu_stall(w, now)) ||
+       (stalled_with_others(slot, w, now) && w.live.excuse(now, lost_ns_)))) {
     v = w.live.observe(reading(w, now), now, lost_ns_);
   }
   if (v.changed) {
@@ -455,13 +465,63 @@ bool Monitor::stalled_with_others(std::uint32_t slot, const Watch& w, std::uint6
   return asked >= 3 && 2 * silent > asked;
 }
 
+std::uint64_t Monitor::cpu_stalled(std::size_t cpu, std::uint64_t from, std::uint64_t now) const {
+  const bool logged = cpu < cpu_stalls_.size();
+  std::uint64_t t = logged ? cpu_stalls_[cpu].measure(from, now) : 0;
+  if (const std::uint64_t since = sentinels_.stalled_since(cpu, now); since != 0) {
+    // In progress: from where its log's last piece ends, if that is later.
+    const std::uint64_t start = std::max({since, from, logged ? cpu_stalls_[cpu].last_end() : 0});
+    if (now > start) t += now - start;
+  }
+  return t;
+}
+
+std::vector<int> Monitor::cpus_of(const Watch& w) const {
+  // Where its threads wait to run. Unknown (gone, or unreadable): every CPU.
+  std::vector<int> cpus = node::thread_cpus(w.pid, 64);
+  if (cpus.empty()) {
+    for (std::size_t cpu = 0; cpu < sentinels_.cpu_limit(); ++cpu) {
+      cpus.push_back(static_cast<int>(cpu));
+    }
+  }
+  return cpus;
+}
+
+std::uint64_t Monitor::cpu_stall(const Watch& w, std::uint64_t now) {
+  const std::uint64_t from = w.live.alive_at_ns();
+  bool any = false;
+  for (std::size_t cpu = 0; cpu < sentinels_.cpu_limit() && !any; ++cpu) {
+    any = cpu_stalled(cpu, from, now) != 0;
+  }
+  if (!any) return 0;
+  std::uint64_t most = 0;
+  for (const int cpu : cpus_of(w)) {
+    most = std::max(most, cpu_stalled(static_cast<std::size_t>(cpu), from, now));
+  }
+  const std::uint64_t own = w.live.lost_excused_ns(lost_ns_);
+  return most > own ? most - own : 0;
+}
+
 std::string Monitor::hang_detail(const Watch& w, std::uint64_t silence) const {
   if (w.beats_before + w.live.beats() == 0) return "never ready";
   std::string out = "silent " + std::to_string(silence / 1000) + "us";
-  if (const std::uint64_t excused = w.live.excused_ns(lost_ns_); excused != 0) {
-    out += ", " + std::to_string(excused / 1000) + "us of it excused: the monitor could not run";
+  const std::uint64_t own = w.live.lost_excused_ns(lost_ns_);
+  if (own != 0) {
+    out += ", " + std::to_string(own / 1000) + "us of it excused: the monitor could not run";
   }
-  return out;
+  if (const std::uint64_t cpu = w.live.excused_ns(lost_ns_) - own; cpu != 0) {
+    out += ", " + std::to_string(cpu / 1000) + "us of it excused: its CPU could not run it";
+  }
+  // Where it waited, and what its CPU's sentinel saw of the silence.
+  const std::uint64_t now = last_now_;
+  const std::uint64_t from = now > silence ? now - silence : 0;
+  std::string where;
+  for (const int cpu : cpus_of(w)) {
+    where += where.empty() ? "; on CPU " : ", ";
+    where += std::to_string(cpu) + " (stalled " +
+             std::to_string(cpu_stalled(static_cast<std::size_t>(cpu), from, now) / 1000) + "us)";
+  }
+  return out + where;
 }
 
 void Monitor::exited(std::uint32_t slot, std::uint64_t now) {
@@ -499,6 +559,9 @@ std::uint64_t Monitor::clock() {
   if (last_now_ != 0 && now > expected) {
     stalls_[stall_count_++ % stalls_.size()] = {now, lost_ns_};
     lost_ns_ += now - expected;
+    // Every CPU's too: what a CPU's sentinel also saw is then not excused twice.
+    cpu_stalls_.resize(sentinels_.cpu_limit());
+    for (auto& log : cpu_stalls_) log.add(expected, now);
   }
   last_now_ = std::max(last_now_, now);
   waiting_until_ = 0;
@@ -507,6 +570,7 @@ std::uint64_t Monitor::clock() {
 
 void Monitor::run_once() {
   std::uint64_t now = clock();
+  sentinels_.collect(cpu_stalls_);
   // The clock is written every turn (a store per segment), so a stamp is never older than one
   // turn; the tick only paces the turns.
   publish_clock(now);

@@ -26,7 +26,9 @@
 #include <string>
 #include <vector>
 
+#include "cpu_sentinels.hpp"
 #include "hamon/engine/liveness.hpp"
+#include "hamon/engine/stall_log.hpp"
 #include "hamon/engine/timer_wheel.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "hamon/shm/heartbeat_table.hpp"
@@ -110,6 +112,15 @@ class Monitor {
   // Whether most of the other processes that should have beaten during `w`'s silence did not
   // either (then its hang verdict is withdrawn once: engine::Liveness::excuse).
   bool stalled_with_others(std::uint32_t slot, const Watch& w, std::uint64_t now);
+  // How much of `w`'s silence the CPUs its threads are queued on could not run (their
+  // sentinels' stalls, in progress ones included), beyond the monitor's own stall already
+  // excused: 0 without reading /proc when no CPU stalled in it.
+  std::uint64_t cpu_stall(const Watch& w, std::uint64_t now);
+  // What `cpu`'s sentinel saw it stall in [from, now).
+  [[nodiscard]] std::uint64_t cpu_stalled(std::size_t cpu, std::uint64_t from,
+                                          std::uint64_t now) const;
+  // The CPUs `w`'s threads are queued on; every CPU when that cannot be read.
+  [[nodiscard]] std::vector<int> cpus_of(const Watch& w) const;
   // What a hung event says: the silence, and what of it was excused.
   [[nodiscard]] std::string hang_detail(const Watch& w, std::uint64_t silence) const;
   // The latest time a beat stamped `stamp` can have happened: our next clock write after it.
@@ -129,6 +140,10 @@ class Monitor {
   };
   std::array<Stall, 16> stalls_{};
   std::size_t stall_count_ = 0;
+  // Witnesses on every CPU, and what each saw its CPU stall (by CPU; the monitor's own
+  // stalls in each too).
+  CpuSentinels sentinels_;
+  std::vector<engine::StallLog> cpu_stalls_;
   std::uint64_t last_now_ = 0;                      // the latest clock() reading
   std::uint64_t waiting_until_ = 0;                 // while waiting: when the wait is to end
   std::array<std::uint64_t, 256> clock_history_{};  // recent clock writes, a ring

@@ -49,6 +49,7 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now,
     const std::uint64_t beat_at = bounded ? bound : now;
     excused_ = false;
     if (beat_at > alive_at_) {
+      forgiven_ = 0;
       alive_at_ = beat_at;
       lost_at_alive_ = bounded && r.bound_ns != 0 ? std::min(r.lost_at_bound_ns, lost_ns) : lost_ns;
     }
@@ -60,7 +61,8 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now,
   // a program that does not use the client) is watched for exit alone.
   const bool watched = beats_ > 0 || beaten_before_;
   // The silence's deadline, moved on by the watcher's own stall since the last sign of life.
-  const std::uint64_t silent_at = alive_at_ + p_.timeout_ns + (lost_ns - lost_at_alive_);
+  const std::uint64_t silent_at =
+      alive_at_ + p_.timeout_ns + (lost_ns - lost_at_alive_) + forgiven_;
   const bool silent = watched && now >= silent_at;
   switch (state_) {
     case LiveState::starting: {
@@ -98,11 +100,20 @@ Liveness::Verdict Liveness::observe(const BeatReading& r, std::uint64_t now,
   return {state_, state_ != before, next};
 }
 
+bool Liveness::forgive(std::uint64_t stalled_ns) noexcept {
+  if (state_ != LiveState::hung || !hung_silent_ || stalled_ns <= forgiven_) return false;
+  state_ = LiveState::running;
+  hung_silent_ = false;
+  forgiven_ = stalled_ns;
+  return true;
+}
+
 bool Liveness::excuse(std::uint64_t now, std::uint64_t lost_ns) noexcept {
   if (state_ != LiveState::hung || !hung_silent_ || excused_) return false;
   state_ = LiveState::running;
   hung_silent_ = false;
   excused_ = true;
+  forgiven_ = 0;
   alive_at_ = std::max(alive_at_, now);
   lost_at_alive_ = lost_ns;
   return true;

@@ -221,6 +221,50 @@ TEST(Liveness, AVerdictOfAStartThatNeverCameIsNotWithdrawn) {
   EXPECT_EQ(l.state(), LiveState::hung);
 }
 
+// A verdict of silence part of which its CPU could not run (the CPU's sentinel measured it)
+// moves the deadline on by that part: as often as the stall grows, never by the same stall
+// twice, and a beat clears what was forgiven.
+TEST(Liveness, ACpuStallWithinTheSilenceMovesTheDeadlineOnByItsLength) {
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  ASSERT_EQ(l.observe(baseline, t0 + timeout).state, LiveState::hung);
+  ASSERT_TRUE(l.forgive(4 * ms));
+  EXPECT_EQ(l.excused_ns(0), 4 * ms);
+  auto v = l.observe(baseline, t0 + timeout);
+  EXPECT_EQ(v.state, LiveState::running);
+  EXPECT_EQ(v.next_check_ns, t0 + timeout + 4 * ms);
+  ASSERT_EQ(l.observe(baseline, t0 + timeout + 4 * ms).state, LiveState::hung);
+  EXPECT_FALSE(l.forgive(4 * ms)) << "the same stall, asked again, forgives nothing more";
+  EXPECT_EQ(l.state(), LiveState::hung);
+}
+
+TEST(Liveness, AStallThatGoesOnIsForgivenAsItGrowsAndABeatStartsAfresh) {
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  ASSERT_EQ(l.observe(baseline, t0 + timeout).state, LiveState::hung);
+  ASSERT_TRUE(l.forgive(2 * ms));
+  ASSERT_EQ(l.observe(baseline, t0 + timeout + 2 * ms).state, LiveState::hung);
+  ASSERT_TRUE(l.forgive(5 * ms));
+  ASSERT_EQ(l.observe(baseline, t0 + timeout + 2 * ms).state, LiveState::running);
+  // It beats: what was forgiven belonged to the old silence.
+  const std::uint64_t stamp = t0 + timeout + 3 * ms;
+  ASSERT_EQ(l.observe(mine(1, stamp), stamp + tick).state, LiveState::running);
+  EXPECT_EQ(l.excused_ns(0), 0u);
+  EXPECT_EQ(l.observe(mine(1, stamp), stamp + tick + timeout).state, LiveState::hung);
+}
+
+TEST(Liveness, NoStallForgivesNothingAndAStartThatNeverCameIsNotForgiven) {
+  Liveness l = make(Readiness::on_spawn);
+  l.beaten_before();
+  ASSERT_EQ(l.observe(baseline, t0 + timeout).state, LiveState::hung);
+  EXPECT_FALSE(l.forgive(0));
+  EXPECT_EQ(l.state(), LiveState::hung);
+  Liveness never_ready = make(Readiness::on_heartbeat);
+  ASSERT_EQ(never_ready.observe(attached(), t0 + start_timeout).state, LiveState::hung);
+  EXPECT_FALSE(never_ready.forgive(start_timeout));
+  EXPECT_EQ(never_ready.state(), LiveState::hung);
+}
+
 TEST(Liveness, HeartbeatModeBecomesReadyAtTheFirstBeatOfItsIncarnation) {
   Liveness l = make(Readiness::on_heartbeat);
   EXPECT_EQ(l.state(), LiveState::starting);

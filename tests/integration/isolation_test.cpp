@@ -318,17 +318,17 @@ std::string ask_as(const TestNode& node, const TestUser& user, const std::string
 
 TEST(Isolation, TheControlSocketLetsATenantsUserActOnItsOwnTenantOnly) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to make users";
-  TestUser owner("hamon-it-t1");
+  TestUser owner("hamon-it-t4");
   TestUser stranger("hamon-it-t3");
   ASSERT_TRUE(owner.ok() && stranger.ok());
-  TestNode node(bystanders() + tenant("t1", "p", app(), "user = \"hamon-it-t1\""));
+  TestNode node(bystanders() + tenant("t1", "p", app(), "user = \"hamon-it-t4\""));
   const auto up = node.up();
   ASSERT_EQ(up.code, 0) << up.err;
   const auto sys_pid = node.process("system", "sys")->pid;
 
   EXPECT_EQ(ask_as(node, owner, "restart t1/p").rfind("ok", 0), 0u);
   const auto other = ask_as(node, owner, "restart system/sys");
-  EXPECT_NE(other.find("refused: user hamon-it-t1"), std::string::npos) << other;
+  EXPECT_NE(other.find("refused: user hamon-it-t4"), std::string::npos) << other;
   EXPECT_NE(other.find("may not restart in system: only in t1"), std::string::npos) << other;
   const auto down = ask_as(node, owner, "down");
   EXPECT_NE(down.find("only root and group hamon may"), std::string::npos) << down;

@@ -179,19 +179,18 @@ TEST(Roles, ANodeAloneWaitsForItsPeerBeforeMakingAnythingActive) {
 }
 
 TEST(Roles, TheRoleChangeHookRunsInOrderWithTenantRolesAndEpoch) {
-  // Each node's hook appends its arguments to a file of its own.
-  const std::string log_a = (std::filesystem::temp_directory_path() / "hamon-it-hook-a").string();
-  const std::string log_b = (std::filesystem::temp_directory_path() / "hamon-it-hook-b").string();
-  std::filesystem::remove(log_a);
-  std::filesystem::remove(log_b);
   std::string tenants = kTenants;
   const std::string hook = std::string("on_role_change = [\"/bin/sh\", \"-c\", ")
                                .append("\"echo \\\"$0 $1 $2 $3\\\" >> ${HOOK_LOG}\"]\n");
   tenants.replace(tenants.find("preferred_side = \"primary\"\n"),
                   std::string("preferred_side = \"primary\"\n").size(),
                   "preferred_side = \"primary\"\n" + hook);
-  ::setenv("HOOK_LOG", log_a.c_str(), 1);  // the daemons inherit `hamon up`'s environment
   Duplex d(tenants);
+  // Each node's hook appends its arguments to a file of its own, in its directory (removed
+  // with it).
+  const std::string log_a = d.a().dir() + "/hook.log";
+  const std::string log_b = d.b().dir() + "/hook.log";
+  ::setenv("HOOK_LOG", log_a.c_str(), 1);  // the daemons inherit `hamon up`'s environment
   const auto up_a = d.a().up();
   ASSERT_EQ(up_a.code, 0) << up_a.out << up_a.err;
   ::setenv("HOOK_LOG", log_b.c_str(), 1);

@@ -84,9 +84,20 @@ class Liveness {
   // verdict that was not of silence, or a second one.
   bool excuse(std::uint64_t now_ns, std::uint64_t lost_ns) noexcept;
 
+  // Withdraws a hang verdict of silence some of which the process's CPU could not run anything
+  // (a sentinel on that CPU measured it: engine::StallLog): `stalled_ns`, the stall measured
+  // within the silence so far, moves the deadline on — by what it adds to the stall already
+  // forgiven since the last beat, so asking again with the same measure forgives nothing. False
+  // when nothing new was forgiven, or the verdict was not of silence.
+  bool forgive(std::uint64_t stalled_ns) noexcept;
+
+  // Of the silence up to now, how much the watcher's own stall excused (observe's lost_ns).
+  [[nodiscard]] std::uint64_t lost_excused_ns(std::uint64_t lost_ns) const noexcept {
+    return lost_ns - lost_at_alive_;
+  }
   // Of the silence up to now, how much was excused (the watcher's stall since the last beat).
   [[nodiscard]] std::uint64_t excused_ns(std::uint64_t lost_ns) const noexcept {
-    return lost_ns - lost_at_alive_;
+    return lost_ns - lost_at_alive_ + forgiven_;
   }
 
   // It was seen beating before this watch began (a restarted monitor took it over): silence
@@ -114,8 +125,9 @@ class Liveness {
   std::uint64_t beats_ = 0;
   std::uint64_t lost_at_alive_;  // lost_ns when alive_at_ was last moved
   bool beaten_before_ = false;
-  bool hung_silent_ = false;  // the hung verdict was of silence (not of a start that never came)
-  bool excused_ = false;      // a verdict was withdrawn since the last beat
+  bool hung_silent_ = false;    // the hung verdict was of silence (not of a start that never came)
+  bool excused_ = false;        // a verdict was withdrawn since the last beat
+  std::uint64_t forgiven_ = 0;  // CPU stall forgiven since the last beat (forgive)
 };
 
 }  // namespace hamon::engine
