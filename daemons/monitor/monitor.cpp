@@ -466,14 +466,26 @@ bool Monitor::stalled_with_others(std::uint32_t slot, const Watch& w, std::uint6
 }
 
 std::uint64_t Monitor::cpu_stalled(std::size_t cpu, std::uint64_t from, std::uint64_t now) const {
-  const bool logged = cpu < cpu_stalls_.size();
-  std::uint64_t t = logged ? cpu_stalls_[cpu].measure(from, now) : 0;
-  if (const std::uint64_t since = sentinels_.stalled_since(cpu, now); since != 0) {
-    // In progress: from where its log's last piece ends, if that is later.
-    const std::uint64_t start = std::max({since, from, logged ? cpu_stalls_[cpu].last_end() : 0});
-    if (now > start) t += now - start;
+  const engine::StallLog* log = cpu < cpu_stalls_.size() ? &cpu_stalls_[cpu] : nullptr;
+  std::uint64_t t = log != nullptr ? log->measure(from, now) : 0;
+  if (const std::uint64_t since = cpu < stalled_since_.size() ? stalled_since_[cpu] : 0;
+      since != 0) {
+    // In progress: the part of [since, now) the log does not hold already (the monitor's own
+    // stalls are in it too).
+    const std::uint64_t start = std::max(since, from);
+    if (now > start) t += now - start - (log != nullptr ? log->measure(start, now) : 0);
   }
   return t;
+}
+
+void Monitor::look_at_cpus(std::uint64_t now) {
+  // The stalls in progress first, then the finished ones: a stall that ends in between is then
+  // seen as one or the other (or both: the measure counts it once), never as neither.
+  stalled_since_.resize(sentinels_.cpu_limit());
+  for (std::size_t cpu = 0; cpu < stalled_since_.size(); ++cpu) {
+    stalled_since_[cpu] = sentinels_.stalled_since(cpu, now);
+  }
+  sentinels_.collect(cpu_stalls_);
 }
 
 std::vector<int> Monitor::cpus_of(const Watch& w) const {
@@ -488,6 +500,7 @@ std::vector<int> Monitor::cpus_of(const Watch& w) const {
 }
 
 std::uint64_t Monitor::cpu_stall(const Watch& w, std::uint64_t now) {
+  look_at_cpus(now);
   const std::uint64_t from = w.live.alive_at_ns();
   bool any = false;
   for (std::size_t cpu = 0; cpu < sentinels_.cpu_limit() && !any; ++cpu) {
@@ -570,7 +583,7 @@ std::uint64_t Monitor::clock() {
 
 void Monitor::run_once() {
   std::uint64_t now = clock();
-  sentinels_.collect(cpu_stalls_);
+  look_at_cpus(now);
   // The clock is written every turn (a store per segment), so a stamp is never older than one
   // turn; the tick only paces the turns.
   publish_clock(now);

@@ -119,6 +119,8 @@ class Monitor {
   // What `cpu`'s sentinel saw it stall in [from, now).
   [[nodiscard]] std::uint64_t cpu_stalled(std::size_t cpu, std::uint64_t from,
                                           std::uint64_t now) const;
+  // Reads what the sentinels saw: the stalls in progress (stalled_since_) and those that ended.
+  void look_at_cpus(std::uint64_t now);
   // The CPUs `w`'s threads are queued on; every CPU when that cannot be read.
   [[nodiscard]] std::vector<int> cpus_of(const Watch& w) const;
   // What a hung event says: the silence, and what of it was excused.
@@ -144,6 +146,7 @@ class Monitor {
   // stalls in each too).
   CpuSentinels sentinels_;
   std::vector<engine::StallLog> cpu_stalls_;
+  std::vector<std::uint64_t> stalled_since_;        // by CPU, at the last look_at_cpus(); 0: none
   std::uint64_t last_now_ = 0;                      // the latest clock() reading
   std::uint64_t waiting_until_ = 0;                 // while waiting: when the wait is to end
   std::array<std::uint64_t, 256> clock_history_{};  // recent clock writes, a ring

@@ -16,6 +16,7 @@
 #include <system_error>
 #include <thread>
 
+#include "hamon/node/apply_scheduling.hpp"
 #include "hamon/node/config_file.hpp"
 #include "hamon/node/daemon_slot.hpp"
 #include "hamon/node/proc.hpp"
@@ -410,6 +411,15 @@ void Spawner::announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid,
 }
 
 void Spawner::signal_child(const Child& c, int sig) {
+  if (sig == SIGKILL || sig == SIGTERM) {
+    // Being ended, it needs its real-time priority no more, and its exit (the kernel tearing
+    // down its memory) must not hold its CPU from the beaters of that priority that stay. Its
+    // pid names it while it is our unreaped child, or while its pidfd says it runs.
+    pollfd alive{c.pidfd, POLLIN, 0};
+    if (c.pid > 0 && (!c.adopted || (c.pidfd >= 0 && ::poll(&alive, 1, 0) == 0))) {
+      node::drop_realtime(c.pid);
+    }
+  }
   // Its cgroup holds all it forked, whatever session or group they made for themselves.
   if (!c.cgroup.empty()) {
     const int rc =

@@ -114,6 +114,25 @@ int apply_realtime(pid_t pid, std::uint32_t realtime, std::string& detail) {
   return err;
 }
 
+void drop_realtime(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  const sched_param param{};
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long tid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || tid <= 0) continue;
+    const int policy = ::sched_getscheduler(static_cast<pid_t>(tid));
+    if (policy < 0) continue;
+    if ((policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO ||
+        (policy & ~SCHED_RESET_ON_FORK) == SCHED_RR) {
+      (void)::sched_setscheduler(static_cast<pid_t>(tid), SCHED_OTHER, &param);
+    }
+  }
+  ::closedir(d);
+}
+
 engine::Scheduling current_scheduling(const engine::Scheduling& changing) {
   engine::Scheduling out;
   if (changing.oom_score_adjust) {

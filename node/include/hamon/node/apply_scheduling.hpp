@@ -31,6 +31,11 @@ namespace hamon::node {
 // skipped); `detail` then says which and why.
 int apply_realtime(pid_t pid, std::uint32_t realtime, std::string& detail);
 
+// Gives every thread of `pid` that runs at a real-time policy the ordinary one. Applied to a
+// process hamon is ending: its exit — the kernel tearing down its memory, milliseconds for a big
+// process — would otherwise hold its CPU from every beater of its priority there.
+void drop_realtime(pid_t pid);
+
 // 0, or the errno of the first setting the kernel refused, whose key ("sched", "nice", "cpus",
 // "oom_score_adjust") is then in `failed`. Async-signal-safe: no allocation, no lock.
 int apply_scheduling(const engine::Scheduling& settings, const char*& failed) noexcept;
