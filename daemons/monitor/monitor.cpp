@@ -1,6 +1,7 @@
 #include "monitor.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -489,12 +490,14 @@ void Monitor::look_at_cpus(std::uint64_t now) {
 }
 
 std::vector<int> Monitor::cpus_of(const Watch& w) const {
-  // Where its threads wait to run. Unknown (gone, or unreadable): every CPU.
-  std::vector<int> cpus = node::thread_cpus(w.pid, 64);
-  if (cpus.empty()) {
-    for (std::size_t cpu = 0; cpu < sentinels_.cpu_limit(); ++cpu) {
-      cpus.push_back(static_cast<int>(cpu));
-    }
+  // Every CPU it may run on: the one a thread of it is queued on now is not enough — the kernel
+  // moves a real-time task that woke on a stalled CPU to one that runs.
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const bool known = ::sched_getaffinity(w.pid, sizeof set, &set) == 0;
+  for (std::size_t cpu = 0; cpu < sentinels_.cpu_limit() && cpu < CPU_SETSIZE; ++cpu) {
+    if (!known || CPU_ISSET(cpu, &set)) cpus.push_back(static_cast<int>(cpu));
   }
   return cpus;
 }
@@ -511,6 +514,9 @@ std::uint64_t Monitor::cpu_stall(const Watch& w, std::uint64_t now) {
   for (const int cpu : cpus_of(w)) {
     most = std::max(most, cpu_stalled(static_cast<std::size_t>(cpu), from, now));
   }
+  if (most == 0) return 0;
+  // Once its CPU runs again, it needs one of its intervals to beat.
+  most += w.interval_ns;
   const std::uint64_t own = w.live.lost_excused_ns(lost_ns_);
   return most > own ? most - own : 0;
 }
@@ -525,12 +531,12 @@ std::string Monitor::hang_detail(const Watch& w, std::uint64_t silence) const {
   if (const std::uint64_t cpu = w.live.excused_ns(lost_ns_) - own; cpu != 0) {
     out += ", " + std::to_string(cpu / 1000) + "us of it excused: its CPU could not run it";
   }
-  // Where it waited, and what its CPU's sentinel saw of the silence.
+  // Where it may run, and what those CPUs' sentinels saw of the silence.
   const std::uint64_t now = last_now_;
   const std::uint64_t from = now > silence ? now - silence : 0;
   std::string where;
   for (const int cpu : cpus_of(w)) {
-    where += where.empty() ? "; on CPU " : ", ";
+    where += where.empty() ? "; its CPUs: " : ", ";
     where += std::to_string(cpu) + " (stalled " +
              std::to_string(cpu_stalled(static_cast<std::size_t>(cpu), from, now) / 1000) + "us)";
   }

@@ -112,16 +112,16 @@ class Monitor {
   // Whether most of the other processes that should have beaten during `w`'s silence did not
   // either (then its hang verdict is withdrawn once: engine::Liveness::excuse).
   bool stalled_with_others(std::uint32_t slot, const Watch& w, std::uint64_t now);
-  // How much of `w`'s silence the CPUs its threads are queued on could not run (their
-  // sentinels' stalls, in progress ones included), beyond the monitor's own stall already
-  // excused: 0 without reading /proc when no CPU stalled in it.
+  // How much of `w`'s silence the CPUs it may run on could not run (their sentinels' stalls, in
+  // progress ones included) plus one of its intervals to beat once they run again, beyond the
+  // monitor's own stall already excused: 0 without a system call when no CPU stalled in it.
   std::uint64_t cpu_stall(const Watch& w, std::uint64_t now);
   // What `cpu`'s sentinel saw it stall in [from, now).
   [[nodiscard]] std::uint64_t cpu_stalled(std::size_t cpu, std::uint64_t from,
                                           std::uint64_t now) const;
   // Reads what the sentinels saw: the stalls in progress (stalled_since_) and those that ended.
   void look_at_cpus(std::uint64_t now);
-  // The CPUs `w`'s threads are queued on; every CPU when that cannot be read.
+  // The CPUs `w` may run on (its affinity); every CPU when that cannot be read.
   [[nodiscard]] std::vector<int> cpus_of(const Watch& w) const;
   // What a hung event says: the silence, and what of it was excused.
   [[nodiscard]] std::string hang_detail(const Watch& w, std::uint64_t silence) const;

@@ -1,13 +1,11 @@
 #include "hamon/node/proc.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -47,27 +45,6 @@ std::optional<std::uint64_t> start_ticks(pid_t pid) noexcept {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   return stat_field(path, 22);
-}
-
-std::vector<int> thread_cpus(pid_t pid, std::size_t max_threads) {
-  std::vector<int> out;
-  char dir[64];
-  std::snprintf(dir, sizeof dir, "/proc/%d/task", static_cast<int>(pid));
-  DIR* d = ::opendir(dir);
-  if (d == nullptr) return out;
-  std::size_t seen = 0;
-  while (const dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    if (++seen > max_threads) break;
-    char path[384];
-    std::snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
-    if (const auto cpu = stat_field(path, 39); cpu && *cpu < 1U << 20) {
-      const int c = static_cast<int>(*cpu);
-      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
-    }
-  }
-  ::closedir(d);
-  return out;
 }
 
 int pidfd_open(pid_t pid) noexcept {

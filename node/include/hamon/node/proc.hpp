@@ -5,20 +5,14 @@
 
 #include <sys/types.h>
 
-#include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <vector>
 
 namespace hamon::node {
 
 // /proc/<pid>/stat field 22: when the process started, in clock ticks since boot. Together with
 // the pid it names one process for the life of the machine: a reused pid has another start time.
 std::optional<std::uint64_t> start_ticks(pid_t pid) noexcept;
-
-// The CPUs the threads of `pid` (up to `max_threads` of them) last ran on — where each is
-// queued to run next — by /proc/<pid>/task/<tid>/stat field 39. Empty if it cannot be read.
-std::vector<int> thread_cpus(pid_t pid, std::size_t max_threads);
 
 // pidfd_open(2): an fd that becomes readable when `pid` ends. Works for any visible process.
 int pidfd_open(pid_t pid) noexcept;
