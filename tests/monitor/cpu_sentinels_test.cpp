@@ -73,8 +73,10 @@ TEST(CpuSentinels, ACpuHeldByAHogIsAStallWhileItLastsAndInItsLogAfter) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_GE(covered, kHog - 2 * ms);
-  // Generous by at most a period and the allowance on each side, not more.
-  EXPECT_LE(covered, kHog + 2 * ms + 2 * CpuSentinels::kAllowance);
+  // Generous by a period and the allowance on each side — and by whatever kept the sentinel
+  // from running right after the hog on a loaded machine (other tests run beside this one; a
+  // virtual CPU stalls for up to ~16 ms here): it is a measure of the CPU, not of the hog.
+  EXPECT_LE(covered, kHog + 25 * ms);
 }
 
 // A CPU without a sentinel never shows a stall; destroying them joins every thread (a sentinel
