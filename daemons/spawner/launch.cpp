@@ -238,10 +238,9 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
     if (gr == nullptr) return {.pid = -ENOENT};
     gid = gr->gr_gid;
   }
-  // Its own settings, and where it has none, what the spawner had before it applied hamon's
-  // daemon settings: a daemon's real-time policy or CPUs are not the process's.
-  // A real-time policy that waits for the process's ready (node::realtime_at_ready) is
-  // hamon-monitor's to apply; until then it has what it would have without one.
+  // Its own settings, less a real-time policy that waits for its ready (hamon-monitor applies
+  // that: node::realtime_at_ready); and where it has none, what the spawner had before it
+  // applied hamon's daemon settings: a daemon's real-time policy or CPUs are not the process's.
   engine::Scheduling own = p.scheduling;
   if (node::realtime_at_ready(p) != 0) own.sched.reset();
   const engine::Scheduling sched =

@@ -27,6 +27,16 @@
 
 namespace hamon::spawner {
 
+namespace {
+
+bool configured_realtime(const engine::ProcessConfig* pc) {
+  if (pc == nullptr || !pc->scheduling.sched) return false;
+  const engine::SchedPolicy p = pc->scheduling.sched->policy;
+  return p == engine::SchedPolicy::fifo || p == engine::SchedPolicy::rr;
+}
+
+}  // namespace
+
 using shm::ChannelId;
 using shm::Message;
 using shm::MessageKind;
@@ -163,6 +173,9 @@ void Spawner::adopt() {
     Child c;
     c.pid = r.pid;
     c.incarnation = r.incarnation;
+    std::string group, name, segment;
+    std::uint32_t hb_slot = 0;
+    c.realtime = configured_realtime(process_for(s, group, name, segment, hb_slot));
     if (r.pid == 0) {
       // The previous spawner died in the middle of this start: the process may or may not
       // exist. Give an exec in flight a moment, then look for it by the identity it was given.
@@ -170,9 +183,6 @@ void Spawner::adopt() {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         waited = true;
       }
-      std::string group, name, segment;
-      std::uint32_t hb_slot = 0;
-      (void)process_for(s, group, name, segment, hb_slot);
       c.pid = segment.empty() ? 0 : node::find_started(segment, hb_slot, r.incarnation);
       if (c.pid == 0) {  // never started: finish the predecessor's work, as it was asked
         start(s, r.incarnation, node::now_ns());
@@ -391,7 +401,7 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   }
   const std::uint64_t ticks = node::start_ticks(pid).value_or(0);
   ctl_.process(slot).spawn.write({inc, ticks, now, 0, pid, 0});
-  children_[slot] = Child{pid, inc, 0, false, launched.pidfd, 0, cgroup};
+  children_[slot] = Child{pid, inc, 0, false, launched.pidfd, 0, cgroup, configured_realtime(pc)};
   by_pid_[pid] = slot;
   announce_started(slot, inc, pid, ticks, now);
   node::post_event(ctl_, shm::DaemonId::spawner,
@@ -411,7 +421,7 @@ void Spawner::announce_started(std::uint32_t slot, std::uint64_t inc, pid_t pid,
 }
 
 void Spawner::signal_child(const Child& c, int sig) {
-  if (sig == SIGKILL || sig == SIGTERM) {
+  if (c.realtime && (sig == SIGKILL || sig == SIGTERM)) {
     // Being ended, it needs its real-time priority no more, and its exit (the kernel tearing
     // down its memory) must not hold its CPU from the beaters of that priority that stay. Its
     // pid names it while it is our unreaped child, or while its pidfd says it runs.

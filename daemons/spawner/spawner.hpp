@@ -66,6 +66,7 @@ class Spawner {
     int pidfd = -1;        // held from start (or adoption) to the end; -1: cannot be signalled
     std::uint64_t ended_seen_ns = 0;  // adopted: when its pidfd said it ended
     std::string cgroup;               // "": not in a cgroup of its own
+    bool realtime = false;            // configured fifo/rr: loses it before it is ended
   };
 
   // How long an adopted process's end waits for the status the master reaped.

@@ -85,52 +85,63 @@ std::uint32_t realtime_at_ready(const engine::ProcessConfig& p) noexcept {
          static_cast<std::uint32_t>(s->rt_priority & 0xff);
 }
 
+namespace {
+
+// Calls fn(tid) for each thread of `pid` until it returns false; the errno of opening the
+// process's task directory, or 0.
+template <typename Fn>
+int for_each_thread(pid_t pid, Fn fn) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return errno;
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long tid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || tid <= 0) continue;
+    if (!fn(static_cast<pid_t>(tid))) break;
+  }
+  ::closedir(d);
+  return 0;
+}
+
+}  // namespace
+
 int apply_realtime(pid_t pid, std::uint32_t realtime, std::string& detail) {
   const int policy = static_cast<int>(realtime >> 8);
   if (policy != SCHED_FIFO && policy != SCHED_RR) {
     detail = "not a real-time policy: " + std::to_string(realtime);
     return EINVAL;
   }
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    detail = dir + ": " + std::strerror(errno);
-    return errno;
-  }
   sched_param param{};
   param.sched_priority = static_cast<int>(realtime & 0xff);
   int err = 0;
-  while (const dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    const long tid = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || tid <= 0) continue;
-    if (::sched_setscheduler(static_cast<pid_t>(tid), policy, &param) != 0 && errno != ESRCH) {
-      err = errno;
-      detail = "thread " + std::to_string(tid) + ": " + std::strerror(err);
-      break;
-    }
+  const int opened = for_each_thread(pid, [&](pid_t tid) {
+    if (::sched_setscheduler(tid, policy, &param) == 0 || errno == ESRCH) return true;
+    err = errno;
+    detail = "thread " + std::to_string(tid) + ": " + std::strerror(err);
+    return false;
+  });
+  if (opened != 0) {
+    detail = "/proc/" + std::to_string(pid) + "/task: " + std::strerror(opened);
+    return opened;
   }
-  ::closedir(d);
   return err;
 }
 
+bool has_realtime(pid_t pid) noexcept {
+  const int policy = ::sched_getscheduler(pid) & ~SCHED_RESET_ON_FORK;
+  return policy == SCHED_FIFO || policy == SCHED_RR;
+}
+
 void drop_realtime(pid_t pid) {
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
   const sched_param param{};
-  while (const dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    const long tid = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || tid <= 0) continue;
-    const int policy = ::sched_getscheduler(static_cast<pid_t>(tid));
-    if (policy < 0) continue;
-    if ((policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO ||
-        (policy & ~SCHED_RESET_ON_FORK) == SCHED_RR) {
-      (void)::sched_setscheduler(static_cast<pid_t>(tid), SCHED_OTHER, &param);
+  (void)for_each_thread(pid, [&](pid_t tid) {
+    const int policy = ::sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK;
+    if (policy == SCHED_FIFO || policy == SCHED_RR) {
+      (void)::sched_setscheduler(tid, SCHED_OTHER, &param);
     }
-  }
-  ::closedir(d);
+    return true;
+  });
 }
 
 engine::Scheduling current_scheduling(const engine::Scheduling& changing) {
