@@ -5,11 +5,32 @@
 namespace hamon::engine {
 
 TimerWheel::TimerWheel(std::uint64_t granularity_ns, std::uint32_t buckets, std::uint64_t now)
-    : g_(granularity_ns), mask_(buckets - 1), wheel_(buckets), cursor_(now / granularity_ns) {}
+    : g_(granularity_ns),
+      mask_(buckets - 1),
+      heads_(buckets, kNone),
+      cursor_(now / granularity_ns) {}
+
+void TimerWheel::file(std::uint32_t i) {
+  const std::uint64_t b = std::clamp(pool_[i].entry.at / g_, cursor_, cursor_ + mask_);
+  pool_[i].next = heads_[b & mask_];
+  heads_[b & mask_] = i;
+}
+
+void TimerWheel::release(std::uint32_t i) {
+  pool_[i].next = free_;
+  free_ = i;
+}
 
 void TimerWheel::add(std::uint64_t at, std::uint32_t slot, std::uint64_t incarnation) {
-  const std::uint64_t b = std::clamp(at / g_, cursor_, cursor_ + mask_);
-  wheel_[b & mask_].push_back({at, slot, incarnation});
+  std::uint32_t i = free_;
+  if (i != kNone) {
+    free_ = pool_[i].next;
+  } else {
+    i = static_cast<std::uint32_t>(pool_.size());
+    pool_.push_back({});
+  }
+  pool_[i].entry = {at, slot, incarnation};
+  file(i);
   ++size_;
 }
 
@@ -25,23 +46,27 @@ void TimerWheel::expire(std::uint64_t now, std::vector<Entry>& out) {
     return;
   }
   for (;;) {
-    auto& bucket = wheel_[cursor_ & mask_];
+    std::uint32_t& head = heads_[cursor_ & mask_];
+    std::uint32_t i = head;
+    head = kNone;
     refile_.clear();
-    std::size_t keep = 0;
-    for (const Entry& e : bucket) {
-      if (e.at <= now) {
-        out.push_back(e);
+    while (i != kNone) {
+      const std::uint32_t next = pool_[i].next;
+      if (pool_[i].entry.at <= now) {
+        out.push_back(pool_[i].entry);
+        release(i);
+        --size_;
       } else if (cursor_ == last) {
-        bucket[keep++] = e;  // the current bucket: not due yet, waits in place
+        pool_[i].next = head;  // the current bucket: not due yet, waits in place
+        head = i;
       } else {
-        refile_.push_back(e);  // a far deadline parked at the end of an earlier span
+        refile_.push_back(i);  // a far deadline parked at the end of an earlier span
       }
+      i = next;
     }
-    size_ -= bucket.size() - keep;
-    bucket.resize(keep);
     if (cursor_ == last) return;
     ++cursor_;
-    for (const Entry& e : refile_) add(e.at, e.slot, e.incarnation);
+    for (const std::uint32_t r : refile_) file(r);
     if (size_ == 0) {
       cursor_ = last;
       return;
@@ -49,25 +74,32 @@ void TimerWheel::expire(std::uint64_t now, std::vector<Entry>& out) {
   }
 }
 
-void TimerWheel::sweep(std::uint64_t now, std::vector<Entry>& out) {
+void TimerWheel::take_all() {
   refile_.clear();
-  for (auto& bucket : wheel_) {
-    refile_.insert(refile_.end(), bucket.begin(), bucket.end());
-    bucket.clear();
+  for (std::uint32_t& head : heads_) {
+    for (std::uint32_t i = head; i != kNone; i = pool_[i].next) refile_.push_back(i);
+    head = kNone;
   }
-  size_ = 0;
+}
+
+void TimerWheel::sweep(std::uint64_t now, std::vector<Entry>& out) {
+  take_all();
   cursor_ = std::max(cursor_, now / g_);
   const std::size_t first = out.size();
-  for (const Entry& e : refile_) {
-    if (e.at <= now) {
-      out.push_back(e);
+  for (const std::uint32_t i : refile_) {
+    if (pool_[i].entry.at <= now) {
+      out.push_back(pool_[i].entry);
+      release(i);
+      --size_;
     } else {
-      add(e.at, e.slot, e.incarnation);
+      file(i);
     }
   }
   std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
             [](const Entry& a, const Entry& b) { return a.at < b.at; });
 }
+
+std::size_t TimerWheel::reserved() const noexcept { return pool_.capacity() + refile_.capacity(); }
 
 std::uint64_t TimerWheel::next(std::uint64_t limit) const {
   std::uint64_t best = limit;
@@ -75,21 +107,18 @@ std::uint64_t TimerWheel::next(std::uint64_t limit) const {
   for (std::uint64_t b = cursor_; b <= cursor_ + mask_; ++b) {
     // Past the cursor's bucket, a bucket holds nothing earlier than its own start.
     if (b != cursor_ && b * g_ >= best) break;
-    for (const Entry& e : wheel_[b & mask_]) best = std::min(best, e.at);
+    for (std::uint32_t i = heads_[b & mask_]; i != kNone; i = pool_[i].next) {
+      best = std::min(best, pool_[i].entry.at);
+    }
   }
   return best;
 }
 
 void TimerWheel::set_granularity(std::uint64_t granularity_ns, std::uint64_t now) {
-  refile_.clear();
-  for (auto& bucket : wheel_) {
-    refile_.insert(refile_.end(), bucket.begin(), bucket.end());
-    bucket.clear();
-  }
-  size_ = 0;
+  take_all();
   g_ = granularity_ns;
   cursor_ = now / g_;
-  for (const Entry& e : refile_) add(e.at, e.slot, e.incarnation);
+  for (const std::uint32_t i : refile_) file(i);
 }
 
 }  // namespace hamon::engine

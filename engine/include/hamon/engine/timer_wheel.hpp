@@ -8,6 +8,11 @@
 // bucket order (deadline order to within a granularity), each at the first expire() at or after
 // its deadline.
 //
+// Entries live in one pool, linked into their bucket: memory follows the entries held. (A vector
+// per bucket kept, in every one of its thousands of buckets, room for the largest crowd it ever
+// held: processes beating in step crowd one bucket after another, and a monitor of 4096 of them
+// grew by 20 MB a second, copying as it grew.)
+//
 // Thread-safety: none; one owner.
 #ifndef HAMON_ENGINE_TIMER_WHEEL_HPP
 #define HAMON_ENGINE_TIMER_WHEEL_HPP
@@ -45,18 +50,33 @@ class TimerWheel {
   [[nodiscard]] std::uint64_t granularity() const noexcept { return g_; }
   [[nodiscard]] std::uint64_t span() const noexcept { return g_ * (mask_ + 1); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  // Entries' worth of memory held, in use or kept for reuse.
+  [[nodiscard]] std::size_t reserved() const noexcept;
 
  private:
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  struct Node {
+    Entry entry;
+    std::uint32_t next;  // in its bucket, or in the free list
+  };
+
+  // Files node `i` in the bucket its deadline falls in (or the span's last).
+  void file(std::uint32_t i);
+  void release(std::uint32_t i);
+  // Every node out of every bucket, into refile_.
+  void take_all();
   // Every entry out of the wheel, the cursor moved to `now`, and each filed again or expired.
   void sweep(std::uint64_t now, std::vector<Entry>& out);
 
   std::uint64_t g_;
   std::uint64_t mask_;
-  std::vector<std::vector<Entry>> wheel_;
+  std::vector<std::uint32_t> heads_;  // by bucket: its first node, or kNone
+  std::vector<Node> pool_;
+  std::uint32_t free_ = kNone;
   std::uint64_t
       cursor_;  // the bucket number (at / g_) of the earliest bucket that may hold entries
   std::size_t size_ = 0;
-  std::vector<Entry> refile_;  // scratch, kept to reuse its capacity
+  std::vector<std::uint32_t> refile_;  // scratch, kept to reuse its capacity
 };
 
 }  // namespace hamon::engine
