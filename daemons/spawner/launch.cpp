@@ -74,7 +74,8 @@ struct Report {
 // Runs in the forked child only: async-signal-safe calls, then exec. Never returns.
 [[noreturn]] void exec_child(const engine::ProcessConfig& p, const engine::Scheduling& sched,
                              char** argv, char** envp, int log_fd, int null_fd, uid_t uid,
-                             gid_t gid, bool set_ids, int report_fd) {
+                             gid_t gid, bool set_ids, const std::vector<int>& join_fds,
+                             int report_fd) {
   auto fail = [&](int err, const char* failed_at) {
     const Report r{err, failed_at};
     (void)!::write(report_fd, &r, sizeof r);
@@ -110,6 +111,13 @@ struct Report {
   if (const int err = node::apply_scheduling(sched, failed_at); err != 0) {
     fail(err, failed_at);
   }
+  // Its tenant's caps, once its scheduling is its own (not the spawner's real-time policy, which
+  // a cpu cgroup without real-time time refuses) and while it may still write there: all it
+  // does from its exec on, and all it forks, is counted. ("0" is the writer itself; the vector
+  // is only read here.)
+  for (const int fd : join_fds) {
+    if (::write(fd, "0", 1) != 1) fail(errno, "caps");
+  }
   if (set_ids) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
       fail(errno, "user and group");
@@ -129,13 +137,14 @@ struct ChildArgs {
   uid_t uid;
   gid_t gid;
   bool set_ids;
+  const std::vector<int>* join_fds;
   int report_fd;
 };
 
 [[noreturn]] void run_child(void* arg) {
   const auto& a = *static_cast<const ChildArgs*>(arg);
   exec_child(*a.p, *a.sched, a.argv, a.envp, a.log_fd, a.null_fd, a.uid, a.gid, a.set_ids,
-             a.report_fd);
+             *a.join_fds, a.report_fd);
 }
 
 // Sanitizer runtimes keep per-thread state (stack bounds, shadow of frames) that a child sharing
@@ -223,7 +232,7 @@ bool cgroup_refused(int err) {
 }
 
 Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp, int log_fd,
-                       int null_fd, int cgroup_fd) {
+                       int null_fd, int cgroup_fd, const std::vector<int>& join_fds) {
   uid_t uid = ::geteuid();
   gid_t gid = ::getegid();
   const bool set_ids = p.user.has_value() || p.unix_group.has_value();
@@ -250,7 +259,8 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
   Launched out;
   pid_t pid = -1;
   if (cgroup_fd >= 0) {
-    ChildArgs child{&p, &sched, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]};
+    ChildArgs child{&p,  &sched, argv,    envp,      log_fd,   null_fd,
+                    uid, gid,    set_ids, &join_fds, report[1]};
     pid = clone_into_cgroup(cgroup_fd, out.pidfd, child);
     out.contained = pid >= 0;
     if (pid < 0 && !cgroup_refused(errno)) out.pidfd = -1;
@@ -267,7 +277,7 @@ Launched launch_forked(const engine::ProcessConfig& p, char** argv, char** envp,
   }
   if (pid == 0) {
     ::close(report[0]);
-    exec_child(p, sched, argv, envp, log_fd, null_fd, uid, gid, set_ids, report[1]);
+    exec_child(p, sched, argv, envp, log_fd, null_fd, uid, gid, set_ids, join_fds, report[1]);
   }
   ::close(report[1]);
   Report r{};
@@ -335,8 +345,8 @@ Launched launch_child(const LaunchRequest& req) noexcept {
       return {.pid = -e};
     }
     Launched out;
-    if (req.cgroup_fd >= 0 || needs_fork(p)) {
-      out = launch_forked(p, argv.get(), envp.get(), log_fd, null_fd, req.cgroup_fd);
+    if (req.cgroup_fd >= 0 || needs_fork(p) || !req.join_fds.empty()) {
+      out = launch_forked(p, argv.get(), envp.get(), log_fd, null_fd, req.cgroup_fd, req.join_fds);
     } else {
       pid_t pid = -1;
       posix_spawn_file_actions_t fa;

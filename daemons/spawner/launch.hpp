@@ -8,7 +8,7 @@
 // the cgroup from its first instruction, so nothing it forks can escape, and no pid is written to
 // cgroup.procs, which waits for an RCU grace period; on x86-64 with CLONE_VM | CLONE_VFORK as
 // posix_spawn does, elsewhere as fork); fork + exec when a user, group or resource limit must be
-// set, which posix_spawn cannot do.
+// set or its tenant's caps joined, which posix_spawn cannot do.
 //
 // REQUIRES: the spawner has one thread (a child that shares its memory calls setuid(), which
 // glibc would otherwise broadcast to threads that are not the child's).
@@ -19,6 +19,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "hamon/engine/config.hpp"
 
@@ -29,6 +30,8 @@ struct LaunchRequest {
   std::map<std::string, std::string> extra_env;  // the client's HAMON_* variables
   std::string log_path;
   int cgroup_fd = -1;  // the directory of the cgroup to start it in; -1: none
+  // cgroup.procs files (of its tenant's caps, node/tenant_caps.hpp) it joins before its exec.
+  std::vector<int> join_fds = {};
 };
 
 struct Launched {

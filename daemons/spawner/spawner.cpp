@@ -47,7 +47,13 @@ Spawner::Spawner(const node::Node& node, const shm::ControlSegment& control)
       ctl_(control),
       epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
       to_server_(control, ChannelId::spawner_to_server, shm::DaemonId::spawner),
-      to_monitor_(control, ChannelId::spawner_to_monitor, shm::DaemonId::spawner) {
+      to_monitor_(control, ChannelId::spawner_to_monitor, shm::DaemonId::spawner),
+      caps_(node.cluster(), node.id, [this](const std::string& tenant, const std::string& why) {
+        node::post_event(ctl_, shm::DaemonId::spawner,
+                         {.kind = shm::EventKind::alarm,
+                          .group = tenant,
+                          .detail = "cap not held, its processes run without it: " + why});
+      }) {
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   // One pidfd per process, thousands of processes.
   raise_fd_limit();
@@ -302,6 +308,7 @@ void Spawner::handle(const Message& m, std::uint64_t now) {
       // operator's file: what the server validated is what is started.
       if (auto r = node::load_config_file(node_.config_path); r.config) {
         config_ = std::move(*r.config);
+        caps_.reload(config_);
       } else {
         node::post_event(ctl_, shm::DaemonId::spawner,
                          {.kind = shm::EventKind::note,
@@ -367,6 +374,8 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
                              node_.log_dir() + "/" + group + "." + name + ".log"};
   // An instance of a process with spares parks in hamon_park() until the monitor promotes it.
   if (!pc->family().empty()) req.extra_env[HAMON_ENV_PARK] = "1";
+  const engine::TenantConfig* tenant = config_.find_tenant(group);
+  if (tenant != nullptr) req.join_fds = caps_.join_fds(*tenant, configured_realtime(pc));
   // What the start needs that may have been removed under a running node: the log directory,
   // and the name by which the process finds its heartbeat segment (segment_links.hpp).
   if (::access(node_.log_dir().c_str(), F_OK) != 0) (void)node::make_dirs(node_.log_dir(), 0750);
@@ -375,7 +384,15 @@ void Spawner::start(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   // (pid 0) that its successor resolves, instead of a process nobody knows.
   ctl_.process(slot).spawn.write({inc, 0, now, 0, 0, 0});
   req.cgroup_fd = cgroup.empty() ? -1 : ::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const Launched launched = launch(req);
+  Launched launched = launch(req);
+  if (launched.pid < 0 && launched.failed_at != nullptr &&
+      std::strcmp(launched.failed_at, "caps") == 0) {
+    // Its tenant's cgroup refused it (removed under us, say): it runs without the caps, now.
+    caps_.give_up(
+        group, std::string("a process could not join its cgroup: ") + std::strerror(-launched.pid));
+    req.join_fds.clear();
+    launched = launch(req);
+  }
   if (req.cgroup_fd >= 0) ::close(req.cgroup_fd);
   const pid_t pid = launched.pid;
   if (pid > 0 && !cgroup.empty() && !launched.contained) {

@@ -31,6 +31,7 @@
 #include "hamon/node/node.hpp"
 #include "hamon/node/outbox.hpp"
 #include "hamon/shm/control_segment.hpp"
+#include "caps_keeper.hpp"
 #include "leftovers.hpp"
 
 namespace hamon::spawner {
@@ -123,6 +124,7 @@ class Spawner {
   // Reports that found their channel full, sent in order on a later turn (node/outbox.hpp).
   node::Outbox to_server_;
   node::Outbox to_monitor_;
+  CapsKeeper caps_;               // the tenants' caps (node/tenant_caps.hpp)
   std::size_t next_channel_ = 0;  // where the next turn's batch of requests begins
   std::uint64_t last_now_ = 0;
   bool sigchld_ = true;

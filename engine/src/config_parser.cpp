@@ -52,8 +52,9 @@ constexpr std::array<std::string_view, 21> cluster_keys{"name",
                                                         "role_change_window"};
 constexpr std::array<std::string_view, 3> node_keys{"id", "side", "address"};
 constexpr std::array<std::string_view, 1> system_keys{"process"};
-constexpr std::array<std::string_view, 7> tenant_keys{
-    "name", "user", "operators", "standby", "process", "preferred_side", "on_role_change"};
+constexpr std::array<std::string_view, 8> tenant_keys{
+    "name", "user", "operators", "standby", "process", "preferred_side", "on_role_change", "caps"};
+constexpr std::array<std::string_view, 3> caps_keys{"memory", "cpu_weight", "pids"};
 // Keys a process and [defaults] share; docs/configuration.md lists them in this order.
 constexpr std::array<std::string_view, 22> settings_keys{"interval",
                                                          "timeout",
@@ -216,6 +217,7 @@ class Parser {
   void read_settings(const Section& s, ProcessSettings& out, SettingsSources& where);
   void read_env(const toml::table& table, std::map<std::string, std::string>& env);
   void read_limits(const Section& s, Limits& limits);
+  void read_caps(const Section& s, TenantCaps& caps);
   // `prefix`: "" for a process's keys, "daemon_" for [cluster]'s.
   void read_scheduling(const Section& s, Scheduling& out, const std::string& prefix = "");
   void read_tenant(const toml::table& table);
@@ -691,6 +693,61 @@ void Parser::read_limits(const Section& s, Limits& limits) {
   limit("memlock", limits.memlock);
 }
 
+// A size: an integer of bytes, or "N" with a unit of 1024s ("512MiB"; K, M, G, T with or without
+// "iB"). nullopt, when there is none or it is not one.
+std::optional<std::uint64_t> parse_bytes(std::string_view text) {
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (n > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  std::string_view unit = text.substr(i);
+  if (unit.empty() || unit == "B") return n;
+  int shift = 0;
+  switch (unit.front()) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: return std::nullopt;
+  }
+  unit.remove_prefix(1);
+  if (!unit.empty() && unit != "iB") return std::nullopt;
+  if (n > (std::numeric_limits<std::uint64_t>::max() >> shift)) return std::nullopt;
+  return n << shift;
+}
+
+void Parser::read_caps(const Section& s, TenantCaps& caps) {
+  reject_unknown_keys(s, {caps_keys});
+  if (const toml::node* node = s.table.get("memory")) {
+    std::optional<std::uint64_t> bytes;
+    if (const auto* integer = node->as_integer(); integer != nullptr) {
+      bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, integer->get()));
+    } else if (const auto* str = node->as_string(); str != nullptr) {
+      bytes = parse_bytes(str->get());
+      if (!bytes) {
+        error(pos(*node), "memory '" + str->get() +
+                              "' is not a size: bytes, or a number with KiB, MiB, GiB or TiB");
+      }
+    } else {
+      wrong_type(s, "memory", *node, "integer of bytes or a size such as \"512MiB\"");
+    }
+    // Less than a few pages would kill every process at its first fault: a typo, not a cap.
+    if (bytes && *bytes < (1U << 20)) {
+      error(pos(*node), "memory cap of " + std::to_string(*bytes) +
+                            " bytes is under 1 MiB: no process could run in it");
+    } else if (bytes) {
+      caps.memory = bytes;
+    }
+  }
+  if (auto v = get_integer(s, "cpu_weight", 1, 10000)) {
+    caps.cpu_weight = static_cast<std::uint32_t>(v->value);
+  }
+  if (auto v = get_integer(s, "pids", 1, 4194304)) caps.pids = static_cast<std::uint32_t>(v->value);
+}
+
 // The duplex's role settings in [cluster] (docs/roles.md).
 void Parser::read_roles(const Section& s) {
   ClusterConfig& c = config_.cluster;
@@ -777,6 +834,9 @@ void Parser::read_tenant(const toml::table& table) {
       error(pos(*table.get("on_role_change")), "'on_role_change' must name a program");
     }
     for (auto& arg : *hook) tenant.on_role_change.push_back(std::move(arg.value));
+  }
+  if (const toml::table* caps = get_table(s, "caps")) {
+    read_caps(Section{*caps, "in 'caps' of [[tenant]]"}, tenant.caps);
   }
 
   // A tenant without a usable name still has its processes checked, but they join no group.

@@ -278,6 +278,38 @@ limits = { nofile = 4096 }
   EXPECT_EQ(c.defaults.interval, 10ms);
 }
 
+TEST(ConfigParsing, ReadsATenantsCapsInBytesOrUnitsAndLeavesOthersUncapped) {
+  const ParseResult r = parse_with_cluster(R"([[tenant]]
+name = "acme"
+caps = { memory = "512MiB", cpu_weight = 250, pids = 300 }
+
+[[tenant]]
+name = "globex"
+[tenant.caps]
+memory = 1073741824
+
+[[tenant]]
+name = "initech"
+caps = { memory = "2G" }
+
+[[tenant]]
+name = "hooli"
+
+[[tenant.process]]
+name = "acd"
+command = ["acd"]
+)");
+  const Config& c = ok(r);
+  ASSERT_EQ(c.tenants.size(), 4u);
+  EXPECT_EQ(c.tenants[0].caps.memory, 512ULL << 20);
+  EXPECT_EQ(c.tenants[0].caps.cpu_weight, 250u);
+  EXPECT_EQ(c.tenants[0].caps.pids, 300u);
+  EXPECT_EQ(c.tenants[1].caps.memory, 1ULL << 30);
+  EXPECT_FALSE(c.tenants[1].caps.pids.has_value());
+  EXPECT_EQ(c.tenants[2].caps.memory, 2ULL << 30);
+  EXPECT_FALSE(c.tenants[3].caps.any());
+}
+
 TEST(ConfigParsing, ATenantsUserRunsItsProcesses) {
   const ParseResult r = parse_with_cluster(R"([defaults]
 user = "cc"

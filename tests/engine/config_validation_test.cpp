@@ -959,6 +959,42 @@ command = ["acd"]
 
 // --- environment, directories, users, limits ---
 
+TEST(ConfigValidation, RejectsATenantCapThatIsNoSizeOrOutOfRangeOrUnknown) {
+  EXPECT_EQ(errors_of(parse_with_cluster(R"([[tenant]]
+name = "acme"
+caps = { memory = "lots", cpu_weight = 0, pids = 10, swap = 1 }
+
+[[tenant]]
+name = "globex"
+caps = { memory = "64KiB", pids = 5000000 }
+
+[[tenant]]
+name = "initech"
+caps = { memory = "99999999999999999999T" }
+
+[[tenant]]
+name = "hooli"
+caps = { memory = -5 }
+
+[[tenant.process]]
+name = "acd"
+command = ["acd"]
+)")),
+            (Errors{
+                "test.toml:3:19: error: memory 'lots' is not a size: bytes, or a number with "
+                "KiB, MiB, GiB or TiB",
+                "test.toml:3:40: error: cpu_weight 0 is out of range 1..10000",
+                "test.toml:3:54: error: unknown key 'swap' in 'caps' of [[tenant]]",
+                "test.toml:7:19: error: memory cap of 65536 bytes is under 1 MiB: no process "
+                "could run in it",
+                "test.toml:7:35: error: pids 5000000 is out of range 1..4194304",
+                "test.toml:11:19: error: memory '99999999999999999999T' is not a size: bytes, or "
+                "a number with KiB, MiB, GiB or TiB",
+                "test.toml:15:19: error: memory cap of 0 bytes is under 1 MiB: no process could "
+                "run in it",
+            }));
+}
+
 TEST(ConfigValidation, RejectsInvalidOrReservedEnvironmentVariables) {
   EXPECT_EQ(errors_of(parse_with_cluster(R"([[system.process]]
 name = "db"

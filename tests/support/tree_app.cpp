@@ -12,6 +12,9 @@
 //                     leader's process group no longer holds it
 //   --daemonize       a classic forking daemon: the leader exits 0 once its grandchild (setsid,
 //                     double fork) runs; nothing stays behind to beat
+//   --workers N       N sleeping children; a fork the kernel refuses (a cap on processes) is
+//                     counted on stdout ("refused N"), not fatal
+//   --hold MIB        once ready, takes and touches MIB mebibytes, one at a time, beating between
 // Otherwise the leader beats at its interval until it is killed.
 #include <fcntl.h>
 #include <hamon/heartbeat.hpp>
@@ -21,14 +24,18 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "hamon/node/proc.hpp"
 
 namespace {
 
-std::string g_pids;   // the --pids file
-int g_recorded = -1;  // written once per process recorded: the leader counts them
+std::string g_pids;         // the --pids file
+int g_recorded = -1;        // written once per process recorded: the leader counts them
+std::vector<char*> g_held;  // --hold
 
 void record(const char* role) {
   const pid_t self = ::getpid();
@@ -67,6 +74,17 @@ void double_fork(const char* role) {
   });
 }
 
+// Like spawn(), but a fork the kernel refuses is not fatal: false.
+bool try_spawn(const char* role) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    record(role);
+    sleep_forever();
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,6 +96,9 @@ int main(int argc, char** argv) {
   app.add_flag("--stubborn-child", stubborn, "a child that ignores SIGTERM");
   app.add_flag("--double-fork", double_forks, "a grandchild in a session of its own");
   app.add_flag("--daemonize", daemonize, "fork into the background and exit, as daemons do");
+  int workers = 0, hold_mib = 0;
+  app.add_option("--workers", workers, "sleeping children; refused forks are counted");
+  app.add_option("--hold", hold_mib, "mebibytes taken and touched once ready");
   CLI11_PARSE(app, argc, argv);
 
   int pipe_fds[2];
@@ -104,6 +125,16 @@ int main(int argc, char** argv) {
     double_fork("daemon");
     expected += 2;
   }
+  int refused = 0;
+  for (int i = 0; i < workers; ++i) {
+    if (try_spawn("worker")) {
+      expected += 1;
+    } else {
+      refused += 1;
+    }
+  }
+  std::printf("refused %d\n", refused);
+  std::fflush(stdout);
   ::close(pipe_fds[1]);
   for (int seen = 0; seen < expected;) {
     char c = 0;
@@ -124,6 +155,14 @@ int main(int argc, char** argv) {
   hb.ready();
   const auto interval = hb.interval().count() > 0 ? hb.interval() : std::chrono::milliseconds(20);
   const timespec half{0, static_cast<long>(interval.count() / 2)};
+  for (int mib = 0; mib < hold_mib; ++mib) {
+    constexpr std::size_t kMiB = 1 << 20;
+    auto* chunk = static_cast<char*>(std::malloc(kMiB));
+    if (chunk == nullptr) return 4;
+    std::memset(chunk, 1, kMiB);  // touched: counted against its memory
+    g_held.push_back(chunk);      // kept where the compiler cannot drop it
+    hb.beat();
+  }
   for (;;) {
     hb.beat();
     ::nanosleep(&half, nullptr);

@@ -196,6 +196,17 @@ struct ProcessConfig : ProcessSettings {
   }
 };
 
+// Caps on what a tenant's processes use together, in a cgroup of the tenant's
+// (node/tenant_caps.hpp); absent = no cap.
+struct TenantCaps {
+  std::optional<std::uint64_t> memory;      // bytes, all its processes together
+  std::optional<std::uint32_t> cpu_weight;  // 1..10000, cgroup v2's scale: 100 is an even share
+  std::optional<std::uint32_t> pids;        // processes and threads, all together
+
+  [[nodiscard]] bool any() const noexcept { return memory || cpu_weight || pids; }
+  friend bool operator==(const TenantCaps&, const TenantCaps&) = default;
+};
+
 struct TenantConfig {
   std::string name;
   std::optional<std::string> user;  // runs its processes and owns its heartbeat segment
@@ -207,6 +218,7 @@ struct TenantConfig {
   // Run on every role change of the tenant here, with its name, the old and new role and the
   // epoch as arguments (e.g. to move a virtual IP).
   std::vector<std::string> on_role_change;
+  TenantCaps caps;
   SourcePos where;  // its [[tenant]] header
 };
 

@@ -1,0 +1,186 @@
+#include "hamon/node/tenant_caps.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "hamon/node/process_cgroup.hpp"
+
+namespace hamon::node {
+namespace {
+
+constexpr std::array<const char*, 3> kControllers{"memory", "cpu", "pids"};
+
+bool lists(const std::string& comma_separated, const std::string& controller) {
+  std::istringstream items(comma_separated);
+  for (std::string item; std::getline(items, item, ',');) {
+    if (item == controller) return true;
+  }
+  return false;
+}
+
+// Whether `path` is `root` or below it.
+bool below(const std::string& path, const std::string& root) {
+  if (root == "/") return true;
+  return path.rfind(root, 0) == 0 && (path.size() == root.size() || path[root.size()] == '/');
+}
+
+// Where this process is in the v1 hierarchy of `controller`, as a directory: a mount point of
+// that hierarchy and this process's own cgroup below it. "" if none shows it.
+std::string find_v1_home(const std::string& controller) {
+  std::string own;  // HIERARCHY-ID:CONTROLLERS:PATH
+  std::ifstream cgroups("/proc/self/cgroup");
+  for (std::string line; own.empty() && std::getline(cgroups, line);) {
+    const auto a = line.find(':');
+    const auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b != std::string::npos && lists(line.substr(a + 1, b - a - 1), controller)) {
+      own = line.substr(b + 1);
+    }
+  }
+  if (own.empty()) return "";
+  // Of the mounts of that hierarchy, the one whose root (a container's view starts below the
+  // hierarchy's own) holds our cgroup most closely.
+  std::string best_point, best_root;
+  std::ifstream mounts("/proc/self/mountinfo");
+  for (std::string line; std::getline(mounts, line);) {
+    // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 7, "cgroup ") != 0) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype, source, options;
+    if (!(tail >> fstype >> source >> options) || !lists(options, controller)) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string id, parent, dev, root, point;
+    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
+    // Mount points with spaces (escaped as \040) are not ours to guess at.
+    if (point.find('\\') != std::string::npos || !below(own, root)) continue;
+    if (best_point.empty() || root.size() > best_root.size()) {
+      best_point = point;
+      best_root = root;
+    }
+  }
+  if (best_point.empty()) return "";
+  const std::string rest = best_root == "/" ? own : own.substr(best_root.size());
+  return rest.empty() || rest == "/" ? best_point : best_point + rest;
+}
+
+int write_text(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : EIO);
+  ::close(fd);
+  return err;
+}
+
+// memory: RAM, and RAM + swap where swap is accounted (memsw), so that a tenant over its cap is
+// ended rather than swapped out. The kernel keeps limit <= memsw at every step: lowering goes
+// limit first, raising memsw first; whichever the other order refuses.
+int write_memory(const std::string& dir, const std::string& value) {
+  const std::string limit = dir + "/memory.limit_in_bytes";
+  const std::string memsw = dir + "/memory.memsw.limit_in_bytes";
+  if (::access(memsw.c_str(), F_OK) != 0) return write_text(limit, value);
+  if (write_text(limit, value) == 0 && write_text(memsw, value) == 0) return 0;
+  if (const int err = write_text(memsw, value); err != 0) return err;
+  return write_text(limit, value);
+}
+
+}  // namespace
+
+std::string cgroup_v1_home(const std::string& controller) {
+  // No cgroups at all, as process_cgroup.hpp reads it.
+  if (const char* env = std::getenv("HAMON_CGROUP_ROOT");
+      env != nullptr && std::strcmp(env, "none") == 0) {
+    return "";
+  }
+  return find_v1_home(controller);
+}
+
+std::string tenant_caps_dir(const std::string& home, const std::string& cluster,
+                            const std::string& node, const std::string& tenant) {
+  return home + "/hamon/" + cluster + "." + node + "/tenant:" + tenant;
+}
+
+PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& node,
+                                 const std::string& tenant, const engine::TenantCaps& caps) {
+  PreparedCaps out;
+  try {
+    struct Cap {
+      const char* controller;
+      const char* file;                  // "": memory (write_memory)
+      std::optional<std::string> value;  // none: not asked for
+      const char* none;                  // what the file says without a cap
+    };
+    const auto text = [](const auto& v) {
+      return v ? std::optional(std::to_string(*v)) : std::nullopt;
+    };
+    std::optional<std::string> shares;
+    // v2's weight 100 is v1's 1024 shares: the same even share.
+    if (caps.cpu_weight) shares = std::to_string(std::max(2U, *caps.cpu_weight * 1024U / 100U));
+    const std::array<Cap, 3> all{{{"memory", "", text(caps.memory), "-1"},
+                                  {"cpu", "cpu.shares", shares, "1024"},
+                                  {"pids", "pids.max", text(caps.pids), "max"}}};
+    for (const Cap& c : all) {
+      const std::string home = cgroup_v1_home(c.controller);
+      const std::string dir = home.empty() ? "" : tenant_caps_dir(home, cluster, node, tenant);
+      const auto write = [&](const std::string& value) {
+        return *c.file == '\0' ? write_memory(dir, value) : write_text(dir + "/" + c.file, value);
+      };
+      if (!c.value) {
+        // A cap a reload took away: lifted from the processes that run in it.
+        if (!dir.empty() && ::access(dir.c_str(), F_OK) == 0) (void)write(c.none);
+        continue;
+      }
+      const std::string what = std::string(c.controller) + " " + *c.value + ": ";
+      if (home.empty()) {
+        out.not_applied.push_back(what + "no cgroup v1 hierarchy has the " + c.controller +
+                                  " controller");
+        continue;
+      }
+      if (const int rc = cgroup_make(dir); rc != 0) {
+        out.not_applied.push_back(what + "cannot make " + dir + ": " + std::strerror(-rc));
+        continue;
+      }
+      // Not written (a memory cap under what the tenant uses now, say): said, and its processes
+      // still join the cgroup, which keeps the cap it had.
+      if (const int err = write(*c.value); err != 0) {
+        out.not_applied.push_back(what + std::strerror(err));
+      }
+      const std::string procs = dir + "/cgroup.procs";
+      const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) {
+        out.not_applied.push_back(what + procs + ": " + std::strerror(errno));
+        continue;
+      }
+      out.joins.push_back({c.controller, fd});
+    }
+  } catch (...) {
+    for (const auto& j : out.joins) ::close(j.fd);
+    throw;
+  }
+  return out;
+}
+
+void remove_tenant_caps(const std::string& cluster, const std::string& node) {
+  for (const char* controller : kControllers) {
+    const std::string home = cgroup_v1_home(controller);
+    if (home.empty()) continue;
+    const std::string node_dir = home + "/hamon/" + cluster + "." + node;
+    for (const auto& tenant : cgroup_children(node_dir)) {
+      (void)cgroup_remove(node_dir + "/" + tenant);
+    }
+    (void)cgroup_remove(node_dir);
+    (void)cgroup_remove(home + "/hamon");  // the last node here out
+  }
+}
+
+}  // namespace hamon::node
