@@ -5,10 +5,12 @@
 
 #include <iostream>
 #include <memory>
+#include <utility>
 
 #include "commands.hpp"
 #include "hamon/engine/render.hpp"
 #include "hamon/node/key_path.hpp"
+#include "hamon/node/tenant_caps.hpp"
 #include "hamon/peer/key_file.hpp"
 
 namespace hamon::cli {
@@ -42,6 +44,19 @@ int check_config(const std::string& path) {
               << " runs as hamon's own user (" << own
               << "): its processes can write hamon's control segment and signal its daemons, so "
                  "no isolation is possible; give it a user of its own (user = \"...\")\n";
+  }
+  // Caps are held by this machine's cgroup controllers (docs/operations.md, "Tenant caps"): a
+  // warning, since the node may be another machine.
+  for (const auto& t : c.tenants) {
+    const std::pair<const char*, bool> wanted[] = {{"memory", t.caps.memory.has_value()},
+                                                   {"cpu", t.caps.cpu_weight.has_value()},
+                                                   {"pids", t.caps.pids.has_value()}};
+    for (const auto& [controller, asked] : wanted) {
+      if (!asked || !node::cgroup_v1_home(controller).empty()) continue;
+      std::cerr << path << ":" << t.where.line << ": warning: tenant " << t.name << ": its "
+                << controller << " cap cannot be held here (no cgroup v1 hierarchy has the "
+                << controller << " controller); its processes would run without it\n";
+    }
   }
   return exit_ok;
 }

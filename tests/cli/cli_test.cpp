@@ -155,6 +155,35 @@ TEST(CheckConfig, WarnsThatAuthNoneLeavesThePeerLinkUnauthenticated) {
       << r.err;
 }
 
+// Caps are held by the machine's cgroup controllers: where there are none (here: cgroups turned
+// off), each cap asked for is a warning naming the tenant's line; the file is still valid.
+TEST(CheckConfig, WarnsOfATenantCapThisMachineCannotHold) {
+  const TempDir dir;
+  const std::string file = dir.write("caps.toml", R"([cluster]
+name = "c"
+[[cluster.node]]
+id = "a"
+side = "primary"
+address = "127.0.0.1:7401"
+[[tenant]]
+name = "acme"
+user = "root"
+caps = { memory = "1GiB", pids = 100 }
+[[tenant.process]]
+name = "db"
+command = ["db"]
+)");
+  ::setenv("HAMON_CGROUP_ROOT", "none", 1);
+  const Outcome r = hamon({"check-config", file});
+  ::unsetenv("HAMON_CGROUP_ROOT");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, file + ":7: warning: tenant acme: its memory cap cannot be held "
+                                     "here (no cgroup v1 hierarchy has the memory controller)"))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "its pids cap cannot be held here")) << r.err;
+  EXPECT_FALSE(contains(r.err, "its cpu cap")) << "not asked for: " << r.err;
+}
+
 TEST(CheckConfig, PrintsEveryErrorWithItsPositionAndExitsOne) {
   const TempDir dir;
   const std::string file = dir.write("broken.toml", broken_config);
