@@ -590,13 +590,13 @@ class SimulatedNode {
     clock_gettime(CLOCK_MONOTONIC, &t);
     const std::uint64_t half = interval_ / 2;  // beat twice per interval, as the client guide says
     const std::uint32_t phases = std::max<std::uint32_t>(1, g_phases);
-    std::uint64_t prev = now_ns();
+    // Each group's own gap between its beats.
+    std::vector<std::uint64_t> prev(phases, now_ns());
     for (std::uint64_t round = 0; !stop_; ++round) {
       const std::uint64_t now = now_ns();
-      if (round % phases == 0) {
-        max_gap_ = std::max(max_gap_, now - prev);
-        prev = now;
-      }
+      std::uint64_t& last = prev[round % phases];
+      if (round >= phases) max_gap_ = std::max(max_gap_, now - last);
+      last = now;
       for (auto i = static_cast<std::uint32_t>(round % phases); i < slots_; i += phases) {
         if (!beating_[i].load(std::memory_order_relaxed)) continue;
         auto& s = hb_->slot(i);

@@ -283,12 +283,6 @@ void Monitor::watch(std::uint32_t slot, std::uint64_t inc, std::int32_t pid, std
     }
   }
   auto& stored = watches_[slot].emplace(std::move(w));
-  // A monitor that died between seeing it ready and giving it its real-time policy left it
-  // without: its successor gives it (not again to one that has it: its threads may have chosen
-  // their own since).
-  if (adopted && spawn_ready && stored.realtime != 0 && !node::has_realtime(pid)) {
-    apply_realtime(slot, stored);
-  }
   publish(slot, stored,
           was_running   ? ProcessState::running
           : spawn_ready ? ProcessState::ready

@@ -35,7 +35,8 @@ void TimerWheel::add(std::uint64_t at, std::uint32_t slot, std::uint64_t incarna
 }
 
 void TimerWheel::expire(std::uint64_t now, std::vector<Entry>& out) {
-  const std::uint64_t last = now / g_;
+  // Never behind the cursor (a clock that went back): the walk below must reach `last`.
+  const std::uint64_t last = std::max(now / g_, cursor_);
   if (size_ == 0) {
     cursor_ = std::max(cursor_, last);
     return;
@@ -99,7 +100,7 @@ void TimerWheel::sweep(std::uint64_t now, std::vector<Entry>& out) {
             [](const Entry& a, const Entry& b) { return a.at < b.at; });
 }
 
-std::size_t TimerWheel::reserved() const noexcept { return pool_.capacity() + refile_.capacity(); }
+std::size_t TimerWheel::reserved() const noexcept { return pool_.capacity(); }
 
 std::uint64_t TimerWheel::next(std::uint64_t limit) const {
   std::uint64_t best = limit;

@@ -128,11 +128,6 @@ int apply_realtime(pid_t pid, std::uint32_t realtime, std::string& detail) {
   return err;
 }
 
-bool has_realtime(pid_t pid) noexcept {
-  const int policy = ::sched_getscheduler(pid) & ~SCHED_RESET_ON_FORK;
-  return policy == SCHED_FIFO || policy == SCHED_RR;
-}
-
 void drop_realtime(pid_t pid) {
   const sched_param param{};
   (void)for_each_thread(pid, [&](pid_t tid) {

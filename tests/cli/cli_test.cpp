@@ -173,9 +173,15 @@ caps = { memory = "1GiB", pids = 100 }
 name = "db"
 command = ["db"]
 )");
+  const char* before = std::getenv("HAMON_CGROUP_ROOT");
+  const std::string saved = before != nullptr ? before : "";
   ::setenv("HAMON_CGROUP_ROOT", "none", 1);
   const Outcome r = hamon({"check-config", file});
-  ::unsetenv("HAMON_CGROUP_ROOT");
+  if (before != nullptr) {
+    ::setenv("HAMON_CGROUP_ROOT", saved.c_str(), 1);
+  } else {
+    ::unsetenv("HAMON_CGROUP_ROOT");
+  }
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, file + ":7: warning: tenant acme: its memory cap cannot be held "
                                      "here (no cgroup v1 hierarchy has the memory controller)"))

@@ -128,9 +128,6 @@ TEST(TimerWheel, ChangingTheGranularityKeepsEveryDeadline) {
   EXPECT_EQ(expire(w, t0 + 5 * ms).size(), 1u);
 }
 
-// The property behind all of the above, at random: deadlines near and far, additions between
-// expiries, an occasional change of granularity; each entry comes out exactly once, at the first
-// expire() at or after its deadline.
 // Thousands of processes beating in step file their deadlines into the same bucket, a different
 // one each turn. The memory held must follow the entries held, not the buckets times the largest
 // crowd each ever saw (a monitor of 4096 processes at 1 ms grew by 20 MB a second).
@@ -150,6 +147,9 @@ TEST(TimerWheel, MemoryFollowsTheEntriesHeldNotEveryBucketsLargestCrowd) {
   EXPECT_LE(w.reserved(), 4 * kSlots);
 }
 
+// The property behind all of the above, at random: deadlines near and far, additions between
+// expiries, an occasional change of granularity; each entry comes out exactly once, at the first
+// expire() at or after its deadline.
 TEST(TimerWheel, RandomScheduleEachEntryOnceAtTheFirstExpiryAtOrAfterItsDeadline) {
   std::mt19937_64 rng(12345);
   TimerWheel w(50 * us, 32, t0);  // a span of 1.6 ms, so many deadlines are beyond it

@@ -187,34 +187,6 @@ TEST(ProcessScheduling, ARealTimePolicyIsAppliedAtTheProcesssReadyNotAtItsStart)
   }
 }
 
-// A monitor killed between seeing the process ready and giving it its policy leaves it without
-// (made here by taking the policy away, then killing the monitor): its successor, adopting the
-// process, gives it.
-TEST(ProcessScheduling, AMonitorThatDiedBeforeGivingTheRealTimePolicyLeavesItToItsSuccessor) {
-  TestNode node(kSlowStarter);
-  ASSERT_EQ(node.up().code, 0);
-  const auto p = node.process("system", "slow");
-  ASSERT_TRUE(p && p->state == "running");
-  const int pid = p->pid;
-  const sched_param ordinary{};
-  for (const int tid : threads_of(pid))
-    ASSERT_EQ(::sched_setscheduler(tid, SCHED_OTHER, &ordinary), 0);
-  ASSERT_EQ(seen(pid).policy, 0);
-  ASSERT_TRUE(kill_daemon_and_wait_back(node, "hamon-monitor"));
-  auto all_fifo = [&] {
-    for (const int tid : threads_of(pid)) {
-      const Seen s = seen(tid);
-      if (s.policy != 1 || s.rt_priority != 10) return false;
-    }
-    return true;
-  };
-  EXPECT_TRUE(node.wait([&](const node::NodeView&) { return all_fifo(); }))
-      << "the successor left it at SCHED_OTHER";
-  const auto after = node.process("system", "slow");
-  ASSERT_TRUE(after.has_value());
-  EXPECT_EQ(after->pid, pid) << "adopted, not restarted";
-}
-
 const char* kSpinningStarter = R"(
 [defaults]
 interval = "5ms"

@@ -32,12 +32,17 @@ bool pin(int cpu, int rt) {
   return ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &p) == 0;
 }
 
-// Back to the ordinary policy when the test ends, whichever way.
+// Back to the ordinary policy and every CPU the thread had when the test ends, whichever way.
 struct OrdinaryAtEnd {
+  OrdinaryAtEnd() { ::pthread_getaffinity_np(::pthread_self(), sizeof cpus, &cpus); }
   ~OrdinaryAtEnd() {
     sched_param p{};
     ::pthread_setschedparam(::pthread_self(), SCHED_OTHER, &p);
+    ::pthread_setaffinity_np(::pthread_self(), sizeof cpus, &cpus);
   }
+  OrdinaryAtEnd(const OrdinaryAtEnd&) = delete;
+  OrdinaryAtEnd& operator=(const OrdinaryAtEnd&) = delete;
+  cpu_set_t cpus{};
 };
 
 TEST(CpuSentinels, ACpuHeldByAHogIsAStallWhileItLastsAndInItsLogAfter) {
@@ -54,7 +59,12 @@ TEST(CpuSentinels, ACpuHeldByAHogIsAStallWhileItLastsAndInItsLogAfter) {
 
   constexpr std::uint64_t kHog = 40 * ms;
   std::atomic<std::uint64_t> hog_start{0}, hog_end{0};
+  std::atomic<bool> hog_done{false};
   std::thread hog([&] {
+    struct Done {
+      std::atomic<bool>& done;
+      ~Done() { done = true; }
+    } done{hog_done};
     if (!pin(1, 99)) return;
     const std::uint64_t start = node::now_ns();
     hog_start = start;
@@ -64,7 +74,7 @@ TEST(CpuSentinels, ACpuHeldByAHogIsAStallWhileItLastsAndInItsLogAfter) {
   });
   // While it holds CPU 1, CPU 1's sentinel is overdue: a stall in progress, begun after the hog.
   bool seen_in_progress = false;
-  while (hog_end == 0 && !seen_in_progress) {
+  while (!hog_done && !seen_in_progress) {
     const std::uint64_t now = node::now_ns();
     const std::uint64_t since = sentinels.stalled_since(1, now);
     seen_in_progress = since != 0 && hog_start != 0 && since + 2 * ms >= hog_start;

@@ -50,7 +50,7 @@ class TimerWheel {
   [[nodiscard]] std::uint64_t granularity() const noexcept { return g_; }
   [[nodiscard]] std::uint64_t span() const noexcept { return g_ * (mask_ + 1); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  // Entries' worth of memory held, in use or kept for reuse.
+  // How many entries the memory held has room for, in use or kept for reuse.
   [[nodiscard]] std::size_t reserved() const noexcept;
 
  private:

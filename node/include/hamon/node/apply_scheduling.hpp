@@ -31,9 +31,6 @@ namespace hamon::node {
 // skipped); `detail` then says which and why.
 int apply_realtime(pid_t pid, std::uint32_t realtime, std::string& detail);
 
-// Whether `pid`'s main thread runs at a real-time policy (false if it cannot be read).
-[[nodiscard]] bool has_realtime(pid_t pid) noexcept;
-
 // Gives every thread of `pid` that runs at a real-time policy the ordinary one. Applied to a
 // process hamon is ending: its exit — the kernel tearing down its memory, milliseconds for a big
 // process — would otherwise hold its CPU from every beater of its priority there.
