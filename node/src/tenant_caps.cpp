@@ -147,18 +147,20 @@ PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& 
         continue;
       }
       if (const int rc = cgroup_make(dir); rc != 0) {
-        out.not_applied.push_back(what + "cannot make " + dir + ": " + std::strerror(-rc));
+        // The reason before the path: an event's detail is cut at its end.
+        out.not_applied.push_back(what + "cannot make its cgroup (" + std::strerror(-rc) +
+                                  "): " + dir);
         continue;
       }
       // Not written (a memory cap under what the tenant uses now, say): said, and its processes
       // still join the cgroup, which keeps the cap it had.
       if (const int err = write(*c.value); err != 0) {
-        out.not_applied.push_back(what + std::strerror(err));
+        out.not_applied.push_back(what + "not written (" + std::strerror(err) + "): " + dir);
       }
       const std::string procs = dir + "/cgroup.procs";
       const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) {
-        out.not_applied.push_back(what + procs + ": " + std::strerror(errno));
+        out.not_applied.push_back(what + "cannot open (" + std::strerror(errno) + "): " + procs);
         continue;
       }
       out.joins.push_back({c.controller, fd});
