@@ -28,7 +28,7 @@ std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
   for (std::uint32_t p = 0; p < ctl.header().peer_count && p < shm::kMaxPeers; ++p) {
     const shm::PeerSlot slot = ctl.peer(p);
     shm::PeerHeader h{};
-    if (!slot.header().read(h) || h.node[0] == '\0') continue;
+    if (!slot.header().read_patiently(h) || h.node[0] == '\0') continue;
     PeerRow r;
     r.node = shm::read_fixed(h.node);
     r.side = h.side == 0 ? "primary" : "secondary";
@@ -60,14 +60,14 @@ std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
     }
     for (std::uint32_t i = 0; i < h.tenant_rows && i < slot.max_groups(); ++i) {
       shm::PeerTenant t{};
-      if (!slot.tenant(i).read(t) || t.name[0] == '\0') continue;
+      if (!slot.tenant(i).read_patiently(t) || t.name[0] == '\0') continue;
       r.tenants.push_back({shm::read_fixed(t.name),
                            hamon::to_string(static_cast<hamon::Role>(t.role)), t.epoch,
                            t.critical_failures});
     }
     for (std::uint32_t i = 0; i < h.process_rows && i < slot.max_processes(); ++i) {
       shm::PeerProcess pp{};
-      if (!slot.process(i).read(pp) || pp.state == 0) continue;
+      if (!slot.process(i).read_patiently(pp) || pp.state == 0) continue;
       PeerProcessRow row;
       row.tenant = shm::read_fixed(pp.group);
       row.name = shm::read_fixed(pp.name);

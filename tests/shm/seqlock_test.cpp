@@ -71,5 +71,24 @@ TEST(Seqlock, AWriterThatDiedMidWriteIsReportedThenRepairedByTheNextWrite) {
   EXPECT_EQ(s.version() % 2, 0u);
 }
 
+// A writer preempted between its two sequence stores (a busy machine: milliseconds) makes read()
+// give up; a view waits for it with read_patiently() and gets the value it then finished.
+TEST(Seqlock, AViewWaitsOutAWriterPreemptedMidWrite) {
+  Seqlocked<Triple> s;
+  s.write({1, 2, 3});
+  auto* seq = reinterpret_cast<std::atomic<std::uint64_t>*>(&s);
+  const std::uint64_t even = seq->load();
+  seq->store(even + 1);  // the writer is mid-write...
+  std::thread resumes([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // ...and runs again 5 ms later
+    seq->store(even + 2, std::memory_order_release);
+  });
+  Triple t{9, 9, 9};
+  EXPECT_FALSE(s.read(t)) << "spins are over in microseconds";
+  EXPECT_TRUE(s.read_patiently(t));
+  EXPECT_EQ(t.a, 1u);
+  resumes.join();
+}
+
 }  // namespace
 }  // namespace hamon::shm

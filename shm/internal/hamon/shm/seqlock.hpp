@@ -11,6 +11,8 @@
 #ifndef HAMON_SHM_SEQLOCK_HPP
 #define HAMON_SHM_SEQLOCK_HPP
 
+#include <time.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -50,6 +52,18 @@ class Seqlocked {
         std::memcpy(&out, buf, sizeof(T));
         return true;
       }
+    }
+    return false;
+  }
+
+  // Reader that may wait, for views (status, top, the exporter), never for the monitor's hot
+  // path: a writer preempted mid-write on a busy machine holds seq odd for milliseconds, far
+  // longer than read()'s spins, and a view would then leave the row out. Up to ~20 ms.
+  [[nodiscard]] bool read_patiently(T& out) const noexcept {
+    for (int tries = 0; tries < 200; ++tries) {
+      if (read(out)) return true;
+      timespec pause{0, 100'000};
+      ::nanosleep(&pause, nullptr);
     }
     return false;
   }
