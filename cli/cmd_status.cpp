@@ -37,6 +37,7 @@ int print_view(const StatusOptions& o, Render render) {
   }
   node::NodeView v = node::read_view(*ctl);
   node::add_trees(v);
+  node::add_caps(v);
   std::cout << render(v);
   return exit_ok;
 }
@@ -79,6 +80,7 @@ int top(const StatusOptions& o) {
     // With a peer, both nodes side by side; a one-node cluster keeps the full table.
     node::NodeView view = node::read_view(*ctl);
     node::add_trees(view);
+    node::add_caps(view);
     std::cout << "\x1b[H"
               << (view.peers.empty() ? node::render_table(view) : node::render_side_by_side(view))
               << "\npress q to quit\x1b[J" << std::flush;

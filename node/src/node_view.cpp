@@ -4,6 +4,7 @@
 
 #include <hamon/heartbeat.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -62,7 +63,7 @@ NodeView read_view(const shm::ControlSegment& ctl) {
   std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables;
   for (std::uint32_t g = 0; g < ctl.max_groups(); ++g) {
     shm::GroupInfo info{};
-    if (!ctl.group(g).info.read(info) || info.kind == shm::GroupKind::unused) continue;
+    if (!ctl.group(g).info.read_patiently(info) || info.kind == shm::GroupKind::unused) continue;
     groups[g] = info;
     if (info.kind == shm::GroupKind::tenant) {
       v.tenants.push_back(
@@ -106,13 +107,13 @@ NodeView read_view(const shm::ControlSegment& ctl) {
   }
   for (std::uint32_t s = 0; s < ctl.max_processes(); ++s) {
     shm::ProcessIdentity id{};
-    if (!ctl.process(s).identity.read(id) || id.name[0] == '\0') continue;
+    if (!ctl.process(s).identity.read_patiently(id) || id.name[0] == '\0') continue;
     shm::SpawnRecord sp{};
     shm::WatchRecord w{};
     shm::SuperviseRecord su{};
-    (void)ctl.process(s).spawn.read(sp);
-    (void)ctl.process(s).watch.read(w);
-    (void)ctl.process(s).supervise.read(su);
+    (void)ctl.process(s).spawn.read_patiently(sp);
+    (void)ctl.process(s).watch.read_patiently(w);
+    (void)ctl.process(s).supervise.read_patiently(su);
     ProcessRow r;
     r.slot = s;
     auto g = groups.find(id.group);
@@ -288,6 +289,55 @@ void add_trees(NodeView& v) {
   }
 }
 
+void add_caps(NodeView& v) {
+  const auto spawner = std::find_if(v.daemons.begin(), v.daemons.end(),
+                                    [](const DaemonRow& d) { return d.name == "hamon-spawner"; });
+  if (spawner == v.daemons.end() || spawner->pid <= 0) return;
+  for (auto& t : v.tenants) t.caps = read_tenant_caps(spawner->pid, v.cluster, v.node, t.name);
+}
+
+namespace {
+
+std::string mebibytes(std::uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+// "memory 41.0 MiB of 48.0 MiB (2 ended at the cap), pids 4 of 4, cpu weight 50" (appended, not
+// "literal" + std::string&&: GCC 12 warns falsely of overlap there).
+std::string render_caps(const TenantCapsUsage& u) {
+  std::string out;
+  const auto part = [&](const char* what) {
+    if (!out.empty()) out += ", ";
+    out += what;
+  };
+  if (u.memory_used) {
+    part("memory ");
+    out += mebibytes(*u.memory_used);
+    if (u.memory_cap) out.append(" of ").append(mebibytes(*u.memory_cap));
+    if (u.oom_kills && *u.oom_kills > 0) {
+      out.append(" (").append(std::to_string(*u.oom_kills)).append(" ended at the cap)");
+    }
+  }
+  if (u.pids_used) {
+    part("pids ");
+    out += std::to_string(*u.pids_used);
+    if (u.pids_cap) out.append(" of ").append(std::to_string(*u.pids_cap));
+  }
+  if (u.cpu_weight) {
+    part("cpu weight ");
+    out += std::to_string(*u.cpu_weight);
+  }
+  return out;
+}
+
+std::string json_number(const std::optional<std::uint64_t>& n) {
+  return n ? std::to_string(*n) : std::string("null");
+}
+
+}  // namespace
+
 std::string render_table(const NodeView& v) {
   std::ostringstream o;
   char line[256];
@@ -336,6 +386,9 @@ std::string render_table(const NodeView& v) {
     }
     if (!shared.empty()) {
       o << "warning: not isolated (run as hamon's own user, docs/security.md): " << shared << '\n';
+    }
+    for (const auto& t : v.tenants) {
+      if (t.caps.any()) o << "  " << t.name << " caps: " << render_caps(t.caps) << '\n';
     }
   }
   for (const auto& p : v.peers) render_peer(o, p);
@@ -417,7 +470,13 @@ std::string render_json(const NodeView& v) {
       << ",\"role\":" << json_string(t.role) << ",\"epoch\":" << t.epoch
       << ",\"critical_failures\":" << t.critical_failures
       << ",\"asks\":" << (t.asks ? "true" : "false") << ",\"why\":" << json_string(t.why)
-      << ",\"isolated\":" << (t.isolated ? "true" : "false") << '}';
+      << ",\"isolated\":" << (t.isolated ? "true" : "false")
+      << ",\"caps\":{\"memory_used\":" << json_number(t.caps.memory_used)
+      << ",\"memory_cap\":" << json_number(t.caps.memory_cap)
+      << ",\"oom_kills\":" << json_number(t.caps.oom_kills)
+      << ",\"pids_used\":" << json_number(t.caps.pids_used)
+      << ",\"pids_cap\":" << json_number(t.caps.pids_cap) << ",\"cpu_weight\":"
+      << (t.caps.cpu_weight ? std::to_string(*t.caps.cpu_weight) : std::string("null")) << "}}";
   }
   o << "],\"peers\":[";
   for (std::size_t i = 0; i < v.peers.size(); ++i) {

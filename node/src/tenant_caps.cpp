@@ -36,9 +36,9 @@ bool below(const std::string& path, const std::string& root) {
 
 // Where this process is in the v1 hierarchy of `controller`, as a directory: a mount point of
 // that hierarchy and this process's own cgroup below it. "" if none shows it.
-std::string find_v1_home(const std::string& controller) {
+std::string find_v1_home(const std::string& controller, const std::string& pid = "self") {
   std::string own;  // HIERARCHY-ID:CONTROLLERS:PATH
-  std::ifstream cgroups("/proc/self/cgroup");
+  std::ifstream cgroups("/proc/" + pid + "/cgroup");
   for (std::string line; own.empty() && std::getline(cgroups, line);) {
     const auto a = line.find(':');
     const auto b = a == std::string::npos ? a : line.find(':', a + 1);
@@ -94,15 +94,58 @@ int write_memory(const std::string& dir, const std::string& value) {
   return write_text(limit, value);
 }
 
+std::optional<std::uint64_t> read_number(const std::string& path) {
+  std::ifstream in(path);
+  std::uint64_t n = 0;
+  if (in >> n) return n;
+  return std::nullopt;
+}
+
+bool cgroups_off() {
+  const char* env = std::getenv("HAMON_CGROUP_ROOT");
+  return env != nullptr && std::strcmp(env, "none") == 0;
+}
+
 }  // namespace
 
 std::string cgroup_v1_home(const std::string& controller) {
   // No cgroups at all, as process_cgroup.hpp reads it.
-  if (const char* env = std::getenv("HAMON_CGROUP_ROOT");
-      env != nullptr && std::strcmp(env, "none") == 0) {
-    return "";
-  }
+  if (cgroups_off()) return "";
   return find_v1_home(controller);
+}
+
+TenantCapsUsage read_tenant_caps(pid_t spawner_pid, const std::string& cluster,
+                                 const std::string& node, const std::string& tenant) {
+  TenantCapsUsage u;
+  if (cgroups_off() || spawner_pid <= 0) return u;
+  const auto dir = [&](const char* controller) {
+    const std::string home = find_v1_home(controller, std::to_string(spawner_pid));
+    return home.empty() ? home : tenant_caps_dir(home, cluster, node, tenant);
+  };
+  // A v1 "no limit" is the largest page-aligned number: anything above a petabyte is none.
+  constexpr std::uint64_t kNone = 1ULL << 50;
+  if (const std::string d = dir("memory"); !d.empty() && ::access(d.c_str(), F_OK) == 0) {
+    u.memory_used = read_number(d + "/memory.usage_in_bytes");
+    if (auto cap = read_number(d + "/memory.limit_in_bytes"); cap && *cap < kNone) {
+      u.memory_cap = cap;
+    }
+    std::ifstream oom(d + "/memory.oom_control");
+    for (std::string key; oom >> key;) {
+      std::uint64_t n = 0;
+      if (!(oom >> n)) break;
+      if (key == "oom_kill") u.oom_kills = n;
+    }
+  }
+  if (const std::string d = dir("pids"); !d.empty() && ::access(d.c_str(), F_OK) == 0) {
+    u.pids_used = read_number(d + "/pids.current");
+    u.pids_cap = read_number(d + "/pids.max");  // "max": none
+  }
+  if (const std::string d = dir("cpu"); !d.empty() && ::access(d.c_str(), F_OK) == 0) {
+    if (auto shares = read_number(d + "/cpu.shares")) {
+      u.cpu_weight = static_cast<std::uint32_t>(*shares * 100 / 1024);
+    }
+  }
+  return u;
 }
 
 std::string tenant_caps_dir(const std::string& home, const std::string& cluster,

@@ -107,6 +107,12 @@ TEST(TenantCaps, ATenantOverItsMemoryCapIsKilledByTheKernelAndTheSameProgramElse
   EXPECT_GE(std::strtoull(oom.c_str() + at + 9, nullptr, 10), 2u) << oom;
   const auto events = node.events();
   EXPECT_NE(find_event(events, shm::EventKind::exited, "capped", "app"), -1);
+  // hamon status says it: the tenant's memory against its cap, and how many the cap ended.
+  const auto status = node.hamon({"status"});
+  EXPECT_NE(status.out.find("capped caps: memory "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find(" of 48.0 MiB ("), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find(" ended at the cap)"), std::string::npos) << status.out;
+  EXPECT_EQ(status.out.find("free caps:"), std::string::npos) << status.out;
   // The same program, in a tenant without the cap, holds its 96 MiB and keeps its pid.
   const auto free_now = node.process("free", "app");
   ASSERT_TRUE(free_now.has_value());
@@ -161,6 +167,8 @@ TEST(TenantCaps, AReloadChangesTheCapsOfRunningProcessesAndLiftsOnesItRemoves) {
   const auto after = node.process("capped", "app");
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->pid, before->pid) << "caps change without a restart";
+  const auto json = node.hamon({"status", "--json"});
+  EXPECT_NE(json.out.find("\"pids_cap\":20,"), std::string::npos) << json.out;
   EXPECT_TRUE(member(pids, after->pid));
   EXPECT_EQ(node.down().code, 0);
 }

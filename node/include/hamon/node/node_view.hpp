@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hamon/node/peer_view.hpp"
+#include "hamon/node/tenant_caps.hpp"
 #include "hamon/shm/control_segment.hpp"
 
 namespace hamon::node {
@@ -58,6 +59,8 @@ struct TenantRow {
   // Its heartbeat segment belongs to a user other than hamon's: it runs as a user of its own.
   // False means no isolation is possible (docs/security.md).
   bool isolated = false;
+  // What its caps' cgroups say (tenant_caps.hpp); read by add_caps(), for `hamon status`.
+  TenantCapsUsage caps = {};
 };
 
 struct NodeView {
@@ -73,6 +76,8 @@ NodeView read_view(const shm::ControlSegment& ctl);
 // Fills in each running process's tree size from its cgroup: one small file read per process, so
 // for `hamon status` and `top`, not for every reader of the view.
 void add_trees(NodeView& v);
+// Fills in each tenant's caps usage from its cgroups (a few small files per tenant with caps).
+void add_caps(NodeView& v);
 
 std::string render_table(const NodeView& v);
 std::string render_json(const NodeView& v);

@@ -18,6 +18,10 @@
 #ifndef HAMON_NODE_TENANT_CAPS_HPP
 #define HAMON_NODE_TENANT_CAPS_HPP
 
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +52,20 @@ struct PreparedCaps {
 // processes join.
 PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& node,
                                  const std::string& tenant, const engine::TenantCaps& caps);
+
+// What a tenant's cgroups say now, for `hamon status`; each field absent where its controller's
+// cgroup is not there.
+struct TenantCapsUsage {
+  std::optional<std::uint64_t> memory_used, memory_cap;  // bytes; no cap: absent
+  std::optional<std::uint64_t> oom_kills;                // processes its cap has ended
+  std::optional<std::uint64_t> pids_used, pids_cap;
+  std::optional<std::uint32_t> cpu_weight;  // from cpu.shares, on cgroup v2's scale
+  [[nodiscard]] bool any() const noexcept { return memory_used || pids_used || cpu_weight; }
+};
+
+// Reads the caps of `tenant` as the spawner `spawner_pid` made them (its own cgroups name HOME).
+TenantCapsUsage read_tenant_caps(pid_t spawner_pid, const std::string& cluster,
+                                 const std::string& node, const std::string& tenant);
 
 // Removes the node's tenant cgroups from every hierarchy (those still holding a process stay).
 void remove_tenant_caps(const std::string& cluster, const std::string& node);
