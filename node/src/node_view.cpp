@@ -40,6 +40,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
   v.cluster = shm::read_fixed(ctl.header().cluster);
   v.node = shm::read_fixed(ctl.header().node);
   const std::uint64_t now = node::now_ns();
+  // One wait for the whole view, for writers preempted mid-write (Seqlocked::read_until).
+  const std::uint64_t patience = now + 50'000'000;
   for (std::size_t i = 0; i < static_cast<std::size_t>(shm::DaemonId::count); ++i) {
     const auto id = static_cast<shm::DaemonId>(i);
     const shm::DaemonSlot& d = ctl.daemon(id);
@@ -63,7 +65,8 @@ NodeView read_view(const shm::ControlSegment& ctl) {
   std::map<std::uint32_t, std::unique_ptr<shm::HeartbeatTable>> tables;
   for (std::uint32_t g = 0; g < ctl.max_groups(); ++g) {
     shm::GroupInfo info{};
-    if (!ctl.group(g).info.read_patiently(info) || info.kind == shm::GroupKind::unused) continue;
+    if (!ctl.group(g).info.read_until(info, patience) || info.kind == shm::GroupKind::unused)
+      continue;
     groups[g] = info;
     if (info.kind == shm::GroupKind::tenant) {
       v.tenants.push_back(
@@ -107,13 +110,13 @@ NodeView read_view(const shm::ControlSegment& ctl) {
   }
   for (std::uint32_t s = 0; s < ctl.max_processes(); ++s) {
     shm::ProcessIdentity id{};
-    if (!ctl.process(s).identity.read_patiently(id) || id.name[0] == '\0') continue;
+    if (!ctl.process(s).identity.read_until(id, patience) || id.name[0] == '\0') continue;
     shm::SpawnRecord sp{};
     shm::WatchRecord w{};
     shm::SuperviseRecord su{};
-    (void)ctl.process(s).spawn.read_patiently(sp);
-    (void)ctl.process(s).watch.read_patiently(w);
-    (void)ctl.process(s).supervise.read_patiently(su);
+    (void)ctl.process(s).spawn.read_until(sp, patience);
+    (void)ctl.process(s).watch.read_until(w, patience);
+    (void)ctl.process(s).supervise.read_until(su, patience);
     ProcessRow r;
     r.slot = s;
     auto g = groups.find(id.group);
@@ -292,7 +295,8 @@ void add_trees(NodeView& v) {
 void add_caps(NodeView& v) {
   const auto spawner = std::find_if(v.daemons.begin(), v.daemons.end(),
                                     [](const DaemonRow& d) { return d.name == "hamon-spawner"; });
-  if (spawner == v.daemons.end() || spawner->pid <= 0) return;
+  // Its pid names it only while it runs.
+  if (spawner == v.daemons.end() || spawner->pid <= 0 || spawner->state != "running") return;
   for (auto& t : v.tenants) t.caps = read_tenant_caps(spawner->pid, v.cluster, v.node, t.name);
 }
 

@@ -25,10 +25,12 @@ std::string process_state(std::uint32_t s) {
 std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
   std::vector<PeerRow> out;
   const std::uint64_t now = now_ns();
+  // One wait for all the peers' rows, for writers preempted mid-write (Seqlocked::read_until).
+  const std::uint64_t patience = now + 50'000'000;
   for (std::uint32_t p = 0; p < ctl.header().peer_count && p < shm::kMaxPeers; ++p) {
     const shm::PeerSlot slot = ctl.peer(p);
     shm::PeerHeader h{};
-    if (!slot.header().read_patiently(h) || h.node[0] == '\0') continue;
+    if (!slot.header().read_until(h, patience) || h.node[0] == '\0') continue;
     PeerRow r;
     r.node = shm::read_fixed(h.node);
     r.side = h.side == 0 ? "primary" : "secondary";
@@ -60,14 +62,14 @@ std::vector<PeerRow> read_peers(const shm::ControlSegment& ctl) {
     }
     for (std::uint32_t i = 0; i < h.tenant_rows && i < slot.max_groups(); ++i) {
       shm::PeerTenant t{};
-      if (!slot.tenant(i).read_patiently(t) || t.name[0] == '\0') continue;
+      if (!slot.tenant(i).read_until(t, patience) || t.name[0] == '\0') continue;
       r.tenants.push_back({shm::read_fixed(t.name),
                            hamon::to_string(static_cast<hamon::Role>(t.role)), t.epoch,
                            t.critical_failures});
     }
     for (std::uint32_t i = 0; i < h.process_rows && i < slot.max_processes(); ++i) {
       shm::PeerProcess pp{};
-      if (!slot.process(i).read_patiently(pp) || pp.state == 0) continue;
+      if (!slot.process(i).read_until(pp, patience) || pp.state == 0) continue;
       PeerProcessRow row;
       row.tenant = shm::read_fixed(pp.group);
       row.name = shm::read_fixed(pp.name);

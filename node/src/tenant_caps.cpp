@@ -141,8 +141,10 @@ TenantCapsUsage read_tenant_caps(pid_t spawner_pid, const std::string& cluster,
     u.pids_cap = read_number(d + "/pids.max");  // "max": none
   }
   if (const std::string d = dir("cpu"); !d.empty() && ::access(d.c_str(), F_OK) == 0) {
-    if (auto shares = read_number(d + "/cpu.shares")) {
-      u.cpu_weight = static_cast<std::uint32_t>(*shares * 100 / 1024);
+    // 1024 is no cap (an even share: what a lifted cap is set back to). Rounded to the nearest:
+    // the weight written comes back exactly.
+    if (auto shares = read_number(d + "/cpu.shares"); shares && *shares != 1024) {
+      u.cpu_weight = static_cast<std::uint32_t>((*shares * 100 + 512) / 1024);
     }
   }
   return u;

@@ -169,6 +169,9 @@ TEST(TenantCaps, AReloadChangesTheCapsOfRunningProcessesAndLiftsOnesItRemoves) {
   EXPECT_EQ(after->pid, before->pid) << "caps change without a restart";
   const auto json = node.hamon({"status", "--json"});
   EXPECT_NE(json.out.find("\"pids_cap\":20,"), std::string::npos) << json.out;
+  if (!cpu.empty()) {
+    EXPECT_NE(json.out.find("\"cpu_weight\":null"), std::string::npos) << "lifted: " << json.out;
+  }
   EXPECT_TRUE(member(pids, after->pid));
   EXPECT_EQ(node.down().code, 0);
 }

@@ -72,22 +72,28 @@ TEST(Seqlock, AWriterThatDiedMidWriteIsReportedThenRepairedByTheNextWrite) {
 }
 
 // A writer preempted between its two sequence stores (a busy machine: milliseconds) makes read()
-// give up; a view waits for it with read_patiently() and gets the value it then finished.
+// give up; a view waits for it with read_until() and gets the value it then finished.
 TEST(Seqlock, AViewWaitsOutAWriterPreemptedMidWrite) {
   Seqlocked<Triple> s;
   s.write({1, 2, 3});
   auto* seq = reinterpret_cast<std::atomic<std::uint64_t>*>(&s);
   const std::uint64_t even = seq->load();
   seq->store(even + 1);  // the writer is mid-write...
+  Triple t{9, 9, 9};
+  EXPECT_FALSE(s.read(t)) << "spins are over in microseconds";
   std::thread resumes([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));  // ...and runs again 5 ms later
     seq->store(even + 2, std::memory_order_release);
   });
-  Triple t{9, 9, 9};
-  EXPECT_FALSE(s.read(t)) << "spins are over in microseconds";
-  EXPECT_TRUE(s.read_patiently(t));
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  const auto deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() +
+                        std::int64_t{10'000'000'000};  // generous: waiting out, not timing
+  EXPECT_TRUE(s.read_until(t, static_cast<std::uint64_t>(deadline)));
   EXPECT_EQ(t.a, 1u);
   resumes.join();
+  // One that never finishes (it died mid-write) is given up on at the deadline.
+  seq->store(even + 3);
+  EXPECT_FALSE(s.read_until(t, static_cast<std::uint64_t>(deadline) - 9'990'000'000ULL));
 }
 
 }  // namespace

@@ -59,8 +59,9 @@ struct TenantCapsUsage {
   std::optional<std::uint64_t> memory_used, memory_cap;  // bytes; no cap: absent
   std::optional<std::uint64_t> oom_kills;                // processes its cap has ended
   std::optional<std::uint64_t> pids_used, pids_cap;
-  std::optional<std::uint32_t> cpu_weight;  // from cpu.shares, on cgroup v2's scale
-  [[nodiscard]] bool any() const noexcept { return memory_used || pids_used || cpu_weight; }
+  std::optional<std::uint32_t> cpu_weight;  // from cpu.shares, on cgroup v2's scale; 100: none
+  // Whether any cap holds (a tenant whose caps a reload lifted keeps its cgroups, capless).
+  [[nodiscard]] bool any() const noexcept { return memory_cap || pids_cap || cpu_weight; }
 };
 
 // Reads the caps of `tenant` as the spawner `spawner_pid` made them (its own cgroups name HOME).

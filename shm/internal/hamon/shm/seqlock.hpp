@@ -56,16 +56,22 @@ class Seqlocked {
     return false;
   }
 
-  // Reader that may wait, for views (status, top, the exporter), never for the monitor's hot
-  // path: a writer preempted mid-write on a busy machine holds seq odd for milliseconds, far
-  // longer than read()'s spins, and a view would then leave the row out. Up to ~20 ms.
-  [[nodiscard]] bool read_patiently(T& out) const noexcept {
-    for (int tries = 0; tries < 200; ++tries) {
+  // Reader that may wait until `deadline_ns` (CLOCK_MONOTONIC), for views (status, top, the
+  // exporter), never for the monitor's hot path: a writer preempted mid-write on a busy machine
+  // holds seq odd for milliseconds, far longer than read()'s spins, and a view would then leave
+  // the row out. A view gives all its reads one deadline, so that a writer that died mid-write
+  // costs it that wait once, not once per row.
+  [[nodiscard]] bool read_until(T& out, std::uint64_t deadline_ns) const noexcept {
+    for (;;) {
       if (read(out)) return true;
+      timespec now{};
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      const auto t = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000U +
+                     static_cast<std::uint64_t>(now.tv_nsec);
+      if (t >= deadline_ns) return false;
       timespec pause{0, 100'000};
       ::nanosleep(&pause, nullptr);
     }
-    return false;
   }
 
   // The writer's own view needs no protocol: it is the only writer.
