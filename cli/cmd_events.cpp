@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "node_target.hpp"
+#include "quit_signal.hpp"
 #include "hamon/shm/event_cursor.hpp"
 #include "hamon/node/node_view.hpp"
 
@@ -22,9 +23,6 @@ struct EventsOptions {
   bool follow = false;
   bool json = false;
 };
-
-volatile sig_atomic_t g_quit = 0;
-void on_quit(int) { g_quit = 1; }
 
 std::string field(const char* s, std::size_t n) { return std::string(s, strnlen(s, n)); }
 
@@ -53,12 +51,10 @@ int events(const EventsOptions& o) {
   if (!target) return code;
   auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
   if (!ctl) return exit_not_running;
-  signal(SIGINT, on_quit);
-  signal(SIGTERM, on_quit);
-  signal(SIGPIPE, on_quit);
+  quit_on({SIGINT, SIGTERM, SIGPIPE});
   const shm::EventRing ring = ctl->events();
   shm::EventCursor cursor(ring, ring.oldest());
-  while (!g_quit) {
+  while (!quit_asked()) {
     shm::Event e;
     const auto now = std::chrono::steady_clock::now().time_since_epoch();
     const auto step =

@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "node_target.hpp"
+#include "quit_signal.hpp"
 #include "hamon/node/node.hpp"
 
 namespace hamon::cli {
@@ -28,9 +29,6 @@ struct LogsOptions {
   std::string daemon;
   bool follow = false;
 };
-
-volatile sig_atomic_t g_quit = 0;
-void on_quit(int) { g_quit = 1; }
 
 // A line's time stamp ("2026-12-01T02:57:25.123Z ...") sorts as text; a line without one (a
 // daemon's own message before its log began) keeps the time of the line before it.
@@ -114,10 +112,8 @@ int logs(const LogsOptions& o) {
   }
   print_sorted(lines);
   if (!o.follow) return exit_ok;
-  signal(SIGINT, on_quit);
-  signal(SIGTERM, on_quit);
-  signal(SIGPIPE, on_quit);
-  while (!g_quit) {
+  quit_on({SIGINT, SIGTERM, SIGPIPE});
+  while (!quit_asked()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     for (std::size_t i = 0; i < files.size(); ++i) {
       // Moved aside at its cap: the rest of the file read so far is now FILE.1, and the new

@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "node_target.hpp"
+#include "quit_signal.hpp"
 #include "hamon/node/metrics.hpp"
 #include "hamon/node/node_view.hpp"
 
@@ -52,9 +53,6 @@ int metrics(const StatusOptions& o) {
   return print_view(o, [](const node::NodeView& v) { return node::render_metrics(v, nullptr); });
 }
 
-volatile sig_atomic_t g_quit = 0;
-void on_quit(int) { g_quit = 1; }
-
 // Redraws in place with plain ANSI (home, clear to end): works in any terminal and in tmux.
 int top(const StatusOptions& o) {
   int code = exit_ok;
@@ -62,8 +60,7 @@ int top(const StatusOptions& o) {
   if (!target) return code;
   auto ctl = shm::ControlSegment::attach(target->control_segment, shm::Access::read_only);
   if (!ctl) return exit_not_running;
-  signal(SIGINT, on_quit);
-  signal(SIGTERM, on_quit);
+  quit_on({SIGINT, SIGTERM});
   termios saved{};
   const bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
   if (tty) {
@@ -72,7 +69,7 @@ int top(const StatusOptions& o) {
     tcsetattr(0, TCSANOW, &raw);
   }
   std::cout << "\x1b[?25l\x1b[2J";
-  for (long i = 0; !g_quit && (o.iterations < 0 || i < o.iterations); ++i) {
+  for (long i = 0; !quit_asked() && (o.iterations < 0 || i < o.iterations); ++i) {
     if (!shm::ControlSegment::attach(target->control_segment, shm::Access::read_only)) {
       std::cout << "\x1b[H\x1b[Jthe node stopped\n";
       break;

@@ -60,6 +60,7 @@ class Source {
     follow_events();
     hamon::node::NodeView v = hamon::node::read_view(*ctl_);
     hamon::node::add_trees(v);
+    hamon::node::add_caps(v);
     return hamon::node::render_metrics(v, &events_);
   }
 

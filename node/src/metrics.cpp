@@ -150,6 +150,36 @@ std::string render_metrics(const NodeView& v, const EventStats* events) {
     e.sample("hamon_tenant_critical_failures", label("tenant", t.name), t.critical_failures);
   }
 
+  // A tenant's caps (tenant_caps.hpp): only tenants with caps, and only what their cgroups say.
+  const auto per_capped_tenant = [&](const char* name, const char* type, const char* help,
+                                     auto value) {
+    e.family(name, type, help);
+    for (const auto& t : v.tenants) {
+      const std::optional<double> x = value(t.caps);
+      if (x) e.sample(name, label("tenant", t.name), *x);
+    }
+  };
+  const auto number = [](const auto& x) -> Sample {
+    if (!x) return std::nullopt;
+    return static_cast<double>(*x);
+  };
+  per_capped_tenant("hamon_tenant_memory_bytes", "gauge",
+                    "Memory the tenant's processes use (absent: no memory cap).",
+                    [&](const TenantCapsUsage& c) { return number(c.memory_used); });
+  per_capped_tenant("hamon_tenant_memory_cap_bytes", "gauge", "The tenant's memory cap.",
+                    [&](const TenantCapsUsage& c) { return number(c.memory_cap); });
+  per_capped_tenant("hamon_tenant_memory_cap_kills_total", "counter",
+                    "The tenant's processes the kernel ended at its memory cap.",
+                    [&](const TenantCapsUsage& c) { return number(c.oom_kills); });
+  per_capped_tenant("hamon_tenant_pids", "gauge",
+                    "Processes and threads of the tenant (absent: no pids cap).",
+                    [&](const TenantCapsUsage& c) { return number(c.pids_used); });
+  per_capped_tenant("hamon_tenant_pids_cap", "gauge", "The tenant's cap on processes and threads.",
+                    [&](const TenantCapsUsage& c) { return number(c.pids_cap); });
+  per_capped_tenant("hamon_tenant_cpu_weight", "gauge",
+                    "The tenant's CPU weight, 1-10000 (100: a process's own; absent: none set).",
+                    [&](const TenantCapsUsage& c) { return number(c.cpu_weight); });
+
   e.family("hamon_peer_up", "gauge", "Whether the peer node is heard (1) or lost or never seen.");
   for (const auto& p : v.peers) {
     e.sample("hamon_peer_up", label("peer", p.node), p.state == "up" ? 1 : 0);

@@ -13,54 +13,21 @@
 #include <sstream>
 #include <thread>
 
+#include "cgroup_files.hpp"
 #include "hamon/node/proc.hpp"
 
 namespace hamon::node {
-namespace {
-
-std::string read_file(const std::string& path) {
-  std::string out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-int write_file(const std::string& path, const char* text, std::size_t size) noexcept {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  const ssize_t n = ::write(fd, text, size);
-  const int err = n < 0 ? errno : 0;
-  ::close(fd);
-  return -err;
-}
-
-std::string find_cgroup2_mount() {
-  std::istringstream in(read_file("/proc/self/mountinfo"));
-  for (std::string line; std::getline(in, line);) {
-    // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
-    const auto dash = line.find(" - ");
-    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
-    std::istringstream fields(line.substr(0, dash));
-    std::string id, parent, dev, root, mount_point;
-    if (fields >> id >> parent >> dev >> root >> mount_point) return mount_point;
-  }
-  return "";
-}
-
-}  // namespace
 
 std::string cgroup2_root() {
   if (const char* env = std::getenv("HAMON_CGROUP_ROOT"); env != nullptr && *env != '\0') {
     return std::string(env) == "none" ? "" : env;
   }
-  static const std::string root = find_cgroup2_mount();
+  static const std::string root = [] {
+    for (const auto& m : cgroup_files::mounts()) {
+      if (m.v2) return m.point;
+    }
+    return std::string();
+  }();
   return root;
 }
 
@@ -90,7 +57,7 @@ int cgroup_make(const std::string& dir) noexcept {
 }
 
 int cgroup_kill(const std::string& dir) noexcept {
-  const int rc = write_file(dir + "/cgroup.kill", "1", 1);
+  const int rc = -cgroup_files::write(dir + "/cgroup.kill", "1");
   if (rc != -ENOENT || ::access(dir.c_str(), F_OK) != 0) return rc;
   // Before Linux 5.14: member by member, the cgroups below included.
   int out = cgroup_signal(dir, SIGKILL);
@@ -129,7 +96,7 @@ int cgroup_signal(const std::string& dir, int sig) noexcept {
 
 bool cgroup_populated(const std::string& dir) noexcept {
   try {
-    return read_file(dir + "/cgroup.events").find("populated 1") != std::string::npos;
+    return cgroup_files::read(dir + "/cgroup.events").find("populated 1") != std::string::npos;
   } catch (...) {
     return true;  // unknown: never taken for empty
   }
@@ -137,7 +104,7 @@ bool cgroup_populated(const std::string& dir) noexcept {
 
 std::vector<pid_t> cgroup_members(const std::string& dir) {
   std::vector<pid_t> out;
-  std::istringstream in(read_file(dir + "/cgroup.procs"));
+  std::istringstream in(cgroup_files::read(dir + "/cgroup.procs"));
   for (long pid = 0; in >> pid;) out.push_back(static_cast<pid_t>(pid));
   return out;
 }

@@ -94,15 +94,15 @@ namespace {
 
 // SIGKILLs the daemons that write to the control segment and waits (at most 2 s) for their end.
 void stop_writers(const Node& node, const shm::ControlSegment& ctl) {
-  struct Writer {
+  struct SegmentWriter {
     shm::DaemonId id;
     const char* binary;
   };
-  constexpr Writer writers[] = {{shm::DaemonId::spawner, "hamon-spawner"},
-                                {shm::DaemonId::monitor, "hamon-monitor"},
-                                {shm::DaemonId::server, "hamon-server"}};
+  constexpr SegmentWriter writers[] = {{shm::DaemonId::spawner, "hamon-spawner"},
+                                       {shm::DaemonId::monitor, "hamon-monitor"},
+                                       {shm::DaemonId::server, "hamon-server"}};
   std::vector<int> fds;
-  for (const Writer& w : writers) {
+  for (const SegmentWriter& w : writers) {
     const shm::DaemonSlot& slot = ctl.daemon(w.id);
     // The one registered, and the one holding the lock (one that is starting has not
     // registered yet, but may write already).

@@ -13,20 +13,15 @@
 #include <optional>
 #include <sstream>
 
+#include "cgroup_files.hpp"
 #include "hamon/node/process_cgroup.hpp"
 
 namespace hamon::node {
 namespace {
 
-constexpr std::array<const char*, 3> kControllers{"memory", "cpu", "pids"};
+using cgroup_files::lists;
 
-bool lists(const std::string& comma_separated, const std::string& controller) {
-  std::istringstream items(comma_separated);
-  for (std::string item; std::getline(items, item, ',');) {
-    if (item == controller) return true;
-  }
-  return false;
-}
+constexpr std::array<const char*, 3> kControllers{"memory", "cpu", "pids"};
 
 // Whether `path` is `root` or below it.
 bool below(const std::string& path, const std::string& root) {
@@ -50,36 +45,16 @@ std::string find_v1_home(const std::string& controller, const std::string& pid =
   // Of the mounts of that hierarchy, the one whose root (a container's view starts below the
   // hierarchy's own) holds our cgroup most closely.
   std::string best_point, best_root;
-  std::ifstream mounts("/proc/self/mountinfo");
-  for (std::string line; std::getline(mounts, line);) {
-    // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
-    const auto dash = line.find(" - ");
-    if (dash == std::string::npos || line.compare(dash + 3, 7, "cgroup ") != 0) continue;
-    std::istringstream tail(line.substr(dash + 3));
-    std::string fstype, source, options;
-    if (!(tail >> fstype >> source >> options) || !lists(options, controller)) continue;
-    std::istringstream fields(line.substr(0, dash));
-    std::string id, parent, dev, root, point;
-    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
-    // Mount points with spaces (escaped as \040) are not ours to guess at.
-    if (point.find('\\') != std::string::npos || !below(own, root)) continue;
-    if (best_point.empty() || root.size() > best_root.size()) {
-      best_point = point;
-      best_root = root;
+  for (const auto& m : cgroup_files::mounts()) {
+    if (m.v2 || !lists(m.options, controller) || !below(own, m.root)) continue;
+    if (best_point.empty() || m.root.size() > best_root.size()) {
+      best_point = m.point;
+      best_root = m.root;
     }
   }
   if (best_point.empty()) return "";
   const std::string rest = best_root == "/" ? own : own.substr(best_root.size());
   return rest.empty() || rest == "/" ? best_point : best_point + rest;
-}
-
-int write_text(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  const ssize_t n = ::write(fd, text.data(), text.size());
-  const int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : EIO);
-  ::close(fd);
-  return err;
 }
 
 // memory: RAM, and RAM + swap where swap is accounted (memsw), so that a tenant over its cap is
@@ -88,10 +63,10 @@ int write_text(const std::string& path, const std::string& text) {
 int write_memory(const std::string& dir, const std::string& value) {
   const std::string limit = dir + "/memory.limit_in_bytes";
   const std::string memsw = dir + "/memory.memsw.limit_in_bytes";
-  if (::access(memsw.c_str(), F_OK) != 0) return write_text(limit, value);
-  if (write_text(limit, value) == 0 && write_text(memsw, value) == 0) return 0;
-  if (const int err = write_text(memsw, value); err != 0) return err;
-  return write_text(limit, value);
+  if (::access(memsw.c_str(), F_OK) != 0) return cgroup_files::write(limit, value);
+  if (cgroup_files::write(limit, value) == 0 && cgroup_files::write(memsw, value) == 0) return 0;
+  if (const int err = cgroup_files::write(memsw, value); err != 0) return err;
+  return cgroup_files::write(limit, value);
 }
 
 std::optional<std::uint64_t> read_number(const std::string& path) {
@@ -101,23 +76,18 @@ std::optional<std::uint64_t> read_number(const std::string& path) {
   return std::nullopt;
 }
 
-bool cgroups_off() {
-  const char* env = std::getenv("HAMON_CGROUP_ROOT");
-  return env != nullptr && std::strcmp(env, "none") == 0;
-}
-
 }  // namespace
 
 std::string cgroup_v1_home(const std::string& controller) {
   // No cgroups at all, as process_cgroup.hpp reads it.
-  if (cgroups_off()) return "";
+  if (cgroup_files::off()) return "";
   return find_v1_home(controller);
 }
 
 TenantCapsUsage read_tenant_caps(pid_t spawner_pid, const std::string& cluster,
                                  const std::string& node, const std::string& tenant) {
   TenantCapsUsage u;
-  if (cgroups_off() || spawner_pid <= 0) return u;
+  if (cgroup_files::off() || spawner_pid <= 0) return u;
   const auto dir = [&](const char* controller) {
     const std::string home = find_v1_home(controller, std::to_string(spawner_pid));
     return home.empty() ? home : tenant_caps_dir(home, cluster, node, tenant);
@@ -178,7 +148,8 @@ PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& 
       const std::string home = cgroup_v1_home(c.controller);
       const std::string dir = home.empty() ? "" : tenant_caps_dir(home, cluster, node, tenant);
       const auto write = [&](const std::string& value) {
-        return *c.file == '\0' ? write_memory(dir, value) : write_text(dir + "/" + c.file, value);
+        return *c.file == '\0' ? write_memory(dir, value)
+                               : cgroup_files::write(dir + "/" + c.file, value);
       };
       if (!c.value) {
         // A cap a reload took away: lifted from the processes that run in it.

@@ -7,7 +7,7 @@
 namespace hamon::test {
 namespace {
 
-const char* kConfig = R"(
+const char* kCliNodeConfig = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -26,7 +26,7 @@ depends_on = ["system/db"]
 )";
 
 TEST(CliNode, StatusJsonHasTheDocumentedShape) {
-  TestNode node(kConfig);
+  TestNode node(kCliNodeConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto r = node.hamon({"status", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -42,7 +42,7 @@ TEST(CliNode, StatusJsonHasTheDocumentedShape) {
 }
 
 TEST(CliNode, EventsJsonPrintsOneObjectPerLine) {
-  TestNode node(kConfig);
+  TestNode node(kCliNodeConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto r = node.hamon({"events", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -59,7 +59,7 @@ TEST(CliNode, EventsJsonPrintsOneObjectPerLine) {
 }
 
 TEST(CliNode, TopRedrawsTheTableInPlaceAndStops) {
-  TestNode node(kConfig);
+  TestNode node(kCliNodeConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto r = node.hamon({"top", "--iterations", "3", "--interval", "0.05"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -73,7 +73,7 @@ TEST(CliNode, TopRedrawsTheTableInPlaceAndStops) {
 }
 
 TEST(CliNode, UnknownProcessIsRefusedWithExitSeven) {
-  TestNode node(kConfig);
+  TestNode node(kCliNodeConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto r = node.hamon({"restart", "nosuch"});
   EXPECT_EQ(r.code, 7);
@@ -84,7 +84,7 @@ TEST(CliNode, UnknownProcessIsRefusedWithExitSeven) {
 }
 
 TEST(CliNode, SecondUpOnARunningNodeIsRefused) {
-  TestNode node(kConfig);
+  TestNode node(kCliNodeConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto again = node.up();
   EXPECT_EQ(again.code, 4);
@@ -92,7 +92,7 @@ TEST(CliNode, SecondUpOnARunningNodeIsRefused) {
 }
 
 TEST(CliNode, UpReportsAProcessThatCannotStart) {
-  TestNode node(std::string(kConfig) +
+  TestNode node(std::string(kCliNodeConfig) +
                 "\n[[system.process]]\nname = \"ghost\"\ncommand = [\"/nonexistent/ghost\"]\n"
                 "restart_budget = 1\n");
   const auto r = node.up();
@@ -101,7 +101,7 @@ TEST(CliNode, UpReportsAProcessThatCannotStart) {
 }
 
 TEST(CliNode, CommandsOnANodeThatIsNotRunningExitFour) {
-  TestNode node(kConfig);
+  TestNode node(kCliNodeConfig);
   for (std::vector<std::string> args :
        {std::vector<std::string>{"status"}, {"events"}, {"stop", "db"}, {"down"}}) {
     const auto r = node.hamon(args);
@@ -111,7 +111,7 @@ TEST(CliNode, CommandsOnANodeThatIsNotRunningExitFour) {
 }
 
 TEST(CliNode, MissingArgumentsAreUsageErrors) {
-  TestNode node(kConfig);
+  TestNode node(kCliNodeConfig);
   EXPECT_EQ(node.hamon({"start"}, false).code, 2);
   EXPECT_EQ(node.hamon({"tenant"}, false).code, 2);
   EXPECT_EQ(node.hamon({"up"}, false).code, 2);

@@ -18,7 +18,7 @@ namespace hamon::test {
 namespace {
 
 // A process that takes a while to be ready: a command that returned before it was would be seen.
-const char* kConfig = R"(
+const char* kControlConfig = R"(
 [defaults]
 interval = "20ms"
 timeout = "2s"
@@ -49,7 +49,7 @@ int connect_silently(const std::string& path) {
 }
 
 TEST(Control, RestartReturnsOnceTheNewIncarnationIsReady) {
-  TestNode node(kConfig);
+  TestNode node(kControlConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.process("system", "db");
   ASSERT_TRUE(before.has_value());
@@ -62,7 +62,7 @@ TEST(Control, RestartReturnsOnceTheNewIncarnationIsReady) {
 }
 
 TEST(Control, StopReturnsOnceTheProcessIsDownAndStartOnceItIsReady) {
-  TestNode node(kConfig);
+  TestNode node(kControlConfig);
   ASSERT_EQ(node.up().code, 0);
   auto r = node.hamon({"stop", "system/db"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -78,7 +78,7 @@ TEST(Control, StopReturnsOnceTheProcessIsDownAndStartOnceItIsReady) {
 }
 
 TEST(Control, AnUnknownProcessIsRefusedWithTheDocumentedCode) {
-  TestNode node(kConfig);
+  TestNode node(kControlConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto r = node.hamon({"restart", "system/nope"});
   EXPECT_EQ(r.code, 7);
@@ -90,7 +90,7 @@ TEST(Control, AThousandIdleConnectionsDoNotKeepTheOperatorOut) {
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
-  TestNode node(kConfig);
+  TestNode node(kControlConfig);
   ASSERT_EQ(node.up().code, 0);
   std::vector<int> idle;
   for (int i = 0; i < 1000; ++i) {
@@ -106,7 +106,7 @@ TEST(Control, AThousandIdleConnectionsDoNotKeepTheOperatorOut) {
 }
 
 TEST(Control, ATricklingClientDoesNotKeepTheOperatorOut) {
-  TestNode node(kConfig);
+  TestNode node(kControlConfig);
   ASSERT_EQ(node.up().code, 0);
   const int fd = connect_silently(socket_path(node));
   ASSERT_GE(fd, 0);

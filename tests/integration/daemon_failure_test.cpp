@@ -13,7 +13,7 @@
 namespace hamon::test {
 namespace {
 
-const char* kConfig = R"(
+const char* kDaemonFailureConfig = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -31,7 +31,7 @@ std::int32_t server_pid(const node::NodeView& v) {
 }
 
 TEST(DaemonFailure, AServerThatCannotStartIsRetriedWithGrowingPausesAndComesBack) {
-  TestNode node(kConfig);
+  TestNode node(kDaemonFailureConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto db = node.process("system", "db");
   ASSERT_TRUE(db.has_value());

@@ -10,7 +10,7 @@
 namespace hamon::test {
 namespace {
 
-const char* kConfig = R"(
+const char* kFaultConfig = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -63,7 +63,7 @@ class DaemonKill : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(DaemonKill, RepeatedSigkillOfADaemonTouchesNoProcess) {
   const std::string daemon = GetParam();
-  TestNode node(kConfig);
+  TestNode node(kFaultConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = processes(node.view());
   ASSERT_EQ(before.size(), 3u);
@@ -104,7 +104,7 @@ INSTANTIATE_TEST_SUITE_P(EachDaemon, DaemonKill,
                          });
 
 TEST(FaultInjection, AProcessThatDiesWhileTheSpawnerIsDownIsStillRestarted) {
-  TestNode node(kConfig);
+  TestNode node(kFaultConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto acd = node.process("acme", "acd");
   const std::int32_t spawner = daemon_pid(node.view(), "hamon-spawner");
@@ -132,7 +132,7 @@ namespace hamon::test {
 namespace {
 
 TEST(FaultInjection, UpAfterEverythingWasKilledStartsCleanlyAndASecondUpIsRefused) {
-  TestNode node(kConfig);
+  TestNode node(kFaultConfig);
   ASSERT_EQ(node.up().code, 0);
   // Everything dies at once, as in a crash of the whole node; the segments stay behind. The
   // daemons are frozen first, so none can restart another in between.
@@ -164,7 +164,7 @@ TEST(FaultInjection, UpAfterEverythingWasKilledStartsCleanlyAndASecondUpIsRefuse
 
 TEST(FaultInjection, DaemonsKilledDuringARestartStormKeepTheStormConfinedToItsProcess) {
   TestNode node(
-      std::string(kConfig) +
+      std::string(kFaultConfig) +
       "\n[[system.process]]\nname = \"storm\"\ncommand = [\"@APP@\", \"--crash-after\", \"4\"]\n"
       "restart_budget = 100000\nrestart_window = \"1s\"\nrestart_delay = \"0s\"\n");
   // `up` of a node whose process keeps crashing exits 5 at its deadline; the storm goes on.

@@ -19,6 +19,7 @@
 #include "hamon/node/node.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "test_node.hpp"
+#include "proc_file.hpp"
 
 namespace hamon::test {
 namespace {
@@ -28,7 +29,7 @@ using shm::EventKind;
 
 const std::string kHostile = std::string(HAMON_BIN_DIR) + "/hamon-hostile-tenant";
 
-const char* kDefaults = R"(
+const char* kIsolationDefaults = R"(
 [defaults]
 interval = "20ms"
 timeout = "300ms"
@@ -51,7 +52,8 @@ std::string hostile(const std::vector<std::string>& args) {
 
 // The bystanders: a system process and a well-behaved tenant.
 std::string bystanders() {
-  return std::string(kDefaults) + "\n[[system.process]]\nname = \"sys\"\ncommand = [\"@APP@\"]\n" +
+  return std::string(kIsolationDefaults) +
+         "\n[[system.process]]\nname = \"sys\"\ncommand = [\"@APP@\"]\n" +
          tenant("good", "g", app());
 }
 
@@ -86,16 +88,10 @@ void expect_no_daemon_restarted(const TestNode& node) {
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // What a process of the node printed.
 std::string output_of(const TestNode& node, const std::string& group, const std::string& name) {
-  return read_file(node::log_dir(node.cluster(), node.id()) + "/" + group + "." + name + ".log");
+  return read_proc_file(node::log_dir(node.cluster(), node.id()) + "/" + group + "." + name +
+                        ".log");
 }
 
 // What the node says, for a failure's message.
@@ -259,7 +255,7 @@ TEST(Isolation, EachTenantUserOwnsItsSegmentAndTheKernelRefusesItEveryOtherOne) 
   ASSERT_TRUE(live(p));
   EXPECT_EQ(p->restarts, 0u);
   const std::string logs = node::log_dir(node.cluster(), "a");
-  auto said = [&](const std::string& who) { return read_file(logs + "/" + who + ".log"); };
+  auto said = [&](const std::string& who) { return read_proc_file(logs + "/" + who + ".log"); };
   ASSERT_TRUE(node.wait([&](const node::NodeView&) {
     return said("t1.other").find('\n') != std::string::npos &&
            said("t1.control").find('\n') != std::string::npos &&

@@ -16,6 +16,7 @@
 #include "duplex.hpp"
 #include "roles_support.hpp"
 #include "test_node.hpp"
+#include "proc_file.hpp"
 
 namespace hamon::test {
 namespace {
@@ -27,13 +28,6 @@ bool lost_at(const TestNode& n) {
     const auto p = peer_of(v);
     return p && p->state == "lost";
   });
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 TEST(Partition, UnderTakeoverBothSidesTakeOverAndTheHealKeepsTheHigherEpoch) {
@@ -103,7 +97,7 @@ TEST(Partition, UnderFenceNothingMovesUntilThePeerIsFenced) {
   EXPECT_TRUE(d.b().wait([&](const node::NodeView& v) {
     moved = moved || role(v, "acme") != "standby";
     return find_event(d.b().events(), shm::EventKind::alarm, "", "") >= 0;
-  })) << read_file(log + ".b");
+  })) << read_proc_file(log + ".b");
   const auto until = std::chrono::steady_clock::now() + 800ms;  // more fence attempts
   while (std::chrono::steady_clock::now() < until) {
     moved = moved || role(d.b().view(), "acme") != "standby";
@@ -113,7 +107,7 @@ TEST(Partition, UnderFenceNothingMovesUntilThePeerIsFenced) {
   EXPECT_EQ(role(d.a().view(), "acme"), "active");
 
   // The fence agent was told what to do and to whom, the ClusterLabs way, with the options.
-  const std::string told = read_file(log + ".b");
+  const std::string told = read_proc_file(log + ".b");
   EXPECT_NE(told.find("to a\naction=off\nnodename=a\nip=10.0.0.5\nusername=fencer\n"),
             std::string::npos)
       << told;

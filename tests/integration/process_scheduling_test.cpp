@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "test_node.hpp"
+#include "proc_file.hpp"
 
 namespace hamon::test {
 namespace {
@@ -50,11 +51,6 @@ name = "plain"
 command = ["@APP@"]
 )";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 struct Seen {
   int nice = 0, rt_priority = 0, policy = -1, oom_score_adj = 0;
   std::string cpus;
@@ -66,7 +62,7 @@ Seen seen(int pid) {
   Seen s;
   std::string dir = "/proc/";  // appended: GCC 12's false -Wrestrict on "literal" + string&&
   dir += std::to_string(pid);
-  const std::string stat = slurp(dir + "/stat");
+  const std::string stat = read_proc_file(dir + "/stat");
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // from field 3
   std::vector<std::string> f{"", "", ""};
   for (std::string x; fields >> x;) f.push_back(x);
@@ -75,13 +71,13 @@ Seen seen(int pid) {
     s.rt_priority = std::stoi(f[40]);
     s.policy = std::stoi(f[41]);
   }
-  const std::string status = slurp(dir + "/status");
+  const std::string status = read_proc_file(dir + "/status");
   const auto at = status.find("Cpus_allowed_list:");
   if (at != std::string::npos) {
     std::istringstream line(status.substr(at + 18));
     line >> s.cpus;
   }
-  const std::string oom = slurp(dir + "/oom_score_adj");
+  const std::string oom = read_proc_file(dir + "/oom_score_adj");
   s.oom_score_adj = oom.empty() ? 0 : std::stoi(oom);
   return s;
 }

@@ -20,7 +20,7 @@ extern char** environ;
 namespace hamon::test {
 namespace {
 
-const char* kConfig = R"(
+const char* kRunningConfig = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -47,7 +47,7 @@ bool held_back(const std::vector<EventRow>& events) {
 void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(RunningConfig, ABadEditOnDiskNeverStopsARestartedDaemon) {
-  TestNode node(kConfig);
+  TestNode node(kRunningConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto db = node.process("system", "db");
   ASSERT_TRUE(db.has_value());
@@ -76,7 +76,7 @@ TEST(RunningConfig, ABadEditOnDiskNeverStopsARestartedDaemon) {
 }
 
 TEST(RunningConfig, AnEditNeverReloadedTakesNoEffectWhenADaemonRestarts) {
-  TestNode node(kConfig);
+  TestNode node(kRunningConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto extra = node.process("system", "extra");
   const auto db = node.process("system", "db");
@@ -136,9 +136,9 @@ command = ["@APP@"]
 }
 
 TEST(RunningConfig, AReloadedConfigurationIsWhatARestartedDaemonRuns) {
-  TestNode node(kConfig);
+  TestNode node(kRunningConfig);
   ASSERT_EQ(node.up().code, 0);
-  node.rewrite(std::string(kConfig) +
+  node.rewrite(std::string(kRunningConfig) +
                "\n[[system.process]]\nname = \"added\"\ncommand = [\"@APP@\"]\n");
   const auto reload = node.hamon({"reload"});
   ASSERT_EQ(reload.code, 0) << reload.err;
@@ -184,7 +184,7 @@ pid_t start_as_init(const TestNode& node) {
 }
 
 TEST(RunningConfig, InitRestartingTheWatchTreeOnABadFileTakesUpTheRunningNode) {
-  TestNode node(kConfig);
+  TestNode node(kRunningConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
   const auto watcher = daemon_row(before, "hamon-watcher");
@@ -224,7 +224,7 @@ TEST(RunningConfig, InitRestartingTheWatchTreeOnABadFileTakesUpTheRunningNode) {
 }
 
 TEST(RunningConfig, ADaemonThatCannotStartIsShownInBackoffByStatus) {
-  TestNode node(kConfig);
+  TestNode node(kRunningConfig);
   ASSERT_EQ(node.up().code, 0);
   // A directory where the server's socket goes: every new server fails to listen and exits.
   // The master is frozen meanwhile, so no new server is quicker than the directory.

@@ -20,13 +20,14 @@
 #include "hamon/node/node.hpp"
 #include "hamon/shm/control_segment.hpp"
 #include "test_node.hpp"
+#include "proc_file.hpp"
 
 namespace hamon::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kConfig = R"(
+const char* kRuntimeFaultsConfig = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -47,7 +48,7 @@ depends_on = ["system/db"]
 const char* const kDaemons[] = {"hamon-watcher", "hamon-master", "hamon-spawner", "hamon-monitor",
                                 "hamon-server"};
 
-bool all_running(const node::NodeView& v) {
+bool all_daemons_and_processes_running(const node::NodeView& v) {
   for (const auto& d : v.daemons) {
     if (d.state != "running" || d.pid <= 0) return false;
   }
@@ -72,13 +73,8 @@ bool all_running(const node::NodeView& v) {
                                        << node::render_table(node.view());
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), {});
-}
-
 std::string env_of(pid_t pid, const std::string& key) {
-  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/environ"));
+  std::istringstream in(read_proc_file("/proc/" + std::to_string(pid) + "/environ"));
   for (std::string kv; std::getline(in, kv, '\0');) {
     if (kv.rfind(key + "=", 0) == 0) return kv.substr(key.size() + 1);
   }
@@ -86,7 +82,7 @@ std::string env_of(pid_t pid, const std::string& key) {
 }
 
 bool zombie(pid_t pid) {
-  const std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const std::string s = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   const auto close = s.rfind(')');
   return close == std::string::npos || (close + 2 < s.size() && s[close + 2] == 'Z');
 }
@@ -124,7 +120,7 @@ std::vector<pid_t> live_pids() {
   std::map<std::string, int> instances;
   std::map<std::string, int> claims;
   for (pid_t pid : live_pids()) {
-    const std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    const std::string cmd = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
     if (cmd.find(node.config_path()) != std::string::npos) {
       for (const char* d : kDaemons) {
         if (cmd.find(std::string("/") + d + '\0') != std::string::npos) ++instances[d];
@@ -173,7 +169,7 @@ std::string ctl_name(const TestNode& node) {
 }
 
 TEST(RuntimeFaults, ARemovedRuntimeDirectoryIsMadeAgainAndSupervisionGoesOn) {
-  TestNode node(kConfig);
+  TestNode node(kRuntimeFaultsConfig);
   ASSERT_EQ(node.up().code, 0);
   remove_runtime_dir(node);
   // A process crashes: its restart needs its log file.
@@ -204,7 +200,7 @@ TEST(RuntimeFaults, ARemovedRuntimeDirectoryIsMadeAgainAndSupervisionGoesOn) {
 }
 
 TEST(RuntimeFaults, ADaemonRestartedAtOnceAfterTheRuntimeDirectoryWentIsNotStartedTwice) {
-  TestNode node(kConfig);
+  TestNode node(kRuntimeFaultsConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto master = daemon_row(node.view(), "hamon-master");
   ASSERT_TRUE(master.has_value());
@@ -214,19 +210,21 @@ TEST(RuntimeFaults, ADaemonRestartedAtOnceAfterTheRuntimeDirectoryWentIsNotStart
   ASSERT_EQ(::kill(master->pid, SIGKILL), 0);
   ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
     const auto m = daemon_row(v, "hamon-master");
-    return m && m->pid != master->pid && all_running(v);
+    return m && m->pid != master->pid && all_daemons_and_processes_running(v);
   })) << node::render_table(node.view());
   EXPECT_TRUE(nothing_runs_twice(node));
 }
 
 TEST(RuntimeFaults, ARemovedControlSegmentIsNamedAgainAndNothingIsOrphanedOrStartedTwice) {
-  TestNode node(kConfig);
+  TestNode node(kRuntimeFaultsConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
   ASSERT_TRUE(shm::Segment::remove(ctl_name(node)));
-  ASSERT_TRUE(
-      node.wait([&](const node::NodeView& v) { return all_running(v) && v.processes.size() == 2; },
-                std::chrono::seconds(10)))
+  ASSERT_TRUE(node.wait(
+      [&](const node::NodeView& v) {
+        return all_daemons_and_processes_running(v) && v.processes.size() == 2;
+      },
+      std::chrono::seconds(10)))
       << "the node's segment did not come back";
   for (const auto& p : before.processes) {
     const auto now = node.process(p.tenant, p.name);
@@ -248,7 +246,7 @@ TEST(RuntimeFaults, ARemovedControlSegmentIsNamedAgainAndNothingIsOrphanedOrStar
 // that neither is given back from the other): the segment is made again from a mapping of it.
 // With `master_dies`, the master is killed too, and the watcher is left to do it.
 void both_names_removed(bool master_dies) {
-  TestNode node(kConfig);
+  TestNode node(kRuntimeFaultsConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
   const auto watcher = daemon_row(before, "hamon-watcher");
@@ -267,7 +265,8 @@ void both_names_removed(bool master_dies) {
         const auto s = daemon_row(v, "hamon-spawner");
         // By pid: the watcher's rescue kills the spawner and the master restarts it in the
         // segment made again, whose restart count is not this one's.
-        return all_running(v) && s && s->pid != daemon_row(before, "hamon-spawner")->pid;
+        return all_daemons_and_processes_running(v) && s &&
+               s->pid != daemon_row(before, "hamon-spawner")->pid;
       },
       std::chrono::seconds(10)))
       << "the node's segment was not made again:\n"
@@ -295,7 +294,7 @@ TEST(RuntimeFaults, AControlSegmentThatLostBothNamesWithItsMasterIsMadeAgainByTh
 }
 
 TEST(RuntimeFaults, UpAfterTheTopDiedAndTheSegmentsNameWentTakesTheNodeOverInsteadOfDoublingIt) {
-  TestNode node(kConfig);
+  TestNode node(kRuntimeFaultsConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
   const auto watcher = daemon_row(before, "hamon-watcher");
@@ -321,7 +320,7 @@ TEST(RuntimeFaults, UpAfterTheTopDiedAndTheSegmentsNameWentTakesTheNodeOverInste
 }
 
 TEST(RuntimeFaults, UpRefusesANodeWhoseSegmentIsLostWhileItsProcessesRun) {
-  TestNode node(kConfig);
+  TestNode node(kRuntimeFaultsConfig);
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.view();
   // Every daemon dies (frozen first), then both names of the control segment go: nothing holds
@@ -347,7 +346,7 @@ TEST(RuntimeFaults, UpRefusesANodeWhoseSegmentIsLostWhileItsProcessesRun) {
 }
 
 TEST(RuntimeFaults, ARemovedHeartbeatSegmentIsNamedAgainForTheNextStart) {
-  TestNode node(kConfig);
+  TestNode node(kRuntimeFaultsConfig);
   ASSERT_EQ(node.up().code, 0);
   ASSERT_TRUE(shm::Segment::remove(shm::heartbeat_segment_name(node.cluster(), "a", "acme")));
   // At once, before any daemon has looked: the restart itself must not fail for it.

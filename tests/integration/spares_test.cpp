@@ -15,7 +15,7 @@ namespace {
 
 using shm::EventKind;
 
-const char* kDefaults = R"(
+const char* kSparesDefaults = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -81,7 +81,7 @@ int promotions_of(const std::vector<EventRow>& ev, std::int32_t pid) {
 }
 
 TEST(Spares, ACrashOfTheServingInstancePromotesTheParkedOneAndTheCrashedOneComesBackParked) {
-  TestNode node(std::string(kDefaults) + svc(1) + kDependent);
+  TestNode node(std::string(kSparesDefaults) + svc(1) + kDependent);
   ASSERT_EQ(node.up().code, 0);
   ASSERT_TRUE(node.wait([](const node::NodeView& v) { return settled(v, 2); }));
   const auto v = node.view();
@@ -111,7 +111,7 @@ TEST(Spares, ACrashOfTheServingInstancePromotesTheParkedOneAndTheCrashedOneComes
 }
 
 TEST(Spares, AHangOfTheServingInstancePromotesTheParkedOne) {
-  TestNode node(std::string(kDefaults) + svc(1));
+  TestNode node(std::string(kSparesDefaults) + svc(1));
   ASSERT_EQ(node.up().code, 0);
   ASSERT_TRUE(node.wait([](const node::NodeView& v) { return settled(v, 2); }));
   const auto v = node.view();
@@ -134,7 +134,7 @@ TEST(Spares, AHangOfTheServingInstancePromotesTheParkedOne) {
 }
 
 TEST(Spares, AParkedInstanceThatHangsIsReplacedAndTheServingOneGoesOn) {
-  TestNode node(std::string(kDefaults) + svc(1));
+  TestNode node(std::string(kSparesDefaults) + svc(1));
   ASSERT_EQ(node.up().code, 0);
   ASSERT_TRUE(node.wait([](const node::NodeView& v) { return settled(v, 2); }));
   const auto v = node.view();
@@ -155,12 +155,12 @@ TEST(Spares, AParkedInstanceThatHangsIsReplacedAndTheServingOneGoesOn) {
 }
 
 TEST(Spares, AReloadAddsAndRemovesSparesWithoutRestartingWhatServes) {
-  TestNode node(std::string(kDefaults) + svc(1));
+  TestNode node(std::string(kSparesDefaults) + svc(1));
   ASSERT_EQ(node.up().code, 0);
   ASSERT_TRUE(node.wait([](const node::NodeView& v) { return settled(v, 2); }));
   const auto before = instances(node.view());
 
-  node.rewrite(std::string(kDefaults) + svc(2));
+  node.rewrite(std::string(kSparesDefaults) + svc(2));
   const auto more = node.hamon({"reload"});
   ASSERT_EQ(more.code, 0) << more.out << more.err;
   ASSERT_TRUE(node.wait([](const node::NodeView& v) { return settled(v, 3); }))
@@ -173,7 +173,7 @@ TEST(Spares, AReloadAddsAndRemovesSparesWithoutRestartingWhatServes) {
 
   // Down to none: svc alone, started again as a process that does not park (a spare left
   // parked with no family would never serve).
-  node.rewrite(std::string(kDefaults) + svc(0));
+  node.rewrite(std::string(kSparesDefaults) + svc(0));
   const auto fewer = node.hamon({"reload"});
   ASSERT_EQ(fewer.code, 0) << fewer.out << fewer.err;
   EXPECT_TRUE(node.wait([&](const node::NodeView& v) {
@@ -183,7 +183,7 @@ TEST(Spares, AReloadAddsAndRemovesSparesWithoutRestartingWhatServes) {
   })) << "svc did not run alone after its spares were removed";
 
   // And back to one: never two serving (svc, started without spares, is started again to park).
-  node.rewrite(std::string(kDefaults) + svc(1));
+  node.rewrite(std::string(kSparesDefaults) + svc(1));
   const auto again = node.hamon({"reload"});
   ASSERT_EQ(again.code, 0) << again.out << again.err;
   EXPECT_TRUE(node.wait([](const node::NodeView& v) { return settled(v, 2); }))
@@ -191,7 +191,7 @@ TEST(Spares, AReloadAddsAndRemovesSparesWithoutRestartingWhatServes) {
 }
 
 TEST(Spares, StopEndsEveryInstanceAndStartBringsThemBack) {
-  TestNode node(std::string(kDefaults) + svc(2));
+  TestNode node(std::string(kSparesDefaults) + svc(2));
   ASSERT_EQ(node.up().code, 0);
   ASSERT_TRUE(node.wait([](const node::NodeView& v) { return settled(v, 3); }));
   std::set<std::int32_t> pids;
@@ -213,7 +213,7 @@ TEST(Spares, StopEndsEveryInstanceAndStartBringsThemBack) {
 }
 
 TEST(Spares, ASpareNeedsExplicitReadinessAndCheckConfigSaysWhere) {
-  TestNode node(std::string(kDefaults) +
+  TestNode node(std::string(kSparesDefaults) +
                 "\n[[system.process]]\nname = \"svc\"\ncommand = [\"@APP@\"]\nspares = 1\n");
   const auto r = run({std::string(HAMON_BIN_DIR) + "/hamon", "check-config", node.config_path()});
   EXPECT_NE(r.code, 0);

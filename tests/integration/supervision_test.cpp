@@ -13,7 +13,7 @@ namespace {
 using shm::EventKind;
 
 // Generous timings: these tests are about order and policy on a shared machine, not speed.
-const char* kDefaults = R"(
+const char* kSupervisionDefaults = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -54,7 +54,8 @@ void expect_started_after_ready(const std::vector<EventRow>& ev, const std::stri
 }
 
 TEST(Supervision, StartsAChainInDependencyOrder) {
-  TestNode node(std::string(kDefaults) + sys("c", "depends_on = [\"b\"]\npriority = 90") +
+  TestNode node(std::string(kSupervisionDefaults) +
+                sys("c", "depends_on = [\"b\"]\npriority = 90") +
                 sys("b", "depends_on = [\"a\"]\npriority = 80") + sys("a", "priority = 10"));
   const auto up = node.up();
   ASSERT_EQ(up.code, 0) << up.err;
@@ -64,7 +65,8 @@ TEST(Supervision, StartsAChainInDependencyOrder) {
 }
 
 TEST(Supervision, StartsADiamondInDependencyOrder) {
-  TestNode node(std::string(kDefaults) + sys("top", "depends_on = [\"left\", \"right\"]") +
+  TestNode node(std::string(kSupervisionDefaults) +
+                sys("top", "depends_on = [\"left\", \"right\"]") +
                 sys("left", "depends_on = [\"base\"]", ", \"--ready-delay\", \"300ms\"") +
                 sys("right", "depends_on = [\"base\"]") + sys("base"));
   const auto up = node.up();
@@ -79,7 +81,7 @@ TEST(Supervision, StartsADiamondInDependencyOrder) {
 }
 
 TEST(Supervision, StartsIndependentProcessesHighestPriorityFirst) {
-  TestNode node(std::string(kDefaults) + sys("low", "priority = 10") +
+  TestNode node(std::string(kSupervisionDefaults) + sys("low", "priority = 10") +
                 sys("high", "priority = 90") + sys("mid", "priority = 50"));
   ASSERT_EQ(node.up().code, 0);
   const auto ev = node.events();
@@ -92,7 +94,7 @@ TEST(Supervision, StartsIndependentProcessesHighestPriorityFirst) {
 }
 
 TEST(Supervision, RestartsACrashedProcessWithANewPidAndIncarnation) {
-  TestNode node(std::string(kDefaults) + sys("victim"));
+  TestNode node(std::string(kSupervisionDefaults) + sys("victim"));
   ASSERT_EQ(node.up().code, 0);
   const auto before = node.process("system", "victim");
   ASSERT_TRUE(before && before->pid > 0);
@@ -111,7 +113,7 @@ TEST(Supervision, RestartsACrashedProcessWithANewPidAndIncarnation) {
 }
 
 TEST(Supervision, KillsAndRestartsAHungProcess) {
-  TestNode node(std::string(kDefaults) +
+  TestNode node(std::string(kSupervisionDefaults) +
                 sys("sleeper", "timeout = \"100ms\"", ", \"--hang-after\", \"40\""));
   // It hangs about 400 ms after its start: after `up` (which watches it for twice its timeout)
   // has seen it up.
@@ -132,7 +134,7 @@ TEST(Supervision, KillsAndRestartsAHungProcess) {
 }
 
 TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
-  TestNode node(std::string(kDefaults) + sys("steady") +
+  TestNode node(std::string(kSupervisionDefaults) + sys("steady") +
                 sys("crasher", "restart_budget = 3\nrestart_window = \"60s\"\ncritical = true",
                     ", \"--crash-after\", \"3\""));
   const auto up = node.up();  // waits for it: it runs out of restarts, every time
@@ -164,7 +166,8 @@ TEST(Supervision, GivesUpAfterTheRestartBudgetAndStaysDown) {
 }
 
 TEST(Supervision, RestartsDependentsAfterTheirDependency) {
-  TestNode node(std::string(kDefaults) + sys("base") + sys("user", "depends_on = [\"base\"]") +
+  TestNode node(std::string(kSupervisionDefaults) + sys("base") +
+                sys("user", "depends_on = [\"base\"]") +
                 sys("loner", "depends_on = [\"base\"]\nrestart_with_dependencies = false"));
   ASSERT_EQ(node.up().code, 0);
   const auto base = node.process("system", "base");
@@ -190,7 +193,7 @@ TEST(Supervision, RestartsDependentsAfterTheirDependency) {
 }
 
 TEST(Supervision, StopsInReverseDependencyOrder) {
-  TestNode node(std::string(kDefaults) + sys("a") + sys("b", "depends_on = [\"a\"]") +
+  TestNode node(std::string(kSupervisionDefaults) + sys("a") + sys("b", "depends_on = [\"a\"]") +
                 sys("c", "depends_on = [\"b\"]") + sys("other"));
   ASSERT_EQ(node.up().code, 0);
   const auto other = node.process("system", "other");
@@ -218,7 +221,7 @@ TEST(Supervision, StopsInReverseDependencyOrder) {
 }
 
 TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
-  TestNode node(std::string(kDefaults) + sys("good1") + sys("good2") +
+  TestNode node(std::string(kSupervisionDefaults) + sys("good1") + sys("good2") +
                 sys("vandal", "timeout = \"100ms\"", ", \"--garbage-after\", \"20\""));
   // Ready once it beat, then garbage: it reads as silence (its incarnation is wrong), so the
   // vandal is replaced, again and again, until its restart budget runs out. `up` says so when
@@ -251,7 +254,7 @@ TEST(Supervision, GarbageInOneHeartbeatSlotAffectsOnlyThatProcess) {
 }
 
 TEST(Supervision, TenantCommandsActOnlyOnThatTenant) {
-  TestNode node(std::string(kDefaults) + sys("db") + "\n[[tenant]]\nname = \"acme\"\n" +
+  TestNode node(std::string(kSupervisionDefaults) + sys("db") + "\n[[tenant]]\nname = \"acme\"\n" +
                 proc("tenant.process", "acd", "depends_on = [\"system/db\"]") +
                 "\n[[tenant]]\nname = \"globex\"\n" + proc("tenant.process", "acd", ""));
   ASSERT_EQ(node.up().code, 0);
@@ -268,7 +271,7 @@ TEST(Supervision, TenantCommandsActOnlyOnThatTenant) {
 }
 
 TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
-  TestNode node(std::string(kDefaults) + sys("same") + sys("changed") + sys("removed") +
+  TestNode node(std::string(kSupervisionDefaults) + sys("same") + sys("changed") + sys("removed") +
                 sys("dependent", "depends_on = [\"same\"]"));
   ASSERT_EQ(node.up().code, 0);
   const auto same = node.process("system", "same");
@@ -277,9 +280,9 @@ TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
   const auto removed = node.process("system", "removed");
   ASSERT_TRUE(same && changed && dependent && removed);
   // Same file, edited: one process changes its interval, one goes, one comes, in a new tenant.
-  node.rewrite(std::string(kDefaults) + sys("same") + sys("changed", "interval = \"30ms\"") +
-               sys("dependent", "depends_on = [\"same\"]") + "\n[[tenant]]\nname = \"newco\"\n" +
-               proc("tenant.process", "added", ""));
+  node.rewrite(std::string(kSupervisionDefaults) + sys("same") +
+               sys("changed", "interval = \"30ms\"") + sys("dependent", "depends_on = [\"same\"]") +
+               "\n[[tenant]]\nname = \"newco\"\n" + proc("tenant.process", "added", ""));
   const auto r = node.hamon({"reload"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(node.wait([&](const node::NodeView& v) {
@@ -305,7 +308,7 @@ TEST(Supervision, ReloadTouchesOnlyWhatChanged) {
 }
 
 TEST(Supervision, DownStopsEverythingAndRemovesTheSegments) {
-  TestNode node(std::string(kDefaults) + sys("a") + sys("b", "depends_on = [\"a\"]"));
+  TestNode node(std::string(kSupervisionDefaults) + sys("a") + sys("b", "depends_on = [\"a\"]"));
   ASSERT_EQ(node.up().code, 0);
   std::vector<pid_t> pids;
   for (const auto& p : node.view().processes) pids.push_back(p.pid);

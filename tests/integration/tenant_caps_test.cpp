@@ -18,16 +18,12 @@
 #include "hamon/node/node.hpp"
 #include "hamon/node/tenant_caps.hpp"
 #include "test_node.hpp"
+#include "proc_file.hpp"
 
 namespace hamon::test {
 namespace {
 
 std::string tree_app() { return std::string(HAMON_BIN_DIR) + "/hamon-tree-app"; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // The tenant's cgroup for `controller`; "" when this machine has no v1 hierarchy with it.
 std::string caps_dir(const TestNode& node, const std::string& controller,
@@ -37,7 +33,7 @@ std::string caps_dir(const TestNode& node, const std::string& controller,
 }
 
 bool member(const std::string& dir, int pid) {
-  std::istringstream procs(slurp(dir + "/cgroup.procs"));
+  std::istringstream procs(read_proc_file(dir + "/cgroup.procs"));
   for (int p = 0; procs >> p;) {
     if (p == pid) return true;
   }
@@ -94,14 +90,14 @@ TEST(TenantCaps, ATenantOverItsMemoryCapIsKilledByTheKernelAndTheSameProgramElse
   const auto free_first = node.process("free", "app");
   ASSERT_TRUE(free_first.has_value());
   const std::string dir = caps_dir(node, "memory", "capped");
-  EXPECT_EQ(slurp(dir + "/memory.limit_in_bytes"), std::to_string(48 << 20) + "\n");
+  EXPECT_EQ(read_proc_file(dir + "/memory.limit_in_bytes"), std::to_string(48 << 20) + "\n");
   // Killed by the kernel for its tenant's cap, and restarted: again and again.
   EXPECT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("capped", "app");
     return p && p->restarts >= 2;
   })) << "the capped process was never killed for its memory";
   // The kernel's own count of the processes its OOM killer ended in the tenant's cgroup.
-  const std::string oom = slurp(dir + "/memory.oom_control");
+  const std::string oom = read_proc_file(dir + "/memory.oom_control");
   const auto at = oom.find("oom_kill ");
   ASSERT_NE(at, std::string::npos) << oom;
   EXPECT_GE(std::strtoull(oom.c_str() + at + 9, nullptr, 10), 2u) << oom;
@@ -113,6 +109,20 @@ TEST(TenantCaps, ATenantOverItsMemoryCapIsKilledByTheKernelAndTheSameProgramElse
   EXPECT_NE(status.out.find(" of 48.0 MiB ("), std::string::npos) << status.out;
   EXPECT_NE(status.out.find(" ended at the cap)"), std::string::npos) << status.out;
   EXPECT_EQ(status.out.find("free caps:"), std::string::npos) << status.out;
+  // And so do the metrics, for the capped tenant only.
+  const auto metrics = node.hamon({"metrics"});
+  EXPECT_NE(metrics.out.find("hamon_tenant_memory_cap_bytes{tenant=\"capped\"} 50331648\n"),
+            std::string::npos)
+      << metrics.out;
+  const std::string kills_key = "hamon_tenant_memory_cap_kills_total{tenant=\"capped\"} ";
+  const auto kills = metrics.out.find(kills_key);
+  ASSERT_NE(kills, std::string::npos) << metrics.out;
+  EXPECT_GE(std::stod(metrics.out.substr(kills + kills_key.size())), 2.0)
+      << metrics.out.substr(kills);
+  EXPECT_NE(metrics.out.find("hamon_tenant_memory_bytes{tenant=\"capped\"} "), std::string::npos);
+  EXPECT_EQ(metrics.out.find("{tenant=\"free\"} ", metrics.out.find("hamon_tenant_memory")),
+            std::string::npos)
+      << metrics.out;
   // The same program, in a tenant without the cap, holds its 96 MiB and keeps its pid.
   const auto free_now = node.process("free", "app");
   ASSERT_TRUE(free_now.has_value());
@@ -133,12 +143,12 @@ TEST(TenantCaps, ForksBeyondATenantsProcessCapAreRefusedAndAnotherTenantsAreNot)
   EXPECT_TRUE(member(dir, capped->pid)) << "not in its tenant's cgroup " << dir;
   EXPECT_FALSE(member(dir, free->pid));
   // The leader and three workers: the other seven forks were refused, and said so.
-  std::istringstream procs(slurp(dir + "/cgroup.procs"));
+  std::istringstream procs(read_proc_file(dir + "/cgroup.procs"));
   EXPECT_EQ(std::distance(std::istream_iterator<int>(procs), std::istream_iterator<int>()), 4);
   const std::string logs = node::log_dir(node.cluster(), node.id());
-  const std::string capped_log = slurp(logs + "/capped.app.log");
+  const std::string capped_log = read_proc_file(logs + "/capped.app.log");
   EXPECT_NE(capped_log.find("refused 7"), std::string::npos) << capped_log;
-  const std::string free_log = slurp(logs + "/free.app.log");
+  const std::string free_log = read_proc_file(logs + "/free.app.log");
   EXPECT_NE(free_log.find("refused 0"), std::string::npos) << free_log;
   EXPECT_EQ(node.down().code, 0);
 }
@@ -151,18 +161,19 @@ TEST(TenantCaps, AReloadChangesTheCapsOfRunningProcessesAndLiftsOnesItRemoves) {
   const auto before = node.process("capped", "app");
   ASSERT_TRUE(before.has_value());
   const std::string pids = caps_dir(node, "pids", "capped");
-  EXPECT_EQ(slurp(pids + "/pids.max"), "50\n");
+  EXPECT_EQ(read_proc_file(pids + "/pids.max"), "50\n");
   const std::string cpu = caps_dir(node, "cpu", "capped");
   if (!cpu.empty()) {
-    EXPECT_EQ(slurp(cpu + "/cpu.shares"), "512\n") << "weight 50 of 100";
+    EXPECT_EQ(read_proc_file(cpu + "/cpu.shares"), "512\n") << "weight 50 of 100";
   }
 
   node.rewrite(two_tenants(node, "caps = { pids = 20 }", ""));
   ASSERT_EQ(node.hamon({"reload"}).code, 0);
-  EXPECT_TRUE(node.wait([&](const node::NodeView&) { return slurp(pids + "/pids.max") == "20\n"; }))
-      << slurp(pids + "/pids.max");
+  EXPECT_TRUE(node.wait([&](const node::NodeView&) {
+    return read_proc_file(pids + "/pids.max") == "20\n";
+  })) << read_proc_file(pids + "/pids.max");
   if (!cpu.empty()) {
-    EXPECT_EQ(slurp(cpu + "/cpu.shares"), "1024\n") << "lifted";
+    EXPECT_EQ(read_proc_file(cpu + "/cpu.shares"), "1024\n") << "lifted";
   }
   const auto after = node.process("capped", "app");
   ASSERT_TRUE(after.has_value());

@@ -27,7 +27,7 @@
 namespace hamon::test {
 namespace {
 
-const char* kConfig = R"(
+const char* kUpDownConfig = R"(
 [defaults]
 interval = "20ms"
 timeout = "400ms"
@@ -53,8 +53,6 @@ depends_on = ["system/sipd"]
 constexpr std::size_t kProcesses = 3;
 
 // /proc files of processes that may exit meanwhile: never a throw.
-std::string read_file(const std::string& path) { return read_proc_file(path); }
-
 // Every process on this machine whose environment places it in one of this node's heartbeat
 // segments: what hamon started for the node, whether or not any record of it is left. A zombie
 // has no environment, so only live processes count.
@@ -66,7 +64,7 @@ std::vector<pid_t> node_processes(const std::string& cluster) {
     while (const dirent* e = ::readdir(d)) {
       const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
       if (pid <= 0) continue;
-      const std::string env = read_file("/proc/" + std::to_string(pid) + "/environ");
+      const std::string env = read_proc_file("/proc/" + std::to_string(pid) + "/environ");
       for (std::size_t at = 0; at < env.size();) {
         const std::size_t end = env.find('\0', at);
         if (env.compare(at, mark.size(), mark) == 0) {
@@ -90,7 +88,7 @@ std::vector<pid_t> node_daemons(const std::string& config, const std::string& bi
     while (const dirent* e = ::readdir(d)) {
       const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
       if (pid <= 0) continue;
-      const std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+      const std::string cmd = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
       const std::string argv0 = cmd.substr(0, cmd.find('\0'));
       if (argv0.size() >= binary.size() &&
           argv0.compare(argv0.size() - binary.size(), binary.size(), binary) == 0 &&
@@ -138,7 +136,7 @@ class Sweeper {
         const auto& p = node_processes(node_.cluster());
         const bool still_ours =
             std::find(p.begin(), p.end(), pid) != p.end() ||
-            read_file("/proc/" + std::to_string(pid) + "/cmdline").find(node_.config_path()) !=
+            read_proc_file("/proc/" + std::to_string(pid) + "/cmdline").find(node_.config_path()) !=
                 std::string::npos;
         if (still_ours) (void)node::pidfd_signal(fd, SIGKILL);
         ::close(fd);
@@ -197,7 +195,7 @@ class CpuLoad {
 };
 
 TEST(UpDown, DownRightAfterTheServerWasKilledStopsEveryProcess) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   for (int round = 0; round < 3; ++round) {
     const auto up = node.up();
@@ -213,7 +211,7 @@ TEST(UpDown, DownRightAfterTheServerWasKilledStopsEveryProcess) {
 }
 
 TEST(UpDown, DownWithAGarbageConfigurationOnDiskStopsEveryProcess) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   std::ofstream(node.config_path(), std::ios::trunc) << "\x01\x02 this is [not toml\n";
@@ -223,7 +221,7 @@ TEST(UpDown, DownWithAGarbageConfigurationOnDiskStopsEveryProcess) {
 }
 
 TEST(UpDown, DownWithAGarbageConfigurationFindsANodeNotStartedByHamonUp) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   // As under systemd, which starts hamon-watcher itself: no record of the file; the daemons'
@@ -236,7 +234,7 @@ TEST(UpDown, DownWithAGarbageConfigurationFindsANodeNotStartedByHamonUp) {
 }
 
 TEST(UpDown, DownWithAGarbageConfigurationAndTheServerKilledStopsEveryProcess) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   std::ofstream(node.config_path(), std::ios::trunc) << "[cluster\nname = 3\n";
@@ -249,7 +247,7 @@ TEST(UpDown, DownWithAGarbageConfigurationAndTheServerKilledStopsEveryProcess) {
 }
 
 TEST(UpDown, DownWhenNoServerCanStartStopsEveryProcessItselfAndSaysWhich) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   // A directory where the server's socket goes: every new server fails to listen and exits.
@@ -269,7 +267,7 @@ TEST(UpDown, DownWhenNoServerCanStartStopsEveryProcessItselfAndSaysWhich) {
 }
 
 TEST(UpDown, DownOfANodeWhoseDaemonsAllDiedStopsItsProcesses) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   const auto v = node.view();
@@ -292,7 +290,7 @@ TEST(UpDown, DownOfANodeWhoseDaemonsAllDiedStopsItsProcesses) {
 }
 
 TEST(UpDown, DownWhenNoSpawnerCanStartStopsEveryProcessItself) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   // The spawner's log is where its stdout goes: a directory there, and every new spawner fails
@@ -320,7 +318,7 @@ stop_timeout = "4s"
 )";
 
 TEST(UpDown, DownThatCannotFinishInTimeFailsNamingWhatIsLeftAndASecondDownFinishes) {
-  TestNode node(std::string(kConfig) + kStubborn);
+  TestNode node(std::string(kUpDownConfig) + kStubborn);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   const auto down = node.hamon({"down", "--timeout", "500ms"});
@@ -333,7 +331,7 @@ TEST(UpDown, DownThatCannotFinishInTimeFailsNamingWhatIsLeftAndASecondDownFinish
 }
 
 TEST(UpDown, DownWithoutAServerThatCannotFinishInTimeKeepsTheNodeKnown) {
-  TestNode node(std::string(kConfig) + kStubborn);
+  TestNode node(std::string(kUpDownConfig) + kStubborn);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   const std::string sock = node::server_socket(node.cluster(), "a");
@@ -353,7 +351,7 @@ TEST(UpDown, DownWithoutAServerThatCannotFinishInTimeKeepsTheNodeKnown) {
 }
 
 TEST(UpDown, UpOverANodeWhoseDaemonsAllDiedAdoptsItsProcesses) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   ASSERT_EQ(node.up().code, 0);
   std::map<std::string, node::ProcessRow> before;
@@ -384,7 +382,7 @@ TEST(UpDown, UpOverANodeWhoseDaemonsAllDiedAdoptsItsProcesses) {
 }
 
 TEST(UpDown, TwoUpsAtOnceUnderLoadStartTheNodeOnceAndOneIsRefused) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   CpuLoad load;
   for (int round = 0; round < 3; ++round) {
@@ -406,7 +404,7 @@ TEST(UpDown, TwoUpsAtOnceUnderLoadStartTheNodeOnceAndOneIsRefused) {
 }
 
 TEST(UpDown, UpOverADeadNodesSegmentsUnderLoadWaitsForItsOwnNodeAndASecondUpIsRefused) {
-  TestNode node(kConfig);
+  TestNode node(kUpDownConfig);
   Sweeper sweep(node);
   CpuLoad load;
   for (int round = 0; round < 3; ++round) {
@@ -451,7 +449,7 @@ restart_delay = "0s"
 )";
 
 TEST(UpDown, UpOfAProcessThatKeepsCrashingExitsFiveNamingItEveryTime) {
-  TestNode node(std::string(kConfig) + kCrashLoop);
+  TestNode node(std::string(kUpDownConfig) + kCrashLoop);
   Sweeper sweep(node);
   for (int round = 0; round < 5; ++round) {
     const auto up = node.up();
@@ -463,7 +461,7 @@ TEST(UpDown, UpOfAProcessThatKeepsCrashingExitsFiveNamingItEveryTime) {
 }
 
 TEST(UpDown, UpOfAProcessStillCrashingAtTheDeadlineExitsFiveNamingIt) {
-  TestNode node(std::string(kConfig) +
+  TestNode node(std::string(kUpDownConfig) +
                 "\n[[system.process]]\nname = \"storm\"\n"
                 "command = [\"@APP@\", \"--crash-after\", \"3\"]\n"
                 "restart_budget = 100000\nrestart_delay = \"0s\"\n");
@@ -479,7 +477,7 @@ TEST(UpDown, UpOfAProcessStillCrashingAtTheDeadlineExitsFiveNamingIt) {
 }
 
 TEST(UpDown, DownWhileUpStillWaitsStopsTheNodeAndUpSaysSo) {
-  TestNode node(std::string(kConfig) +
+  TestNode node(std::string(kUpDownConfig) +
                 "\n[[system.process]]\nname = \"storm\"\n"
                 "command = [\"@APP@\", \"--crash-after\", \"3\"]\n"
                 "restart_budget = 100000\nrestart_delay = \"0s\"\n");
