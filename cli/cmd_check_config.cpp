@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <utility>
@@ -52,11 +53,27 @@ int check_config(const std::string& path) {
                                                    {"cpu", t.caps.cpu_weight.has_value()},
                                                    {"pids", t.caps.pids.has_value()}};
     for (const auto& [controller, asked] : wanted) {
-      if (!asked || !node::cgroup_v1_home(controller).empty()) continue;
+      if (!asked || node::caps_hierarchy(controller) != node::CapsHierarchy::none) continue;
       std::cerr << path << ":" << t.where.line << ": warning: tenant " << t.name << ": its "
-                << controller << " cap cannot be held here (no cgroup v1 hierarchy has the "
+                << controller << " cap cannot be held here (no cgroup hierarchy offers the "
                 << controller << " controller); its processes would run without it\n";
     }
+  }
+  // On cgroup v2 a cpu weight puts the tenant's processes under the cpu controller; on a kernel
+  // that schedules real-time tasks by group (CONFIG_RT_GROUP_SCHED) the kernel then refuses a
+  // real-time policy below it, and refuses the controller while a real-time process runs below.
+  const bool weighted = std::any_of(c.tenants.begin(), c.tenants.end(),
+                                    [](const auto& t) { return t.caps.cpu_weight.has_value(); });
+  const auto realtime = std::find_if(c.processes.begin(), c.processes.end(), [](const auto& p) {
+    return p.scheduling.sched && (p.scheduling.sched->policy == engine::SchedPolicy::fifo ||
+                                  p.scheduling.sched->policy == engine::SchedPolicy::rr);
+  });
+  if (weighted && realtime != c.processes.end() &&
+      node::caps_hierarchy("cpu") == node::CapsHierarchy::v2) {
+    std::cerr << path << ": warning: a cpu_weight and a real-time process (" << realtime->group
+              << "/" << realtime->name
+              << ") on one node: on cgroup v2 with a kernel built with CONFIG_RT_GROUP_SCHED the "
+                 "kernel refuses one or the other (docs/operations.md, \"Tenant caps\")\n";
   }
   return exit_ok;
 }

@@ -139,8 +139,18 @@ void Spawner::end_unclaimed_cgroups(std::uint64_t now) {
   if (cgroup_dir_.empty()) return;
   std::set<std::string> claimed;
   for (const auto& [slot, c] : children_) claimed.insert(c.cgroup);
+  // Each process's cgroup: below its group's, or (made by a version before the group level)
+  // directly in the node's. A group's own cgroup stays: it holds the group's caps.
+  std::vector<std::string> leaves;
   for (const auto& child : node::cgroup_children(cgroup_dir_)) {
     const std::string dir = cgroup_dir_ + "/" + child;
+    if (!node::is_group_cgroup(child)) {
+      leaves.push_back(dir);
+      continue;
+    }
+    for (const auto& leaf : node::cgroup_children(dir)) leaves.push_back(dir + "/" + leaf);
+  }
+  for (const std::string& dir : leaves) {
     if (claimed.count(dir) != 0) continue;
     // A process adopted without its cgroup (its identity line could not be read) is never
     // ended for it: it claims the cgroup it is in.

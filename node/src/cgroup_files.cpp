@@ -25,7 +25,9 @@ std::string read(const std::string& path) {
 }
 
 int write(const std::string& path, std::string_view text) noexcept {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  // O_TRUNC as a shell's `echo V > FILE`: a control file ignores it; a plain file standing in
+  // for one (a test's) then holds the last value written, as a control file shows it.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) return errno;
   const ssize_t n = ::write(fd, text.data(), text.size());
   const int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : EIO);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "cgroup_files.hpp"
@@ -36,11 +37,28 @@ std::string node_cgroup_dir(const std::string& cluster, const std::string& node)
   return root.empty() ? "" : root + "/hamon/" + cluster + "." + node;
 }
 
+namespace {
+constexpr std::string_view kGroupPrefix = "tenant:";
+}  // namespace
+
+std::string group_cgroup(const std::string& node_dir, const std::string& group) {
+  std::string out = node_dir;
+  out += '/';
+  out += kGroupPrefix;
+  out += group;
+  return out;
+}
+
+bool is_group_cgroup(const std::string& child_name) {
+  return child_name.rfind(kGroupPrefix, 0) == 0;
+}
+
 std::string process_cgroup(const std::string& node_dir, const std::string& group_slash_name) {
   std::string name = group_slash_name;
+  const auto slash = name.find('/');
   // ':' is in no name (engine/names.hpp), so "a.b" + "c" and "a" + "b.c" are two cgroups.
   std::replace(name.begin(), name.end(), '/', ':');
-  return node_dir + "/" + name;
+  return group_cgroup(node_dir, name.substr(0, slash)) + "/" + name;
 }
 
 int cgroup_make(const std::string& dir) noexcept {
@@ -136,6 +154,10 @@ int cgroup_remove_node(const std::string& node_dir, int wait_ms) noexcept {
       // cgroup.kill only sends the signals: the members end a moment later.
       while (cgroup_populated(dir) && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      // A group's processes' cgroups first: a cgroup with cgroups below it cannot be removed.
+      for (const auto& below : cgroup_children(dir)) {
+        if (const int rc = cgroup_remove(dir + "/" + below); rc != 0) out = rc;
       }
       if (const int rc = cgroup_remove(dir); rc != 0) out = rc;
     }

@@ -184,7 +184,7 @@ command = ["db"]
   }
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, file + ":7: warning: tenant acme: its memory cap cannot be held "
-                                     "here (no cgroup v1 hierarchy has the memory controller)"))
+                                     "here (no cgroup hierarchy offers the memory controller)"))
       << r.err;
   EXPECT_TRUE(contains(r.err, "its pids cap cannot be held here")) << r.err;
   EXPECT_FALSE(contains(r.err, "its cpu cap")) << "not asked for: " << r.err;

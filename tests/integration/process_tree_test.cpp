@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -333,6 +334,40 @@ TEST(ProcessTree, EachProcessHasACgroupOfItsOwnUntilDown) {
   const auto r = t.node.down();
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(all_end(first));
+  EXPECT_NE(::access(node_dir.c_str(), F_OK), 0) << node_dir << " is left after down";
+}
+
+// A node started by a version before the group level has its processes' cgroups directly in the
+// node's: a spawner of this version still ends what such a cgroup holds when no process of its
+// own claims it, and `hamon down` removes it.
+TEST(ProcessTree, ACgroupInTheLayoutBeforeTheGroupLevelIsEndedWhenUnclaimed) {
+  TreeNode t("");
+  const std::string node_dir = node::node_cgroup_dir(t.node.cluster(), t.node.id());
+  if (node_dir.empty() || ::access(node::cgroup2_root().c_str(), W_OK) != 0) {
+    GTEST_SKIP() << "no writable cgroup v2 hierarchy here";
+  }
+  ASSERT_EQ(t.node.up().code, 0);
+  // What such a node left: a cgroup named GROUP:NAME in the node's, a process in it.
+  const std::string old = node_dir + "/system:old";
+  ASSERT_EQ(node::cgroup_make(old), 0);
+  const pid_t stray = ::fork();
+  ASSERT_GE(stray, 0);
+  if (stray == 0) {
+    ::execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  TreeProcess p{stray, "stray", node::pidfd_open(stray)};
+  std::ofstream(old + "/cgroup.procs") << stray << std::flush;
+  const auto in_old = node::cgroup_members(old);
+  EXPECT_EQ(in_old, std::vector<pid_t>{stray}) << "the stray is not in " << old;
+
+  ASSERT_TRUE(kill_daemon_and_wait_back(t.node, "hamon-spawner"));
+  EXPECT_TRUE(all_end({p})) << "a process in an unclaimed cgroup of the old layout survived";
+  if (!ended(p)) (void)node::pidfd_signal(p.pidfd, SIGKILL);
+  (void)::waitpid(stray, nullptr, 0);
+  ::close(p.pidfd);
+  EXPECT_TRUE(is_running(t.tree())) << "the node's own process was ended too";
+  ASSERT_EQ(t.node.down().code, 0);
   EXPECT_NE(::access(node_dir.c_str(), F_OK), 0) << node_dir << " is left after down";
 }
 

@@ -14,8 +14,10 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "hamon/node/node.hpp"
+#include "hamon/node/process_cgroup.hpp"
 #include "hamon/node/tenant_caps.hpp"
 #include "test_node.hpp"
 #include "proc_file.hpp"
@@ -25,19 +27,32 @@ namespace {
 
 std::string tree_app() { return std::string(HAMON_BIN_DIR) + "/hamon-tree-app"; }
 
-// The tenant's cgroup for `controller`; "" when this machine has no v1 hierarchy with it.
+// The tenant's cgroup for `controller`; "" when no hierarchy here offers it.
 std::string caps_dir(const TestNode& node, const std::string& controller,
                      const std::string& tenant) {
-  const std::string home = node::cgroup_v1_home(controller);
-  return home.empty() ? "" : node::tenant_caps_dir(home, node.cluster(), node.id(), tenant);
+  return node::tenant_caps_cgroup(controller, node.cluster(), node.id(), tenant);
+}
+
+bool on_v2(const std::string& controller) {
+  return node::caps_hierarchy(controller) == node::CapsHierarchy::v2;
+}
+
+// The processes in `dir` and the cgroups below it (v2: the tenant's processes are in their own
+// cgroups below the tenant's).
+std::vector<int> members(const std::string& dir) {
+  std::vector<int> out;
+  std::istringstream procs(read_proc_file(dir + "/cgroup.procs"));
+  for (int p = 0; procs >> p;) out.push_back(p);
+  for (const auto& child : node::cgroup_children(dir)) {
+    const auto below = members(dir + "/" + child);
+    out.insert(out.end(), below.begin(), below.end());
+  }
+  return out;
 }
 
 bool member(const std::string& dir, int pid) {
-  std::istringstream procs(read_proc_file(dir + "/cgroup.procs"));
-  for (int p = 0; procs >> p;) {
-    if (p == pid) return true;
-  }
-  return false;
+  const auto all = members(dir);
+  return std::find(all.begin(), all.end(), pid) != all.end();
 }
 
 // Two tenants running the same program, "capped" with `caps` and "free" without. (Built by
@@ -78,8 +93,8 @@ restart_budget = 1000
 
 #define SKIP_WITHOUT(controller)                                      \
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups"; \
-  if (node::cgroup_v1_home(controller).empty())                       \
-  GTEST_SKIP() << "no cgroup v1 hierarchy has the " controller " controller here"
+  if (node::caps_hierarchy(controller) == node::CapsHierarchy::none)  \
+  GTEST_SKIP() << "no cgroup hierarchy offers the " controller " controller here"
 
 TEST(TenantCaps, ATenantOverItsMemoryCapIsKilledByTheKernelAndTheSameProgramElsewhereIsNot) {
   SKIP_WITHOUT("memory");
@@ -90,14 +105,16 @@ TEST(TenantCaps, ATenantOverItsMemoryCapIsKilledByTheKernelAndTheSameProgramElse
   const auto free_first = node.process("free", "app");
   ASSERT_TRUE(free_first.has_value());
   const std::string dir = caps_dir(node, "memory", "capped");
-  EXPECT_EQ(read_proc_file(dir + "/memory.limit_in_bytes"), std::to_string(48 << 20) + "\n");
+  EXPECT_EQ(read_proc_file(dir + (on_v2("memory") ? "/memory.max" : "/memory.limit_in_bytes")),
+            std::to_string(48 << 20) + "\n");
   // Killed by the kernel for its tenant's cap, and restarted: again and again.
   EXPECT_TRUE(node.wait([&](const node::NodeView&) {
     const auto p = node.process("capped", "app");
     return p && p->restarts >= 2;
   })) << "the capped process was never killed for its memory";
   // The kernel's own count of the processes its OOM killer ended in the tenant's cgroup.
-  const std::string oom = read_proc_file(dir + "/memory.oom_control");
+  const std::string oom =
+      read_proc_file(dir + (on_v2("memory") ? "/memory.events" : "/memory.oom_control"));
   const auto at = oom.find("oom_kill ");
   ASSERT_NE(at, std::string::npos) << oom;
   EXPECT_GE(std::strtoull(oom.c_str() + at + 9, nullptr, 10), 2u) << oom;
@@ -143,8 +160,7 @@ TEST(TenantCaps, ForksBeyondATenantsProcessCapAreRefusedAndAnotherTenantsAreNot)
   EXPECT_TRUE(member(dir, capped->pid)) << "not in its tenant's cgroup " << dir;
   EXPECT_FALSE(member(dir, free->pid));
   // The leader and three workers: the other seven forks were refused, and said so.
-  std::istringstream procs(read_proc_file(dir + "/cgroup.procs"));
-  EXPECT_EQ(std::distance(std::istream_iterator<int>(procs), std::istream_iterator<int>()), 4);
+  EXPECT_EQ(members(dir).size(), 4u);
   const std::string logs = node::log_dir(node.cluster(), node.id());
   const std::string capped_log = read_proc_file(logs + "/capped.app.log");
   EXPECT_NE(capped_log.find("refused 7"), std::string::npos) << capped_log;
@@ -163,8 +179,10 @@ TEST(TenantCaps, AReloadChangesTheCapsOfRunningProcessesAndLiftsOnesItRemoves) {
   const std::string pids = caps_dir(node, "pids", "capped");
   EXPECT_EQ(read_proc_file(pids + "/pids.max"), "50\n");
   const std::string cpu = caps_dir(node, "cpu", "capped");
+  const std::string weight_file = on_v2("cpu") ? "/cpu.weight" : "/cpu.shares";
   if (!cpu.empty()) {
-    EXPECT_EQ(read_proc_file(cpu + "/cpu.shares"), "512\n") << "weight 50 of 100";
+    EXPECT_EQ(read_proc_file(cpu + weight_file), on_v2("cpu") ? "50\n" : "512\n")
+        << "weight 50 of 100";
   }
 
   node.rewrite(two_tenants(node, "caps = { pids = 20 }", ""));
@@ -173,7 +191,7 @@ TEST(TenantCaps, AReloadChangesTheCapsOfRunningProcessesAndLiftsOnesItRemoves) {
     return read_proc_file(pids + "/pids.max") == "20\n";
   })) << read_proc_file(pids + "/pids.max");
   if (!cpu.empty()) {
-    EXPECT_EQ(read_proc_file(cpu + "/cpu.shares"), "1024\n") << "lifted";
+    EXPECT_EQ(read_proc_file(cpu + weight_file), on_v2("cpu") ? "100\n" : "1024\n") << "lifted";
   }
   const auto after = node.process("capped", "app");
   ASSERT_TRUE(after.has_value());

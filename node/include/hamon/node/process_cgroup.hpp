@@ -6,7 +6,13 @@
 // The layout, under the cgroup v2 hierarchy (found in /proc/self/mountinfo: /sys/fs/cgroup on a
 // pure-v2 machine, /sys/fs/cgroup/unified on a hybrid one):
 //
-//   ROOT/hamon/CLUSTER.NODE/GROUP:NAME      one per process, reused by its restarts
+//   ROOT/hamon/CLUSTER.NODE/tenant:GROUP              one per tenant (and the system group)
+//   ROOT/hamon/CLUSTER.NODE/tenant:GROUP/GROUP:NAME   one per process, reused by its restarts
+//
+// The tenant level holds the tenant's caps where the v2 hierarchy offers their controllers
+// (tenant_caps.hpp). The ':' keeps every name off the control files' (no name has one,
+// engine/names.hpp). A node started by a version before the tenant level has its processes' cgroups
+// directly in CLUSTER.NODE: a spawner that adopts them, and `hamon down`, find them there too.
 //
 // The names alone find the cgroups again: a restarted spawner and `hamon down` need no record of
 // them. HAMON_CGROUP_ROOT in the environment replaces ROOT ("none": no cgroups at all, as on a
@@ -33,6 +39,13 @@ std::string node_cgroup_dir(const std::string& cluster, const std::string& node)
 // The cgroup of process "group/name" (as the control segment names it) in `node_dir`.
 std::string process_cgroup(const std::string& node_dir, const std::string& group_slash_name);
 
+// The cgroup of a tenant (or the system group) in `node_dir`: its processes' cgroups are below it.
+std::string group_cgroup(const std::string& node_dir, const std::string& group);
+
+// Whether a child of a node's cgroup (a name cgroup_children() gave) is a group's, with processes'
+// cgroups below it; else it is a process's own, made by a version before the group level.
+bool is_group_cgroup(const std::string& child_name);
+
 // Makes `dir` and its missing parents. 0 if it exists already.
 int cgroup_make(const std::string& dir) noexcept;
 
@@ -58,7 +71,8 @@ int cgroup_remove(const std::string& dir) noexcept;
 std::vector<std::string> cgroup_children(const std::string& dir);
 
 // Kills everything in the node's cgroups (`node_dir`), waits until they are empty (at most
-// `wait_ms`), removes them, then `node_dir`, then its parent ROOT/hamon if no other node uses it.
+// `wait_ms`), removes them (deepest first), then `node_dir`, then its parent ROOT/hamon if no other
+// node uses it.
 // 0, or -EBUSY if a cgroup could not be emptied in time.
 int cgroup_remove_node(const std::string& node_dir, int wait_ms) noexcept;
 

@@ -1,20 +1,22 @@
 // Tenant caps: what a tenant's processes may use together — memory, a share of the CPUs, a number
 // of processes and threads ([[tenant]] caps, docs/configuration.md) — held by a cgroup of the
-// tenant's in each cgroup v1 hierarchy that has the controller (a hybrid or legacy machine:
-// RHEL 8 and older, and many containers, by default):
+// tenant's, per controller in whichever hierarchy offers it:
 //
-//   HOME/hamon/CLUSTER.NODE/tenant:TENANT      in the memory, cpu and pids hierarchies
+// - cgroup v2 (a pure v2 machine: Debian 12, RHEL 9, Ubuntu 22.04 and later by default), where
+//   the root's cgroup.controllers lists the controller: the tenant's level of the containment tree,
+//   ROOT/hamon/CLUSTER.NODE/tenant:TENANT (process_cgroup.hpp), with the controller enabled in each
+//   cgroup above it. Its processes start in their own cgroups below it: nothing to join.
+// - cgroup v1 (a hybrid or legacy machine: RHEL 8 and older, many containers), where a v1
+//   hierarchy has the controller: HOME/hamon/CLUSTER.NODE/tenant:TENANT in that hierarchy, HOME
+//   being the spawner's own cgroup there (what the administrator, systemd or a container gave
+//   hamon: the tenants' cgroups nest inside it and stay under its limits). Each of the tenant's
+//   processes joins them before its exec (it writes "0" to their cgroup.procs), so everything it
+//   forks is counted too.
 //
-// HOME is the spawner's own cgroup in that hierarchy (what the administrator, systemd or a
-// container gave hamon: the tenants' cgroups nest inside it, and stay under its limits). The
-// ':' keeps a tenant's name from meeting a control file's ("tasks"). Made and removed by the
-// spawner only: its successor, started the same way, finds the same HOME.
-//
-// Each of the tenant's processes joins them before its exec (it writes "0" to their
-// cgroup.procs), so everything it forks is counted too. Containment (process_cgroup.hpp) stays
-// in the v2 hierarchy: the two are independent. A cap no v1 hierarchy can hold (a pure v2
-// machine) is not applied, and the spawner says so in an alarm (docs/operations.md, "Tenant
-// caps"). HAMON_CGROUP_ROOT=none in the environment (no cgroups at all) turns caps off too.
+// The ':' keeps a tenant's name from meeting a control file's ("tasks"). Made by the spawner only:
+// its successor, started the same way, finds the same cgroups. A cap no hierarchy can hold is not
+// applied, and the spawner says so in an alarm (docs/operations.md, "Tenant caps").
+// HAMON_CGROUP_ROOT=none in the environment (no cgroups at all) turns caps off too.
 #ifndef HAMON_NODE_TENANT_CAPS_HPP
 #define HAMON_NODE_TENANT_CAPS_HPP
 
@@ -28,6 +30,16 @@
 #include "hamon/engine/config.hpp"
 
 namespace hamon::node {
+
+// Where a cap on `controller` ("memory", "cpu", "pids") is held on this machine: in the cgroup v2
+// hierarchy where its root offers the controller, else in a v1 hierarchy that has it.
+enum class CapsHierarchy { none, v1, v2 };
+CapsHierarchy caps_hierarchy(const std::string& controller);
+
+// The tenant's cgroup that holds its cap on `controller`, as this process sees the machine; ""
+// when none can.
+std::string tenant_caps_cgroup(const std::string& controller, const std::string& cluster,
+                               const std::string& node, const std::string& tenant);
 
 // This process's own cgroup, as a directory, in the v1 hierarchy that has `controller` ("memory",
 // "cpu", "pids"); "" when no v1 hierarchy has it.
@@ -68,7 +80,8 @@ struct TenantCapsUsage {
 TenantCapsUsage read_tenant_caps(pid_t spawner_pid, const std::string& cluster,
                                  const std::string& node, const std::string& tenant);
 
-// Removes the node's tenant cgroups from every hierarchy (those still holding a process stay).
+// Removes the node's tenant cgroups from the v1 hierarchies (those still holding a process stay;
+// the v2 ones are the containment tree's, removed with it).
 void remove_tenant_caps(const std::string& cluster, const std::string& node);
 
 }  // namespace hamon::node
