@@ -140,8 +140,7 @@ Teardown::Outcome Teardown::stop_processes(const Grace& grace, Clock::time_point
     }
     Target t{r, fd, now + grace(r.name), false, ""};
     if (!cgroup_dir_.empty()) {
-      t.cgroup = node::process_cgroup(cgroup_dir_, r.name);
-      if (::access(t.cgroup.c_str(), F_OK) != 0) t.cgroup.clear();
+      t.cgroup = node::find_process_cgroup(cgroup_dir_, r.name);
     }
     if (const int rc = signal(t, SIGTERM); rc < 0 && !ended(fd)) {
       out.left.push_back(who + ": cannot be signalled: " + std::strerror(-rc));

@@ -24,7 +24,7 @@ CapsKeeper::~CapsKeeper() {
 
 void CapsKeeper::apply(const std::string& tenant, const engine::TenantCaps& caps, Held& held) {
   close_all(held.joins);
-  node::PreparedCaps p = node::prepare_tenant_caps(cluster_, node_, tenant, caps);
+  node::PreparedCaps p = node::prepare_tenant_caps(cluster_, node_, tenant, caps, contained_);
   held.caps = caps;
   held.joins = std::move(p.joins);
   for (const auto& why : p.not_applied) report_(tenant, why);
@@ -49,6 +49,14 @@ void CapsKeeper::give_up(const std::string& tenant, const std::string& why) {
   if (it == held_.end() || it->second.joins.empty()) return;
   close_all(it->second.joins);  // the caps stay recorded: not applied again before a reload
   report_(tenant, why);
+}
+
+void CapsKeeper::uncontained() {
+  if (!contained_) return;
+  contained_ = false;
+  for (auto& [tenant, held] : held_) {
+    if (held.caps.any()) apply(tenant, held.caps, held);
+  }
 }
 
 void CapsKeeper::reload(const engine::Config& config) {

@@ -32,6 +32,10 @@ class CapsKeeper {
   // A process of `tenant` could not join what it was given (`why`): said, and its later starts,
   // until a reload, join nothing — a cap that cannot be held is no reason for an outage.
   void give_up(const std::string& tenant, const std::string& why);
+  // The processes no longer start in cgroups of their own (the spawner lost containment): caps
+  // held by a tenant's level of the v2 containment tree no longer reach them. Said for each
+  // tenant with caps now, and at each later application.
+  void uncontained();
   // After a reload: each tenant's caps applied again (to the processes running too: they may have
   // been adopted from a spawner that applied the old ones), caps it no longer has lifted.
   void reload(const engine::Config& config);
@@ -46,6 +50,7 @@ class CapsKeeper {
   std::string cluster_, node_;
   Report report_;
   std::map<std::string, Held> held_;
+  bool contained_ = true;
 };
 
 }  // namespace hamon::spawner

@@ -67,6 +67,7 @@ Spawner::Spawner(const node::Node& node, const shm::ControlSegment& control)
 
 void Spawner::disable_cgroups(const std::string& why) {
   cgroup_dir_.clear();
+  caps_.uncontained();
   node::post_event(ctl_, shm::DaemonId::spawner,
                    {.kind = shm::EventKind::note,
                     .name = "hamon-spawner",
@@ -82,8 +83,15 @@ std::string Spawner::prepare_cgroup(const std::string& group, const std::string&
     return "";
   }
   // Whatever a previous incarnation left there (a predecessor that died before ending it): it
-  // must never run beside the new one.
+  // must never run beside the new one. So too in its cgroup of the layout before the group level
+  // (an incarnation adopted from an earlier version), which then goes.
   if (node::cgroup_populated(dir)) (void)node::cgroup_kill(dir);
+  if (const std::string flat = node::flat_process_cgroup(cgroup_dir_, group + "/" + name);
+      ::access(flat.c_str(), F_OK) == 0) {
+    leftovers_.end_now(flat);
+    const std::uint64_t now = node::now_ns();
+    (void)leftovers_.add(flat, flat, -1, now, now);  // killed now, removed once empty
+  }
   return dir;
 }
 
@@ -97,8 +105,8 @@ std::string Spawner::find_cgroup(std::uint32_t slot, pid_t pid) const {
   std::uint32_t hb_slot = 0;
   (void)process_for(slot, group, name, segment, hb_slot);
   if (group.empty() || name.empty()) return "";
-  const std::string dir = node::process_cgroup(cgroup_dir_, group + "/" + name);
-  if (::access(dir.c_str(), F_OK) != 0) return "";
+  const std::string dir = node::find_process_cgroup(cgroup_dir_, group + "/" + name);
+  if (dir.empty()) return "";
   // A process started outside it (by a spawner that had no cgroups) is reached through its
   // process group, as it was.
   const auto members = node::cgroup_members(dir);
@@ -171,10 +179,20 @@ Spawner::~Spawner() {
     if (c.pidfd >= 0) ::close(c.pidfd);
   }
   ::close(epoll_fd_);
-  // Only if no process has a cgroup in it (rmdir refuses then): nothing of a node that has
-  // processes is removed by a spawner's exit.
-  if (!cgroup_dir_.empty() && node::cgroup_remove(cgroup_dir_) == 0) {
-    (void)node::cgroup_remove(cgroup_dir_.substr(0, cgroup_dir_.rfind('/')));
+  // Only what no process has a cgroup in (rmdir refuses then): nothing of a node that has
+  // processes is removed by a spawner's exit. A group's cgroup holds its caps on v2: a successor
+  // makes it again, with them, at the group's next start.
+  if (!cgroup_dir_.empty()) {
+    try {
+      for (const auto& child : node::cgroup_children(cgroup_dir_)) {
+        if (node::is_group_cgroup(child)) (void)node::cgroup_remove(cgroup_dir_ + "/" + child);
+      }
+    } catch (const std::bad_alloc&) {
+      return;  // the node's cgroup stays: harmless, `hamon down` removes it
+    }
+    if (node::cgroup_remove(cgroup_dir_) == 0) {
+      (void)node::cgroup_remove(cgroup_dir_.substr(0, cgroup_dir_.rfind('/')));
+    }
   }
 }
 

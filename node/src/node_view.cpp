@@ -286,8 +286,8 @@ void add_trees(NodeView& v) {
   if (dir.empty()) return;
   for (auto& p : v.processes) {
     if (p.pid <= 0) continue;
-    const std::string cg = process_cgroup(dir, p.tenant + "/" + p.name);
-    if (::access(cg.c_str(), F_OK) != 0) continue;
+    const std::string cg = find_process_cgroup(dir, p.tenant + "/" + p.name);
+    if (cg.empty()) continue;
     p.tree = static_cast<std::uint32_t>(cgroup_members(cg).size());
   }
 }

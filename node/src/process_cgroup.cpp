@@ -38,15 +38,18 @@ std::string node_cgroup_dir(const std::string& cluster, const std::string& node)
 }
 
 namespace {
-constexpr std::string_view kGroupPrefix = "tenant:";
+// Two colons: no process's own cgroup name has them (GROUP:NAME, one), nor any control file.
+constexpr std::string_view kGroupPrefix = "tenant::";
 }  // namespace
 
-std::string group_cgroup(const std::string& node_dir, const std::string& group) {
-  std::string out = node_dir;
-  out += '/';
-  out += kGroupPrefix;
+std::string group_cgroup_name(const std::string& group) {
+  std::string out(kGroupPrefix);
   out += group;
   return out;
+}
+
+std::string group_cgroup(const std::string& node_dir, const std::string& group) {
+  return node_dir + "/" + group_cgroup_name(group);
 }
 
 bool is_group_cgroup(const std::string& child_name) {
@@ -59,6 +62,20 @@ std::string process_cgroup(const std::string& node_dir, const std::string& group
   // ':' is in no name (engine/names.hpp), so "a.b" + "c" and "a" + "b.c" are two cgroups.
   std::replace(name.begin(), name.end(), '/', ':');
   return group_cgroup(node_dir, name.substr(0, slash)) + "/" + name;
+}
+
+std::string flat_process_cgroup(const std::string& node_dir, const std::string& group_slash_name) {
+  std::string name = group_slash_name;
+  std::replace(name.begin(), name.end(), '/', ':');
+  return node_dir + "/" + name;
+}
+
+std::string find_process_cgroup(const std::string& node_dir, const std::string& group_slash_name) {
+  if (node_dir.empty()) return "";
+  const std::string dir = process_cgroup(node_dir, group_slash_name);
+  if (::access(dir.c_str(), F_OK) == 0) return dir;
+  const std::string flat = flat_process_cgroup(node_dir, group_slash_name);
+  return ::access(flat.c_str(), F_OK) == 0 ? flat : "";
 }
 
 int cgroup_make(const std::string& dir) noexcept {

@@ -78,14 +78,19 @@ std::optional<std::uint64_t> read_number(const std::string& path) {
 
 // Whether the v2 hierarchy offers `controller` (its root's cgroup.controllers: on a pure v2
 // machine, what systemd or the container gave; on a hybrid one, what no v1 hierarchy took).
-bool v2_offers(const std::string& controller) {
-  const std::string root = cgroup2_root();
-  if (root.empty()) return false;
-  std::istringstream words(cgroup_files::read(root + "/cgroup.controllers"));
+// Whether a control file listing controllers by spaces (cgroup.controllers,
+// cgroup.subtree_control) lists `controller`.
+bool lists_controller(const std::string& file, const std::string& controller) {
+  std::istringstream words(cgroup_files::read(file));
   for (std::string w; words >> w;) {
     if (w == controller) return true;
   }
   return false;
+}
+
+bool v2_offers(const std::string& controller) {
+  const std::string root = cgroup2_root();
+  return !root.empty() && lists_controller(root + "/cgroup.controllers", controller);
 }
 
 // The tenant's cgroup in the v2 hierarchy: the one its processes' cgroups are below.
@@ -96,8 +101,9 @@ std::string v2_tenant_dir(const std::string& cluster, const std::string& node,
 }
 
 // A v2 controller works in a cgroup only where each cgroup above it enables it for its children
-// (cgroup.subtree_control): ROOT, ROOT/hamon, ROOT/hamon/CLUSTER.NODE. None of them holds a
-// process (only the root may, and it is exempt), so each may. "" or why not, the path last.
+// (cgroup.subtree_control): ROOT, ROOT/hamon, ROOT/hamon/CLUSTER.NODE. hamon puts no process in
+// the last two; the kernel refuses (EBUSY) a ROOT that holds processes and is not the real root
+// (a container's, or a delegated one). "" or why not, the path last.
 std::string enable_v2(const std::string& controller, const std::string& cluster,
                       const std::string& node) {
   const std::string root = cgroup2_root();
@@ -106,10 +112,7 @@ std::string enable_v2(const std::string& controller, const std::string& cluster,
       return std::string("cannot make (") + std::strerror(-rc) + "): " + dir;
     }
     const std::string file = dir + "/cgroup.subtree_control";
-    std::istringstream words(cgroup_files::read(file));
-    bool on = false;
-    for (std::string w; !on && words >> w;) on = w == controller;
-    if (on) continue;
+    if (lists_controller(file, controller)) continue;
     if (const int err = cgroup_files::write(file, "+" + controller); err != 0) {
       return std::string("cannot enable the ") + controller + " controller (" + std::strerror(err) +
              "): " + file;
@@ -150,14 +153,24 @@ CapsHierarchy caps_hierarchy(const std::string& controller) {
   return find_v1_home(controller).empty() ? CapsHierarchy::none : CapsHierarchy::v1;
 }
 
-std::string tenant_caps_cgroup(const std::string& controller, const std::string& cluster,
-                               const std::string& node, const std::string& tenant) {
-  switch (caps_hierarchy(controller)) {
+namespace {
+
+std::string caps_cgroup(CapsHierarchy where, const std::string& controller,
+                        const std::string& cluster, const std::string& node,
+                        const std::string& tenant) {
+  switch (where) {
     case CapsHierarchy::v2: return v2_tenant_dir(cluster, node, tenant);
     case CapsHierarchy::v1: return tenant_caps_dir(find_v1_home(controller), cluster, node, tenant);
     case CapsHierarchy::none: break;
   }
   return "";
+}
+
+}  // namespace
+
+std::string tenant_caps_cgroup(const std::string& controller, const std::string& cluster,
+                               const std::string& node, const std::string& tenant) {
+  return caps_cgroup(caps_hierarchy(controller), controller, cluster, node, tenant);
 }
 
 std::string cgroup_v1_home(const std::string& controller) {
@@ -235,11 +248,12 @@ TenantCapsUsage read_tenant_caps(pid_t spawner_pid, const std::string& cluster,
 
 std::string tenant_caps_dir(const std::string& home, const std::string& cluster,
                             const std::string& node, const std::string& tenant) {
-  return home + "/hamon/" + cluster + "." + node + "/tenant:" + tenant;
+  return group_cgroup(home + "/hamon/" + cluster + "." + node, tenant);
 }
 
 PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& node,
-                                 const std::string& tenant, const engine::TenantCaps& caps) {
+                                 const std::string& tenant, const engine::TenantCaps& caps,
+                                 bool contained) {
   PreparedCaps out;
   try {
     const auto text = [](const auto& v) {
@@ -250,7 +264,7 @@ PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& 
     for (const auto& [controller, value] : all) {
       const CapsHierarchy where = caps_hierarchy(controller);
       const bool v2 = where == CapsHierarchy::v2;
-      const std::string dir = tenant_caps_cgroup(controller, cluster, node, tenant);
+      const std::string dir = caps_cgroup(where, controller, cluster, node, tenant);
       if (!value) {
         // A cap a reload took away: lifted from the processes that run in it.
         if (!dir.empty() && ::access(dir.c_str(), F_OK) == 0) {
@@ -262,6 +276,13 @@ PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& 
       if (where == CapsHierarchy::none || dir.empty()) {
         out.not_applied.push_back(what + "no cgroup hierarchy offers the " + controller +
                                   " controller");
+        continue;
+      }
+      if (v2 && !contained) {
+        out.not_applied.push_back(what +
+                                  "its processes are not in cgroups of their own here, below "
+                                  "the tenant's: " +
+                                  dir);
         continue;
       }
       if (v2) {

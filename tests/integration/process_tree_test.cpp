@@ -371,6 +371,36 @@ TEST(ProcessTree, ACgroupInTheLayoutBeforeTheGroupLevelIsEndedWhenUnclaimed) {
   EXPECT_NE(::access(node_dir.c_str(), F_OK), 0) << node_dir << " is left after down";
 }
 
+// A running process whose cgroup is in that older layout (as a node started by an earlier version
+// has them) is adopted with its cgroup: a stop still ends what it double-forked, which only the
+// cgroup reaches, and the tree count still shows.
+TEST(ProcessTree, AProcessInTheLayoutBeforeTheGroupLevelKeepsItsWholeTreeContained) {
+  TreeNode t("--double-fork");
+  const std::string node_dir = node::node_cgroup_dir(t.node.cluster(), t.node.id());
+  if (node_dir.empty() || ::access(node::cgroup2_root().c_str(), W_OK) != 0) {
+    GTEST_SKIP() << "no writable cgroup v2 hierarchy here";
+  }
+  ASSERT_EQ(t.node.up().code, 0);
+  const auto grandchild = with_role(t.pids.read_until("grandchild"), "grandchild");
+  ASSERT_EQ(grandchild.size(), 1u);
+  // Moved where an earlier version had put them, the spawner that started them gone.
+  const std::string dir = node::process_cgroup(node_dir, "system/tree");
+  const std::string flat = node::flat_process_cgroup(node_dir, "system/tree");
+  ASSERT_EQ(node::cgroup_make(flat), 0);
+  const auto members = node::cgroup_members(dir);
+  ASSERT_GE(members.size(), 2u) << "leader and grandchild";
+  for (const pid_t pid : members) std::ofstream(flat + "/cgroup.procs") << pid << std::flush;
+  ASSERT_EQ(node::cgroup_remove(dir), 0) << "still in " << dir;
+  ASSERT_TRUE(kill_daemon_and_wait_back(t.node, "hamon-spawner"));
+  EXPECT_FALSE(ended(grandchild[0])) << "a spawner restart must not stop anything";
+  const auto json = t.node.hamon({"status", "--json"});
+  EXPECT_NE(json.out.find("\"tree\":" + std::to_string(members.size())), std::string::npos)
+      << json.out;
+  const auto r = t.node.hamon({"stop", "system/tree"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(all_end(grandchild)) << "the old layout's cgroup was not used to end the tree";
+}
+
 // `hamon status` counts what each process's cgroup holds: the process and all it forked.
 TEST(ProcessTree, StatusShowsHowManyProcessesEachTreeHolds) {
   TreeNode t("--worker");

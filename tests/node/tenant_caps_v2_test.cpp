@@ -145,5 +145,15 @@ TEST_F(V2Root, AControllerThatCannotBeEnabledAboveTheTenantIsNotHeldAndSaysWhere
   EXPECT_EQ(read(tenant_ / "pids.max"), "max\n") << "not written";
 }
 
+TEST_F(V2Root, WithoutContainmentACapHeldInV2ReachesNoProcessAndSaysSo) {
+  engine::TenantCaps caps;
+  caps.pids = 20;
+  const PreparedCaps p = prepare_tenant_caps("c", "n", "acme", caps, /*contained=*/false);
+  ASSERT_EQ(p.not_applied.size(), 1u);
+  EXPECT_EQ(p.not_applied[0].rfind("pids 20: its processes are not in cgroups of their own", 0), 0u)
+      << p.not_applied[0];
+  EXPECT_EQ(read(tenant_ / "pids.max"), "max\n") << "not written";
+}
+
 }  // namespace
 }  // namespace hamon::node

@@ -6,13 +6,14 @@
 // The layout, under the cgroup v2 hierarchy (found in /proc/self/mountinfo: /sys/fs/cgroup on a
 // pure-v2 machine, /sys/fs/cgroup/unified on a hybrid one):
 //
-//   ROOT/hamon/CLUSTER.NODE/tenant:GROUP              one per tenant (and the system group)
-//   ROOT/hamon/CLUSTER.NODE/tenant:GROUP/GROUP:NAME   one per process, reused by its restarts
+//   ROOT/hamon/CLUSTER.NODE/tenant::GROUP              one per tenant (and the system group)
+//   ROOT/hamon/CLUSTER.NODE/tenant::GROUP/GROUP:NAME   one per process, reused by its restarts
 //
 // The tenant level holds the tenant's caps where the v2 hierarchy offers their controllers
 // (tenant_caps.hpp). The ':' keeps every name off the control files' (no name has one,
-// engine/names.hpp). A node started by a version before the tenant level has its processes' cgroups
-// directly in CLUSTER.NODE: a spawner that adopts them, and `hamon down`, find them there too.
+// engine/names.hpp); a group's two keep it off any process's. A node started by a version before
+// the tenant level has its processes' cgroups directly in CLUSTER.NODE (GROUP:NAME, "flat"): a
+// spawner that adopts them, `hamon status` and `hamon down` find them there too.
 //
 // The names alone find the cgroups again: a restarted spawner and `hamon down` need no record of
 // them. HAMON_CGROUP_ROOT in the environment replaces ROOT ("none": no cgroups at all, as on a
@@ -39,8 +40,17 @@ std::string node_cgroup_dir(const std::string& cluster, const std::string& node)
 // The cgroup of process "group/name" (as the control segment names it) in `node_dir`.
 std::string process_cgroup(const std::string& node_dir, const std::string& group_slash_name);
 
+// Where the cgroup of process "group/name" is now: process_cgroup() if it exists, else where a
+// version before the group level put it, if that exists; else "".
+std::string find_process_cgroup(const std::string& node_dir, const std::string& group_slash_name);
+
+// Where a version before the group level put the cgroup of process "group/name".
+std::string flat_process_cgroup(const std::string& node_dir, const std::string& group_slash_name);
+
 // The cgroup of a tenant (or the system group) in `node_dir`: its processes' cgroups are below it.
 std::string group_cgroup(const std::string& node_dir, const std::string& group);
+// Its name alone ("tenant::GROUP"), which tenant caps in a v1 hierarchy use too.
+std::string group_cgroup_name(const std::string& group);
 
 // Whether a child of a node's cgroup (a name cgroup_children() gave) is a group's, with processes'
 // cgroups below it; else it is a process's own, made by a version before the group level.

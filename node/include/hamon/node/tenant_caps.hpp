@@ -4,18 +4,18 @@
 //
 // - cgroup v2 (a pure v2 machine: Debian 12, RHEL 9, Ubuntu 22.04 and later by default), where
 //   the root's cgroup.controllers lists the controller: the tenant's level of the containment tree,
-//   ROOT/hamon/CLUSTER.NODE/tenant:TENANT (process_cgroup.hpp), with the controller enabled in each
-//   cgroup above it. Its processes start in their own cgroups below it: nothing to join.
+//   ROOT/hamon/CLUSTER.NODE/tenant::TENANT (process_cgroup.hpp), with the controller enabled in
+//   each cgroup above it. Its processes start in their own cgroups below it: nothing to join.
 // - cgroup v1 (a hybrid or legacy machine: RHEL 8 and older, many containers), where a v1
-//   hierarchy has the controller: HOME/hamon/CLUSTER.NODE/tenant:TENANT in that hierarchy, HOME
+//   hierarchy has the controller: HOME/hamon/CLUSTER.NODE/tenant::TENANT in that hierarchy, HOME
 //   being the spawner's own cgroup there (what the administrator, systemd or a container gave
 //   hamon: the tenants' cgroups nest inside it and stay under its limits). Each of the tenant's
 //   processes joins them before its exec (it writes "0" to their cgroup.procs), so everything it
 //   forks is counted too.
 //
-// The ':' keeps a tenant's name from meeting a control file's ("tasks"). Made by the spawner only:
-// its successor, started the same way, finds the same cgroups. A cap no hierarchy can hold is not
-// applied, and the spawner says so in an alarm (docs/operations.md, "Tenant caps").
+// The '::' keeps a tenant's name from meeting a control file's ("tasks") or a process's. Made by
+// the spawner only: its successor, started the same way, finds the same cgroups. A cap no hierarchy
+// can hold is not applied, and the spawner says so in an alarm (docs/operations.md, "Tenant caps").
 // HAMON_CGROUP_ROOT=none in the environment (no cgroups at all) turns caps off too.
 #ifndef HAMON_NODE_TENANT_CAPS_HPP
 #define HAMON_NODE_TENANT_CAPS_HPP
@@ -62,8 +62,12 @@ struct PreparedCaps {
 // Makes the tenant's cgroups for the caps it has, writes the caps (again: a reload's new values
 // reach its running processes at once; a cap it no longer has is lifted) and opens what its
 // processes join.
+// `contained`: whether the tenant's processes start in their own cgroups below the tenant's v2
+// cgroup (process_cgroup.hpp); without that, a cap held there reaches none of them and is said not
+// applied.
 PreparedCaps prepare_tenant_caps(const std::string& cluster, const std::string& node,
-                                 const std::string& tenant, const engine::TenantCaps& caps);
+                                 const std::string& tenant, const engine::TenantCaps& caps,
+                                 bool contained = true);
 
 // What a tenant's cgroups say now, for `hamon status`; each field absent where its controller's
 // cgroup is not there.
