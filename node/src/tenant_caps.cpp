@@ -76,8 +76,6 @@ std::optional<std::uint64_t> read_number(const std::string& path) {
   return std::nullopt;
 }
 
-// Whether the v2 hierarchy offers `controller` (its root's cgroup.controllers: on a pure v2
-// machine, what systemd or the container gave; on a hybrid one, what no v1 hierarchy took).
 // Whether a control file listing controllers by spaces (cgroup.controllers,
 // cgroup.subtree_control) lists `controller`.
 bool lists_controller(const std::string& file, const std::string& controller) {
@@ -88,6 +86,8 @@ bool lists_controller(const std::string& file, const std::string& controller) {
   return false;
 }
 
+// Whether the v2 hierarchy offers `controller` (its root's cgroup.controllers: on a pure v2
+// machine, what systemd or the container gave; on a hybrid one, what no v1 hierarchy took).
 bool v2_offers(const std::string& controller) {
   const std::string root = cgroup2_root();
   return !root.empty() && lists_controller(root + "/cgroup.controllers", controller);
