@@ -217,10 +217,10 @@ timeout = "100ms"
   })) << node::render_table(d.b().view());
   const auto events = d.b().events();
   for (const auto& [reason, n] : sent) {
-    const int said =
-        static_cast<int>(std::count_if(events.begin(), events.end(), [&](const EventRow& e) {
+    const int said = static_cast<int>(
+        std::count_if(events.begin(), events.end(), [&, r = reason](const EventRow& e) {
           return e.kind == shm::EventKind::frame_rejected &&
-                 e.value == static_cast<std::int64_t>(reason);
+                 e.value == static_cast<std::int64_t>(r);
         }));
     EXPECT_EQ(said, n) << peer::to_string(reason);
   }

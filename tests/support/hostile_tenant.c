@@ -90,13 +90,13 @@ int main(int argc, char** argv) {
     for (;;) pause();
   }
   if (strcmp(action, "spoof-role") == 0) {
-    __atomic_store_n((uint32_t*)(c.base + HAMON_HB_OFF_ROLE), (uint32_t)HAMON_ROLE_STANDBY,
+    __atomic_store_n((uint32_t*)(void*)(c.base + HAMON_HB_OFF_ROLE), (uint32_t)HAMON_ROLE_STANDBY,
                      __ATOMIC_RELEASE);
     beat_forever(&c, NULL);
   }
   if (strcmp(action, "hide-sibling") == 0 && argc > 2) {
     unsigned long slot = strtoul(argv[2], NULL, 10);
-    beat_forever(&c, (uint64_t*)(c.base + HAMON_HB_HEADER_SIZE + slot * HAMON_HB_SLOT_SIZE +
+    beat_forever(&c, (uint64_t*)(void*)(c.base + HAMON_HB_HEADER_SIZE + slot * HAMON_HB_SLOT_SIZE +
                                  HAMON_HB_SLOT_BEAT_COUNT));
   }
   if (strcmp(action, "poke") == 0 && argc > 3) {
@@ -106,8 +106,8 @@ int main(int argc, char** argv) {
     if (p == NULL || off + 16 > size) {
       printf("refused: %s\n", p == NULL ? strerror(errno) : "offset out of range");
     } else {
-      __atomic_store_n((uint64_t*)(p + off), 0xA5A5A5A5A5A5A5A5ULL, __ATOMIC_RELAXED);
-      __atomic_store_n((uint64_t*)(p + off + 8), 0x5A5A5A5A5A5A5A5AULL, __ATOMIC_RELAXED);
+      __atomic_store_n((uint64_t*)(void*)(p + off), 0xA5A5A5A5A5A5A5A5ULL, __ATOMIC_RELAXED);
+      __atomic_store_n((uint64_t*)(void*)(p + off + 8), 0x5A5A5A5A5A5A5A5AULL, __ATOMIC_RELAXED);
       printf("poked\n");
     }
     beat_forever(&c, NULL);

@@ -83,7 +83,9 @@ extern int clock_gettime(__clockid_t clock_id, struct timespec* tp);
 #define HAMON_NOEXCEPT_ noexcept
 extern "C" {
 #else
-#define HAMON_CAST_(T, v) ((T)(v))
+/* Through void*: the slot's offsets keep every field aligned, which clang's -Wcast-align cannot
+ * see in a cast from unsigned char*. */
+#define HAMON_CAST_(T, v) ((T)(void*)(v))
 #define HAMON_NUM_(T, v) ((T)(v))
 #define HAMON_NULL_ NULL
 #define HAMON_NOEXCEPT_
