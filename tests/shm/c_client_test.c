@@ -30,9 +30,11 @@ int main(int argc, char** argv) {
   if (argc > 1) { /* argv[1]: a heartbeat segment made by the test driver, slot 0 */
     uint64_t before, after;
     CHECK(hamon_attach_to(&c, argv[1], 0, 9) == 0);
-    before = __atomic_load_n((uint64_t*)(void*)(c.slot + HAMON_HB_SLOT_BEAT_COUNT), __ATOMIC_ACQUIRE);
+    before =
+        __atomic_load_n((uint64_t*)(void*)(c.slot + HAMON_HB_SLOT_BEAT_COUNT), __ATOMIC_ACQUIRE);
     hamon_beat(&c);
-    after = __atomic_load_n((uint64_t*)(void*)(c.slot + HAMON_HB_SLOT_BEAT_COUNT), __ATOMIC_ACQUIRE);
+    after =
+        __atomic_load_n((uint64_t*)(void*)(c.slot + HAMON_HB_SLOT_BEAT_COUNT), __ATOMIC_ACQUIRE);
     CHECK(after == before + 1);
     CHECK(hamon_ready(&c) == 0);
     CHECK(hamon_get_role(&c) == HAMON_ROLE_NONE);

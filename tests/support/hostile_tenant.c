@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   if (strcmp(action, "hide-sibling") == 0 && argc > 2) {
     unsigned long slot = strtoul(argv[2], NULL, 10);
     beat_forever(&c, (uint64_t*)(void*)(c.base + HAMON_HB_HEADER_SIZE + slot * HAMON_HB_SLOT_SIZE +
-                                 HAMON_HB_SLOT_BEAT_COUNT));
+                                        HAMON_HB_SLOT_BEAT_COUNT));
   }
   if (strcmp(action, "poke") == 0 && argc > 3) {
     size_t size = 0;
