@@ -171,24 +171,7 @@ void Master::remove_segments() {
 }
 
 void Master::tend_running_config() {
-  auto t = running_.tend();
-  if (!t) {
-    if (t.error().message != running_error_) {
-      running_error_ = t.error().message;
-      node::post_event(*ctl_, shm::DaemonId::master,
-                       {.kind = shm::EventKind::note,
-                        .name = "hamon-master",
-                        .detail = "the running configuration: " + running_error_});
-    }
-    return;
-  }
-  running_error_.clear();
-  if (t->what == node::RunningConfig::Tended::What::rewritten) {
-    node::post_event(*ctl_, shm::DaemonId::master,
-                     {.kind = shm::EventKind::note,
-                      .name = "hamon-master",
-                      .detail = running_.path() + ": " + t->why + "; written again"});
-  }
+  if (const std::string said = running_.tend_and_say(); !said.empty()) note(said);
 }
 
 void Master::start_missing(std::uint64_t now) {

@@ -64,7 +64,6 @@ class Master {
 
   const node::Node& node_;
   node::RunningConfig running_;
-  std::string running_error_;  // the last failure to write it, said once
   std::optional<shm::ControlSegment> ctl_;
   std::optional<node::Outbox> to_spawner_;  // exit statuses of orphans it reaped
   ino_t ctl_ino_ = 0;                       // the file of ctl_'s mapping

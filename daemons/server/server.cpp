@@ -543,19 +543,10 @@ void Server::tend(std::uint64_t now) {
   if (now < next_tend_ns_) return;
   next_tend_ns_ = now + 100'000'000;
   groups_.tend();
-  auto t = running_.tend();
-  std::string detail;
-  if (!t) {
-    if (t.error().message == running_error_) return;
-    running_error_ = t.error().message;
-    detail = "the running configuration: " + running_error_;
-  } else {
-    running_error_.clear();
-    if (t->what != node::RunningConfig::Tended::What::rewritten) return;
-    detail = running_.path() + ": " + t->why + "; written again";
-  }
+  const std::string said = running_.tend_and_say();
+  if (said.empty()) return;
   node::post_event(ctl_, shm::DaemonId::server,
-                   {.kind = shm::EventKind::note, .name = "hamon-server", .detail = detail});
+                   {.kind = shm::EventKind::note, .name = "hamon-server", .detail = said});
 }
 
 node::Reply Server::reload(std::uint64_t now) {

@@ -100,7 +100,6 @@ class Server {
   std::vector<shm::SuperviseRecord> recorded_;       // what the segment holds, per process
   node::Outbox to_spawner_;
   node::RunningConfig running_;  // what config_ was read from, kept on disk for restarts
-  std::string running_error_;    // the last failure to write it, said once
   std::uint64_t next_tend_ns_ = 0;
   bool adopting_ = false;
   std::uint64_t last_now_ = 0;  // the last turn's time: deadlines are computed from it, not read

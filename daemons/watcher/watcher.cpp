@@ -35,21 +35,7 @@ std::string last_line(const std::string& path) {
 }  // namespace
 
 void Watcher::tend_running_config() {
-  auto t = running_.tend();
-  std::string detail;
-  if (!t) {
-    if (t.error().message == running_error_) return;
-    running_error_ = t.error().message;
-    detail = "the running configuration: " + running_error_;
-  } else {
-    running_error_.clear();
-    if (t->what != node::RunningConfig::Tended::What::rewritten) return;
-    detail = running_.path() + ": " + t->why + "; written again";
-  }
-  if (ctl_) {
-    node::post_event(*ctl_, shm::DaemonId::watcher,
-                     {.kind = shm::EventKind::note, .name = "hamon-watcher", .detail = detail});
-  }
+  if (const std::string said = running_.tend_and_say(); !said.empty() && ctl_) note(said);
 }
 
 bool Watcher::spawn_master(bool adopt) {

@@ -45,7 +45,6 @@ class Watcher {
 
   const node::Node& node_;
   node::RunningConfig running_;
-  std::string running_error_;  // the last failure to write it, said once
   std::optional<shm::ControlSegment> ctl_;
   ino_t ctl_ino_ = 0;          // the file of ctl_'s mapping
   std::string segment_error_;  // the last failure to keep its names, said once

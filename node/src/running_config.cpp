@@ -171,6 +171,18 @@ base::Status RunningConfig::rewrite() {
   return r;
 }
 
+std::string RunningConfig::tend_and_say() {
+  auto t = tend();
+  if (!t) {
+    if (t.error().message == said_error_) return {};
+    said_error_ = t.error().message;
+    return "the running configuration: " + said_error_;
+  }
+  said_error_.clear();
+  if (t->what != Tended::What::rewritten) return {};
+  return path_ + ": " + t->why + "; written again";
+}
+
 base::Result<RunningConfig::Tended> RunningConfig::tend() {
   Tended t;
   struct stat st {};

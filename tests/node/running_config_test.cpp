@@ -161,5 +161,27 @@ TEST_F(RunningConfigTest, ACopyThatCannotBeWrittenSaysWhere) {
   EXPECT_NE(t.error().message.find(node_.runtime_dir()), std::string::npos) << t.error().message;
 }
 
+TEST_F(RunningConfigTest, WhatADaemonSaysIsAFailureOnceUntilItChangesAndEachPutBack) {
+  fs::create_directories(dir_);
+  std::ofstream(node_.runtime_dir()) << "not a directory";
+  RunningConfig follower(node_, RunningConfig::Role::follow);
+  const std::string failed = follower.tend_and_say();
+  EXPECT_EQ(failed.rfind("the running configuration: ", 0), 0U) << failed;
+  EXPECT_NE(failed.find(node_.runtime_dir()), std::string::npos) << failed;
+  EXPECT_EQ(follower.tend_and_say(), "");  // the same failure, said already
+
+  fs::remove(node_.runtime_dir());
+  const std::string put_back = follower.tend_and_say();
+  EXPECT_EQ(put_back.rfind(node_.running_config() + ": ", 0), 0U) << put_back;
+  EXPECT_NE(put_back.find("; written again"), std::string::npos) << put_back;
+  EXPECT_EQ(follower.tend_and_say(), "");  // in place: nothing to say
+
+  // Failing again after a success is said again.
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+  std::ofstream(node_.runtime_dir()) << "not a directory";
+  EXPECT_EQ(follower.tend_and_say(), failed);
+}
+
 }  // namespace
 }  // namespace hamon::node

@@ -55,6 +55,9 @@ class RunningConfig {
   // writes the one in memory where the file is missing, unreadable, not valid, of another node,
   // or (lead) not what the server runs. An error says why the file could not be written.
   base::Result<Tended> tend();
+  // tend(), and what of it the daemon should say in the event log: the file put back and why, or
+  // a failure to write it (said once until another failure or a success). Empty: nothing to say.
+  std::string tend_and_say();
 
   // Writes the one in memory, whatever is there: a node started afresh runs what it was
   // started with, not what an earlier run left.
@@ -87,7 +90,8 @@ class RunningConfig {
   std::string path_, dir_;
   std::string text_;  // the configuration the node runs
   std::string staged_text_, staged_path_;
-  Identity seen_;  // the file as last looked at
+  Identity seen_;           // the file as last looked at
+  std::string said_error_;  // tend_and_say(): the last failure said
 };
 
 }  // namespace hamon::node
