@@ -8,7 +8,10 @@
 //                                           hamon-monitor, N simulated beaters)
 //   hamon-latency daemon [--trials 100]    SIGKILL of each daemon in turn → replacement at work
 //   hamon-latency floor [--trials 1000]     the same restart with this harness as the parent:
-//                                           the floor a supervisor cannot beat
+//                                           the floor a supervisor cannot beat, and its parts
+//   hamon-latency exit [--trials 1000] [--rss-mb N]
+//                                           SIGKILL → the kernel's two notices of the end: a
+//                                           robust futex released, waitpid (= pidfd) returning
 //   hamon-latency spare [--trials 1000] [--init-delay 500ms --slow-trials 20]
 //                                           warm spares: SIGKILL of the serving instance → the
 //                                           promoted spare's first beat; then an application
@@ -41,6 +44,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <cerrno>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -221,9 +225,14 @@ int daemon_restart(int trials) {
   return 0;
 }
 
-// One SIGKILL of the running process, on `node`: returns (µs to `exited` in the segment, µs to
-// the replacement's first beat); either is negative when it was not seen within 2 s.
-std::pair<double, double> kill_once(const shm::ControlSegment& ctl, const shm::HeartbeatTable& hb) {
+// One SIGKILL of the running process, on `node`: µs from the kill to each step of the path —
+// the monitor publishing `exited`, the spawner reaping it, the spawner taking the server's start
+// of the replacement, the replacement launched (its pid recorded), its first beat. A step not
+// seen within 2 s is negative (the harness polls the records: a step it did not catch is too).
+struct KillPath {
+  double detected = -1, reaped = -1, start_taken = -1, launched = -1, restarted = -1;
+};
+KillPath kill_once(const shm::ControlSegment& ctl, const shm::HeartbeatTable& hb) {
   shm::SpawnRecord sp{};
   shm::WatchRecord w{};
   const std::uint64_t wait_until = now_ns() + 5'000'000'000ULL;
@@ -241,26 +250,39 @@ std::pair<double, double> kill_once(const shm::ControlSegment& ctl, const shm::H
   const std::uint64_t old_inc = sp.incarnation;
   const std::uint64_t t0 = now_ns();
   kill(sp.pid, SIGKILL);
-  double detected = -1, restarted = -1;
+  KillPath k;
+  auto since = [t0](std::uint64_t t) { return static_cast<double>(t - t0) / 1000.0; };
   while (now_ns() < t0 + 2'000'000'000ULL) {
-    if (detected < 0 && ctl.process(0).watch.read(w) && w.incarnation == old_inc &&
+    if (k.detected < 0 && ctl.process(0).watch.read(w) && w.incarnation == old_inc &&
         w.state == shm::ProcessState::exited) {
       // The monitor's own time of publishing, without this harness's delay in noticing it.
-      detected = static_cast<double>(w.since_ns - t0) / 1000.0;
+      k.detected = since(w.since_ns);
+    }
+    if (ctl.process(0).spawn.read(sp)) {
+      if (k.reaped < 0 && sp.incarnation == old_inc && sp.exited_ns != 0) {
+        k.reaped = since(sp.exited_ns);
+      }
+      if (k.start_taken < 0 && sp.incarnation > old_inc) k.start_taken = since(sp.spawned_ns);
+      if (k.launched < 0 && sp.incarnation > old_inc && sp.pid > 0) k.launched = since(now_ns());
     }
     // Its ready(), which beats: the count alone is the previous incarnation's until then (an
     // application that initializes for a while attaches long before it beats).
     const auto b = hb.snapshot(0);
     if (b.incarnation > old_inc && b.ready != 0 && b.beat_count > 0) {
-      restarted = static_cast<double>(now_ns() - t0) / 1000.0;
+      k.restarted = since(now_ns());
       break;
     }
+    // Until the replacement is launched, the steps carry the daemons' own times: look without
+    // taking a CPU the dying process and the daemons need (on 2 cores a spinning harness made the
+    // exit look 0.8 ms slower than the floor's, whose harness sleeps in waitpid); then spin, as
+    // the floor does, for the first beat.
+    if (k.launched < 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
-  return {detected, restarted};
+  return k;
 }
 
 int crash(int trials) {
-  std::vector<double> detect, restart;
+  std::vector<double> detect, restart, reaped, taken, launched;
   for (const char* delay : {"20ms", "0s"}) {  // first detection, then restart
     RealNode node(delay);
     if (!node.up) return 1;
@@ -270,13 +292,22 @@ int crash(int trials) {
                                           shm::Access::read_only);
     if (!ctl || !hb) return 1;
     for (int t = 0; t < trials; ++t) {
-      const auto [d, r] = kill_once(*ctl, *hb);
-      if (std::string(delay) != "0s" && d >= 0) detect.push_back(d);
-      if (std::string(delay) == "0s" && r >= 0) restart.push_back(r);
+      const KillPath k = kill_once(*ctl, *hb);
+      if (std::string(delay) != "0s" && k.detected >= 0) detect.push_back(k.detected);
+      if (std::string(delay) == "0s" && k.restarted >= 0) {
+        restart.push_back(k.restarted);
+        if (k.reaped >= 0) reaped.push_back(k.reaped);
+        if (k.start_taken >= 0) taken.push_back(k.start_taken);
+        if (k.launched >= 0) launched.push_back(k.launched);
+      }
     }
   }
   print_machine();
   report("crash detected (SIGKILL -> exited)", detect);
+  std::printf("the restart's path, from the SIGKILL:\n");
+  report("  spawner reaped it", reaped);
+  report("  spawner took the server's start", taken);
+  report("  replacement launched (pid recorded)", launched);
   report("restart (SIGKILL -> replacement's first beat)", restart);
   save_samples(restart);
   return 0;
@@ -294,7 +325,10 @@ int floor_restart(int trials) {
   setenv(HAMON_ENV_SLOT, "0", 1);
   setenv(HAMON_ENV_INTERVAL_NS, "1000000", 1);
   const std::string app = bin("hamon-demo-app");
-  std::vector<double> us;
+  // The whole restart, and its two parts: the kernel ending the process (SIGKILL -> waitpid
+  // returns: the same moment its pidfd becomes readable, hamon's "crash detected") and the
+  // replacement's spawn to its first beat.
+  std::vector<double> us, ended_us, started_us;
   pid_t pid = -1;
   for (int i = 0; i <= trials; ++i) {
     setenv(HAMON_ENV_INCARNATION, std::to_string(i + 1).c_str(), 1);
@@ -303,6 +337,7 @@ int floor_restart(int trials) {
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
     }
+    const std::uint64_t ended = now_ns();
     char* argv[] = {const_cast<char*>(app.c_str()), nullptr};
     posix_spawn(&pid, app.c_str(), nullptr, nullptr, argv, environ);
     g_child = pid;
@@ -310,7 +345,12 @@ int floor_restart(int trials) {
       const auto b = t->snapshot(0);
       if (b.incarnation == static_cast<std::uint64_t>(i + 1) && b.beat_count > 0) break;
     }
-    if (i > 0) us.push_back(static_cast<double>(now_ns() - t0) / 1000.0);
+    if (i > 0) {
+      const std::uint64_t beat = now_ns();
+      us.push_back(static_cast<double>(beat - t0) / 1000.0);
+      ended_us.push_back(static_cast<double>(ended - t0) / 1000.0);
+      started_us.push_back(static_cast<double>(beat - ended) / 1000.0);
+    }
     // Let it run a little, as the supervised process does between kills.
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     t0 = now_ns();
@@ -319,8 +359,61 @@ int floor_restart(int trials) {
   waitpid(pid, nullptr, 0);
   shm::Segment::remove(name);
   print_machine();
+  report("floor: SIGKILL -> waitpid returns", ended_us);
+  report("floor: spawn -> first beat", started_us);
   report("floor (SIGKILL -> waitpid -> spawn -> first beat)", us);
   save_samples(us);
+  return 0;
+}
+
+// Where a crash's notice goes: a child of `rss_mb` resident megabytes holds a robust mutex in
+// shared memory and waits; SIGKILL, then the time to the mutex's owner-died wake (the kernel
+// releases robust futexes as the process starts to exit, before it tears its memory down) and to
+// waitpid's return (the moment a pidfd becomes readable too, after the teardown). hamon's
+// `crash detected` stands on the second.
+int exit_paths(int trials, std::size_t rss_mb) {
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return 1;
+  auto* m = static_cast<pthread_mutex_t*>(page);
+  auto* ready = reinterpret_cast<std::atomic<int>*>(static_cast<char*>(page) + 2048);
+  std::vector<double> futex_us, wait_us;
+  for (int i = 0; i < trials; ++i) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(m, &a);
+    ready->store(0);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::vector<char> resident(rss_mb << 20);
+      for (std::size_t k = 0; k < resident.size(); k += 4096) resident[k] = 1;
+      pthread_mutex_lock(m);
+      ready->store(1);
+      for (;;) pause();
+    }
+    g_child = pid;
+    while (ready->load() == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // asleep in pause()
+    const std::uint64_t t0 = now_ns();
+    kill(pid, SIGKILL);
+    const int r = pthread_mutex_lock(m);
+    const std::uint64_t t1 = now_ns();
+    waitpid(pid, nullptr, 0);
+    const std::uint64_t t2 = now_ns();
+    if (r == EOWNERDEAD) {
+      pthread_mutex_consistent(m);
+      futex_us.push_back(static_cast<double>(t1 - t0) / 1000.0);
+    }
+    pthread_mutex_unlock(m);
+    pthread_mutex_destroy(m);
+    wait_us.push_back(static_cast<double>(t2 - t0) / 1000.0);
+  }
+  munmap(page, 4096);
+  print_machine();
+  std::printf("a child of %zu MB resident, SIGKILLed:\n", rss_mb);
+  report("robust futex: owner-died wake", futex_us);
+  report("waitpid returns (= pidfd readable)", wait_us);
   return 0;
 }
 
@@ -755,7 +848,7 @@ int spare(int trials, const std::string& init_delay, int slow_trials) {
           shm::heartbeat_segment_name(node.cluster, "a", "system"), shm::Access::read_only);
       if (!ctl || !hb) return 1;
       for (int t = 0; t < slow_trials; ++t) {
-        const double r = kill_once(*ctl, *hb).second;
+        const double r = kill_once(*ctl, *hb).restarted;
         if (r >= 0) slow_restart.push_back(r);
       }
     }
@@ -819,6 +912,11 @@ int main(int argc, char** argv) {
   auto* dm =
       app.add_subcommand("daemon", "SIGKILL of each daemon in turn -> its replacement at work");
   dm->add_option("--trials", trials);
+  std::size_t rss_mb = 0;
+  auto* xp = app.add_subcommand(
+      "exit", "SIGKILL -> a robust futex's owner-died wake, and -> waitpid, by resident size");
+  xp->add_option("--trials", trials);
+  xp->add_option("--rss-mb", rss_mb, "the child's resident memory")->check(CLI::Range(0, 4096));
   auto* f =
       app.add_subcommand("floor", "the bare restart floor: this harness as a minimal supervisor");
   f->add_option("--trials", trials);
@@ -854,6 +952,7 @@ int main(int argc, char** argv) {
   if (c->parsed()) return crash(trials);
   if (h->parsed()) return hang(slots, trials);
   if (f->parsed()) return floor_restart(trials);
+  if (xp->parsed()) return exit_paths(trials, rss_mb);
   if (dm->parsed()) return daemon_restart(trials);
   if (sp->parsed()) return spare(trials, init_delay, slow_trials);
   if (ex->parsed()) return external(trials, label, settle_s, command);
