@@ -343,8 +343,7 @@ void Monitor::check(std::uint32_t slot, std::uint64_t inc, std::uint64_t now) {
   if (w.family == 0 && w.beat != nullptr && parked(w)) {
     // Parked, and no family: started as an instance of a process whose spares a reload has
     // removed since. Nothing else would ever promote it.
-    w.beat->promoted.store(static_cast<std::uint32_t>(w.incarnation), std::memory_order_release);
-    (void)shm::futex_wake(w.beat->promoted, INT_MAX);
+    release_from_park(w);
   } else if (w.family != 0) {
     if (v.changed && v.state == engine::LiveState::hung && w.spare == shm::SpareState::serving) {
       // The one serving hung: a parked instance takes over now, before the kill.
@@ -372,6 +371,11 @@ void Monitor::apply_realtime(std::uint32_t slot, const Watch& w) {
                     .incarnation = w.incarnation,
                     .pid = w.pid,
                     .detail = "its real-time policy, due at its ready, was refused: " + detail});
+}
+
+void Monitor::release_from_park(const Watch& w) {
+  w.beat->promoted.store(static_cast<std::uint32_t>(w.incarnation), std::memory_order_release);
+  (void)shm::futex_wake(w.beat->promoted, INT_MAX);
 }
 
 bool Monitor::parked(const Watch& w) const {
@@ -426,8 +430,7 @@ void Monitor::promote(std::uint32_t slot, std::uint64_t trigger_ns, const char* 
                       std::uint64_t now) {
   Watch& w = *watches_[slot];
   // The wake first: everything else can wait until the instance serves.
-  w.beat->promoted.store(static_cast<std::uint32_t>(w.incarnation), std::memory_order_release);
-  (void)shm::futex_wake(w.beat->promoted, INT_MAX);
+  release_from_park(w);
   w.spare = shm::SpareState::serving;
   serving_[w.family] = slot;
   publish(slot, w, to_process_state(w.live.state()), now);

@@ -82,6 +82,8 @@ class Monitor {
   void exited(std::uint32_t slot, std::uint64_t now);
   // Whether `w` is parked now, by its slot (its own incarnation's park, not a predecessor's).
   [[nodiscard]] bool parked(const Watch& w) const;
+  // Its slot's word names its incarnation, and hamon_park() returns in it: one store, one wake.
+  static void release_from_park(const Watch& w);
   // Promotes a parked instance of `family` other than `except`, if there is one.
   void promote_in(std::uint32_t family, std::uint32_t except, std::uint64_t trigger_ns,
                   const char* why, std::uint64_t now);
