@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +49,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <new>
 #include <random>
 #include <string>
 #include <thread>
@@ -375,17 +377,29 @@ int exit_paths(int trials, std::size_t rss_mb) {
   void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) return 1;
   auto* m = static_cast<pthread_mutex_t*>(page);
-  auto* ready = reinterpret_cast<std::atomic<int>*>(static_cast<char*>(page) + 2048);
+  auto* ready = new (static_cast<char*>(page) + 2048) std::atomic<int>(0);
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
   std::vector<double> futex_us, wait_us;
-  for (int i = 0; i < trials; ++i) {
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  int failed = 0;
+  for (int i = 0; i < trials && failed == 0; ++i) {
     pthread_mutex_init(m, &a);
     ready->store(0);
+    // No interrupt between the fork and g_child naming the child; the child ends with this
+    // harness, whatever ends it.
+    sigset_t all, before;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &before);
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
+      signal(SIGINT, SIG_DFL);
+      signal(SIGTERM, SIG_DFL);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      sigprocmask(SIG_SETMASK, &before, nullptr);
+      if (getppid() != parent) _exit(1);
       std::vector<char> resident(rss_mb << 20);
       for (std::size_t k = 0; k < resident.size(); k += 4096) resident[k] = 1;
       pthread_mutex_lock(m);
@@ -393,7 +407,24 @@ int exit_paths(int trials, std::size_t rss_mb) {
       for (;;) pause();
     }
     g_child = pid;
-    while (ready->load() == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    sigprocmask(SIG_SETMASK, &before, nullptr);
+    if (pid < 0) {
+      std::fprintf(stderr, "hamon-latency: fork: %s\n", std::strerror(errno));
+      failed = 1;
+      break;
+    }
+    // Until it holds the mutex — or is gone (its memory refused, say).
+    bool gone = false;
+    while (ready->load() == 0 && !gone) {
+      gone = waitpid(pid, nullptr, WNOHANG) == pid;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (gone) {
+      std::fprintf(stderr, "hamon-latency: the child of %zu MB ended before it was ready\n",
+                   rss_mb);
+      failed = 1;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // asleep in pause()
     const std::uint64_t t0 = now_ns();
     kill(pid, SIGKILL);
@@ -401,19 +432,27 @@ int exit_paths(int trials, std::size_t rss_mb) {
     const std::uint64_t t1 = now_ns();
     waitpid(pid, nullptr, 0);
     const std::uint64_t t2 = now_ns();
+    g_child = -1;
     if (r == EOWNERDEAD) {
       pthread_mutex_consistent(m);
       futex_us.push_back(static_cast<double>(t1 - t0) / 1000.0);
+    } else {
+      std::fprintf(stderr, "hamon-latency: the mutex was not released as its owner's death: %s\n",
+                   std::strerror(r));
+      failed = 1;
     }
-    pthread_mutex_unlock(m);
+    if (r == 0 || r == EOWNERDEAD) pthread_mutex_unlock(m);
     pthread_mutex_destroy(m);
     wait_us.push_back(static_cast<double>(t2 - t0) / 1000.0);
   }
+  pthread_mutexattr_destroy(&a);
   munmap(page, 4096);
+  if (failed != 0) return 1;
   print_machine();
   std::printf("a child of %zu MB resident, SIGKILLed:\n", rss_mb);
   report("robust futex: owner-died wake", futex_us);
   report("waitpid returns (= pidfd readable)", wait_us);
+  save_samples(wait_us);
   return 0;
 }
 
