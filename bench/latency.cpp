@@ -103,6 +103,11 @@ std::string g_cluster_keys;
 // which gathers the monitor's deadlines in a few instants; real processes are spread.
 std::uint32_t g_phases = 1;
 
+// The time from `from` to `to` (nanoseconds of now_ns()), in µs: what every figure reports.
+double us_between(std::uint64_t from, std::uint64_t to) {
+  return static_cast<double>(to - from) / 1000.0;
+}
+
 // --samples FILE: the figure's samples, one per line in µs, for plots (bench/peers).
 std::string g_samples;
 
@@ -209,7 +214,7 @@ int daemon_restart(int trials) {
     while (now_ns() < t0 + 5'000'000'000ULL) {
       if (d.pid.load() != static_cast<std::uint32_t>(pid) &&
           d.state.load() == static_cast<std::uint32_t>(shm::DaemonState::running)) {
-        const double v = static_cast<double>(now_ns() - t0) / 1000.0;
+        const double v = us_between(t0, now_ns());
         us[id].push_back(v);
         all.push_back(v);
         break;
@@ -253,7 +258,7 @@ KillPath kill_once(const shm::ControlSegment& ctl, const shm::HeartbeatTable& hb
   const std::uint64_t t0 = now_ns();
   kill(sp.pid, SIGKILL);
   KillPath k;
-  auto since = [t0](std::uint64_t t) { return static_cast<double>(t - t0) / 1000.0; };
+  auto since = [t0](std::uint64_t t) { return us_between(t0, t); };
   while (now_ns() < t0 + 2'000'000'000ULL) {
     if (k.detected < 0 && ctl.process(0).watch.read(w) && w.incarnation == old_inc &&
         w.state == shm::ProcessState::exited) {
@@ -293,10 +298,11 @@ int crash(int trials) {
     auto hb = shm::HeartbeatTable::attach(shm::heartbeat_segment_name(node.cluster, "a", "system"),
                                           shm::Access::read_only);
     if (!ctl || !hb) return 1;
+    const bool restarting = std::string(delay) == "0s";
     for (int t = 0; t < trials; ++t) {
       const KillPath k = kill_once(*ctl, *hb);
-      if (std::string(delay) != "0s" && k.detected >= 0) detect.push_back(k.detected);
-      if (std::string(delay) == "0s" && k.restarted >= 0) {
+      if (!restarting && k.detected >= 0) detect.push_back(k.detected);
+      if (restarting && k.restarted >= 0) {
         restart.push_back(k.restarted);
         if (k.reaped >= 0) reaped.push_back(k.reaped);
         if (k.start_taken >= 0) taken.push_back(k.start_taken);
@@ -349,9 +355,9 @@ int floor_restart(int trials) {
     }
     if (i > 0) {
       const std::uint64_t beat = now_ns();
-      us.push_back(static_cast<double>(beat - t0) / 1000.0);
-      ended_us.push_back(static_cast<double>(ended - t0) / 1000.0);
-      started_us.push_back(static_cast<double>(beat - ended) / 1000.0);
+      us.push_back(us_between(t0, beat));
+      ended_us.push_back(us_between(t0, ended));
+      started_us.push_back(us_between(ended, beat));
     }
     // Let it run a little, as the supervised process does between kills.
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -435,7 +441,7 @@ int exit_paths(int trials, std::size_t rss_mb) {
     g_child = -1;
     if (r == EOWNERDEAD) {
       pthread_mutex_consistent(m);
-      futex_us.push_back(static_cast<double>(t1 - t0) / 1000.0);
+      futex_us.push_back(us_between(t0, t1));
     } else {
       std::fprintf(stderr, "hamon-latency: the mutex was not released as its owner's death: %s\n",
                    std::strerror(r));
@@ -443,7 +449,7 @@ int exit_paths(int trials, std::size_t rss_mb) {
     }
     if (r == 0 || r == EOWNERDEAD) pthread_mutex_unlock(m);
     pthread_mutex_destroy(m);
-    wait_us.push_back(static_cast<double>(t2 - t0) / 1000.0);
+    wait_us.push_back(us_between(t0, t2));
   }
   pthread_mutexattr_destroy(&a);
   munmap(page, 4096);
@@ -514,7 +520,7 @@ int external(int trials, const std::string& label, double settle_s,
     while (now_ns() < t0 + 10'000'000'000ULL) {
       const pid_t q = instance();
       if (q != 0 && q != p) {
-        us.push_back(static_cast<double>(now_ns() - t0) / 1000.0);
+        us.push_back(us_between(t0, now_ns()));
         break;
       }
     }
@@ -854,7 +860,7 @@ double kill_serving_once(const shm::ControlSegment& ctl, const shm::HeartbeatTab
   while (now_ns() < t0 + 2'000'000'000ULL) {
     if (slot.promoted.load(std::memory_order_acquire) == me &&
         slot.parked.load(std::memory_order_acquire) == 0) {
-      return static_cast<double>(now_ns() - t0) / 1000.0;
+      return us_between(t0, now_ns());
     }
   }
   return -1;
